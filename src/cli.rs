@@ -1,0 +1,114 @@
+//! Command-line types (clap derive), turned into validated options by the app.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A fast, exact secret scanner for Git, built first for Genesys Cloud OAuth client credentials.
+#[derive(Debug, Parser)]
+#[command(name = "leakgate", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a working tree, folder, Git history, commit range or the staged changes.
+    Scan(ScanArgs),
+    /// List or check rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print the rules in force (built-in plus those in the configuration).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Configuration file (default: .leakgate.toml in the current repository).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Lint rule files (default: the built-in rules): ids, regexes, examples.
+    Check {
+        /// Rule files (TOML) to check.
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Arguments of `leakgate scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan (default: `.`); with --history, the repository.
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: .leakgate.toml at the repository root, or the scan root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Show secrets in the output instead of redacting them.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    /// Scan files that .gitignore excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Skip files larger than SIZE (bytes, or with K, M, G suffix). Default 50M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Parse a size such as `1048576`, `512K`, `50M` or `2G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix in {s:?}: use K, M or G")),
+            };
+            (&s[..i], mult)
+        }
+        _ => (s, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .map(|n| n.saturating_mul(mult))
+        .map_err(|_| format!("not a size: {s:?}"))
+}

@@ -1,0 +1,240 @@
+//! What a scan produces: findings with their provenance, the verification and revocation records
+//! attached to them, and the run's statistics.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How bad a leak of this kind is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// How sure the rule is that the match is a real secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        })
+    }
+}
+
+/// Where a scanned blob came from in Git: the commit that first introduced it and who made it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitOrigin {
+    /// Full hex id of the commit that introduced the blob.
+    pub commit: String,
+    pub author: String,
+    pub email: String,
+    /// Commit date, RFC 3339.
+    pub date: String,
+    /// How many other commits carry the same blob.
+    pub other_commits: u64,
+    /// How many other paths the blob appears under.
+    pub other_paths: u64,
+    /// True when the blob is reachable from no ref (found with `--all-objects`).
+    pub unreachable: bool,
+}
+
+/// The Genesys client id paired with a secret, and the region the context names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesysPair {
+    pub client_id: Option<String>,
+    /// Region domain such as `mypurecloud.ie`.
+    pub region: Option<String>,
+}
+
+/// Outcome of asking the token endpoint about a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    Active,
+    Invalid,
+    Indeterminate,
+    RateLimited,
+    Decoy,
+    Skipped,
+}
+
+/// The verification record attached to a Genesys finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub status: VerificationStatus,
+    /// Region domain that answered (the live one, or the last tried).
+    pub region: Option<String>,
+    pub org: Option<String>,
+    pub client_name: Option<String>,
+    /// RFC 3339 time of the check.
+    pub checked_at: String,
+    /// Why the status is not `active` or `invalid`, in a few words.
+    pub reason: Option<String>,
+}
+
+/// Outcome of a containment attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    Revoked,
+    RevokeFailed,
+    Protected,
+    DryRun,
+    NotAttempted,
+}
+
+/// The revocation record attached to a Genesys finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub status: RevocationStatus,
+    /// `disable`, `rotate` or `delete`.
+    pub action: String,
+    pub at: String,
+    pub reason: Option<String>,
+}
+
+/// One secret found in one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// Path relative to the scan root (or repository), `/`-separated.
+    pub path: String,
+    /// 1-based line and column (columns count bytes) of the secret's first and last character.
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The secret itself. Never serialized directly: writers use [`Finding::shown_secret`].
+    #[serde(skip)]
+    pub secret: String,
+    /// The line holding the secret, cut to a readable window, with the secret redacted.
+    #[serde(skip)]
+    pub snippet: Snippet,
+    /// Hash of rule id and secret, hex: stable when the secret moves.
+    pub fingerprint: String,
+    pub git: Option<GitOrigin>,
+    pub genesys: Option<GenesysPair>,
+    pub verification: Option<Verification>,
+    pub revocation: Option<Revocation>,
+}
+
+/// The context line of a finding, cut to a readable window: text before the match, the matched
+/// text (which holds the secret; writers redact it), text after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snippet {
+    pub before: String,
+    pub matched: String,
+    pub after: String,
+}
+
+impl Finding {
+    /// The secret as output shows it: redacted unless `reveal`.
+    pub fn shown_secret(&self, reveal: bool) -> String {
+        if reveal {
+            self.secret.clone()
+        } else {
+            redact(&self.secret)
+        }
+    }
+
+    /// Sort key: path, position, rule, then commit.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+        (
+            &self.path,
+            self.line,
+            self.column,
+            &self.rule_id,
+            self.git.as_ref().map(|g| g.commit.as_str()).unwrap_or(""),
+        )
+    }
+}
+
+/// Redact a secret: keep a short prefix so a person can tell secrets apart, hide the rest.
+/// Short secrets are hidden whole.
+pub fn redact(secret: &str) -> String {
+    let keep = if secret.chars().count() >= 16 { 4 } else { 0 };
+    let prefix: String = secret.chars().take(keep).collect();
+    format!("{prefix}*****")
+}
+
+/// A problem with one input that did not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Counters for one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub files: u64,
+    pub bytes: u64,
+    pub skipped_binary: u64,
+    pub skipped_too_large: u64,
+    pub skipped_symlinks: u64,
+    pub skipped_lfs_pointers: u64,
+    pub skipped_submodules: u64,
+    pub allowed: u64,
+    pub suppressed_by_baseline: u64,
+    pub errors: u64,
+    /// Git history scans: commits walked.
+    pub commits: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub warnings: Vec<String>,
+    pub stats: Stats,
+}
+
+impl ScanReport {
+    /// Sort findings and errors so output is deterministic.
+    pub fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.errors
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_all_but_prefix() {
+        let s = "abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(redact(s), "abcd*****");
+        assert_eq!(redact("short"), "*****");
+    }
+}

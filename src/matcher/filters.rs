@@ -1,0 +1,148 @@
+//! Checks that turn a regex match into a secret or throw it away: entropy, placeholders,
+//! template expressions, hash contexts.
+
+/// Shannon entropy of `s` in bits per byte.
+pub fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that mark a value as a stand-in rather than a secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "placeholder",
+    "your",
+    "xxxx",
+    "changeme",
+    "change_me",
+    "dummy",
+    "redacted",
+    "insert",
+    "replace",
+    "sample",
+    "fake",
+    "<",
+    ">",
+    "****",
+    "....",
+    "0000000",
+    "1234567",
+];
+
+/// True when the value is a placeholder, a template expression, an environment lookup or a
+/// variable reference rather than a literal secret.
+pub fn is_not_literal(secret: &[u8]) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    {
+        return true;
+    }
+    // Template expressions and references: ${X}, {{ x }}, $(cmd), %X%, #{x}, $X, @x@
+    let s = secret;
+    if s.starts_with(b"${")
+        || s.starts_with(b"{{")
+        || s.starts_with(b"$(")
+        || s.starts_with(b"#{")
+        || s.starts_with(b"%(")
+        || (s.len() > 2 && s[0] == b'%' && s[s.len() - 1] == b'%')
+        || (s.len() > 2 && s[0] == b'@' && s[s.len() - 1] == b'@')
+        || (s.len() > 1 && s[0] == b'$' && (s[1].is_ascii_alphabetic() || s[1] == b'_'))
+    {
+        return true;
+    }
+    for prefix in [
+        &b"var."[..],
+        b"local.",
+        b"process.env",
+        b"os.environ",
+        b"os.getenv",
+        b"env.",
+        b"secrets.",
+        b"env(",
+        b"getenv(",
+    ] {
+        if lower.starts_with(prefix) {
+            return true;
+        }
+    }
+    false
+}
+
+/// True when fewer than `min` distinct bytes make up the value (`aaaa...`, `abababab...`).
+pub fn low_variety(secret: &[u8], min: usize) -> bool {
+    let mut seen = [false; 256];
+    let mut n = 0;
+    for &b in secret {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            n += 1;
+            if n >= min {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// True when the text just before the match marks it as a digest: `sha256-`, `sha384-`,
+/// `sha512-` (subresource integrity, lockfile `integrity`).
+pub fn follows_hash_marker(before: &[u8]) -> bool {
+    let tail = &before[before.len().saturating_sub(8)..];
+    let lower = tail.to_ascii_lowercase();
+    [
+        &b"sha1-"[..],
+        b"sha256-",
+        b"sha384-",
+        b"sha512-",
+        b"sha256:",
+        b"sha512:",
+    ]
+    .iter()
+    .any(|m| lower.ends_with(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_uniform_and_constant() {
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn literals_and_references() {
+        assert!(is_not_literal(b"${GENESYS_CLOUD_CLIENT_SECRET}"));
+        assert!(is_not_literal(b"{{ secrets.GC_SECRET }}"));
+        assert!(is_not_literal(b"var.client_secret"));
+        assert!(is_not_literal(b"<your-client-secret>"));
+        assert!(is_not_literal(b"YOUR_CLIENT_SECRET"));
+        assert!(is_not_literal(b"$CLIENT_SECRET"));
+        assert!(!is_not_literal(
+            b"q8Xz-3vLp_Rt7Wm2Kc9Nf4Hs6Jd1Gb5Ya0Te8Uo3Ii"
+        ));
+    }
+
+    #[test]
+    fn hash_markers() {
+        assert!(follows_hash_marker(b"\"integrity\": \"sha512-"));
+        assert!(!follows_hash_marker(b"secret = \""));
+    }
+}

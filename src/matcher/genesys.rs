@@ -1,0 +1,202 @@
+//! Genesys pairing: the client id assigned near a secret, the region its context names, and
+//! the `client_id:client_secret` pair inside a Basic credential.
+
+use crate::finding::GenesysPair;
+use crate::genesys::{is_client_id, is_client_secret, region_domain};
+use base64::Engine;
+use regex::bytes::Regex;
+use std::sync::LazyLock;
+
+static UUID_V4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+        .unwrap()
+});
+
+static REGION_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(mypurecloud\.com\.au|mypurecloud\.(?:com|ie|de|jp)|[a-z0-9]+\.(?:pure\.cloud|us-gov-pure\.cloud|eusc-pure\.cloud))\b",
+    )
+    .unwrap()
+});
+
+static REGION_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b((?:us|eu|ap|ca|sa|me|mx|eusc[-_]de)[-_](?:east|west|central|south|north|northeast|southeast)[-_][1-3])\b",
+    )
+    .unwrap()
+});
+
+/// Names that mark a UUID as the client id of a pair.
+const ID_NAMES: &[&str] = &[
+    "client_id",
+    "clientid",
+    "client-id",
+    "oauthclient_id",
+    "client_credentials",
+    "_id",
+    "\"id\"",
+    "'id'",
+    "id=",
+    "id:",
+    "id =",
+    "username",
+    "user",
+    "-u ",
+    "login",
+];
+
+/// Lines searched on each side of a secret for its client id.
+const PAIR_LINES: usize = 8;
+/// Bytes searched on each side of a secret for a region name.
+const REGION_REACH: usize = 64 * 1024;
+
+/// Find the client id and region for a Genesys secret at `start..end` of `data`. With
+/// `require_named`, only a UUID assigned to an id-like name counts as the client id.
+pub fn pair(data: &[u8], start: usize, end: usize, require_named: bool) -> GenesysPair {
+    GenesysPair {
+        client_id: client_id_near(data, start, end, require_named),
+        region: region_near(data, start),
+    }
+}
+
+/// Decode a Basic credential (base64 of `id:secret`) into a Genesys-shaped pair.
+pub fn decode_basic(b64: &[u8]) -> Option<(String, String)> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64))
+        .ok()?;
+    let text = std::str::from_utf8(&decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let id = id.to_ascii_lowercase();
+    (is_client_id(&id) && is_client_secret(secret)).then(|| (id, secret.to_string()))
+}
+
+/// Start of the window `lines` lines before `pos`, capped at `lines * 128` bytes.
+pub(crate) fn window_start(data: &[u8], pos: usize, lines: usize) -> usize {
+    let floor = pos.saturating_sub(lines * 128);
+    let mut at = pos;
+    for _ in 0..=lines {
+        match memchr::memrchr(b'\n', &data[floor..at]) {
+            Some(i) => at = floor + i,
+            None => return floor,
+        }
+    }
+    at + 1
+}
+
+/// End of the window `lines` lines after `pos`, capped at `lines * 128` bytes.
+pub(crate) fn window_end(data: &[u8], pos: usize, lines: usize) -> usize {
+    let ceil = (pos + lines * 128).min(data.len());
+    let mut at = pos;
+    for _ in 0..=lines {
+        match memchr::memchr(b'\n', &data[at..ceil]) {
+            Some(i) => at += i + 1,
+            None => return ceil,
+        }
+    }
+    at
+}
+
+fn client_id_near(data: &[u8], start: usize, end: usize, require_named: bool) -> Option<String> {
+    let lo = window_start(data, start, PAIR_LINES);
+    let hi = window_end(data, end, PAIR_LINES);
+    let mut best: Option<(bool, usize, String)> = None;
+    for m in UUID_V4.find_iter(&data[lo..hi]) {
+        let (ms, me) = (lo + m.start(), lo + m.end());
+        if ms < end && me > start {
+            continue;
+        }
+        let id = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
+        let line_start = memchr::memrchr(b'\n', &data[..ms]).map_or(0, |i| i + 1);
+        let lead = &data[line_start.max(ms.saturating_sub(48))..ms];
+        let lead = lead.to_ascii_lowercase();
+        let named = ID_NAMES
+            .iter()
+            .any(|n| memchr::memmem::find(&lead, n.as_bytes()).is_some())
+            || data.get(me) == Some(&b':') && me + 1 == start;
+        if require_named && !named {
+            continue;
+        }
+        let distance = if me <= start { start - me } else { ms - end };
+        let better = match &best {
+            None => true,
+            Some((bn, bd, _)) => {
+                (named, std::cmp::Reverse(distance)) > (*bn, std::cmp::Reverse(*bd))
+            }
+        };
+        if better {
+            best = Some((named, distance, id));
+        }
+    }
+    best.map(|(_, _, id)| id)
+}
+
+fn region_near(data: &[u8], pos: usize) -> Option<String> {
+    let lo = pos.saturating_sub(REGION_REACH);
+    let hi = (pos + REGION_REACH).min(data.len());
+    let hay = &data[lo..hi];
+    let mut best: Option<(usize, &'static str)> = None;
+    let mut consider = |at: usize, domain: Option<&'static str>| {
+        if let Some(d) = domain {
+            let distance = (lo + at).abs_diff(pos);
+            if best.is_none_or(|(bd, _)| distance < bd) {
+                best = Some((distance, d));
+            }
+        }
+    };
+    for m in REGION_HOST.find_iter(hay) {
+        consider(
+            m.start(),
+            region_domain(&String::from_utf8_lossy(m.as_bytes())),
+        );
+    }
+    for m in REGION_NAME.find_iter(hay) {
+        // An AWS-style name only counts where the text says it is a region or environment.
+        let lead = hay[m.start().saturating_sub(48)..m.start()].to_ascii_lowercase();
+        let says_region = memchr::memmem::find(&lead, b"region").is_some()
+            || memchr::memmem::find(&lead, b"environment").is_some();
+        if says_region {
+            consider(
+                m.start(),
+                region_domain(&String::from_utf8_lossy(m.as_bytes())),
+            );
+        }
+    }
+    best.map(|(_, d)| d.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_stop_at_lines() {
+        let data = b"a\nb\nc\nd\ne\n";
+        let pos = 4; // 'c'
+        assert_eq!(window_start(data, pos, 1), 2);
+        assert_eq!(window_end(data, pos, 1), 8);
+        assert_eq!(window_start(data, pos, 10), 0);
+        assert_eq!(window_end(data, pos, 10), data.len());
+    }
+
+    #[test]
+    fn region_from_enum_host_and_terraform() {
+        let t = b"x = PureCloudRegionHosts.eu_west_1\nsecret";
+        assert_eq!(
+            region_near(t, t.len() - 1).as_deref(),
+            Some("mypurecloud.ie")
+        );
+        let t = b"url = 'https://login.usw2.pure.cloud/oauth/token'\nsecret";
+        assert_eq!(
+            region_near(t, t.len() - 1).as_deref(),
+            Some("usw2.pure.cloud")
+        );
+        let t = b"aws_region = \"ap-southeast-2\"\nsecret";
+        assert_eq!(
+            region_near(t, t.len() - 1).as_deref(),
+            Some("mypurecloud.com.au")
+        );
+        let t = b"bucket in eu-west-1\nsecret";
+        assert_eq!(region_near(t, t.len() - 1), None);
+    }
+}

@@ -1,0 +1,393 @@
+//! Compiled rules. A blob goes through a keyword prefilter (one Aho-Corasick automaton over
+//! every rule's keywords), then the regex of each rule whose keyword occurred, then the checks
+//! that separate secrets from look-alikes, then the allowlists.
+
+mod filters;
+mod genesys;
+mod location;
+
+pub use filters::entropy;
+
+use crate::config::Config;
+use crate::finding::{Confidence, Finding, GenesysPair};
+use crate::rules::{Decode, PairKind, Rule};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+
+/// The inline marker that silences a line.
+pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
+
+/// Errors in compiling rules or allowlists.
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    #[error("rule {rule_id}: {message}")]
+    Rule { rule_id: String, message: String },
+    #[error("allowlist: {0}")]
+    Allow(String),
+    #[error("keyword automaton: {0}")]
+    Keywords(String),
+}
+
+struct CompiledRule {
+    rule: Rule,
+    regex: Regex,
+    secret_group: usize,
+    paths: Option<GlobSet>,
+    context: Option<(AhoCorasick, usize)>,
+    allow_values: HashSet<Vec<u8>>,
+}
+
+/// The allowlists from configuration.
+#[derive(Default)]
+struct Allow {
+    paths: Option<GlobSet>,
+    values: Vec<Regex>,
+}
+
+/// All rules, compiled and ready to scan blobs from any thread.
+pub struct Matcher {
+    rules: Vec<CompiledRule>,
+    prefilter: AhoCorasick,
+    /// Prefilter pattern index -> rules that keyword belongs to.
+    pattern_rules: Vec<Vec<usize>>,
+    /// Rules without keywords (restricted by path), run whenever their path matches.
+    keywordless: Vec<usize>,
+    allow: Allow,
+}
+
+/// A match before it becomes a finding.
+struct Candidate {
+    rule: usize,
+    start: usize,
+    end: usize,
+    secret: Vec<u8>,
+    genesys: Option<GenesysPair>,
+}
+
+impl Matcher {
+    /// Compile the given rules with no allowlist.
+    pub fn for_rules(rules: Vec<Rule>) -> Result<Self, MatcherError> {
+        Self::new(rules, &Config::default())
+    }
+
+    /// Compile `rules` plus the configuration's extra rules, minus the rules it turns off,
+    /// with its allowlists.
+    pub fn new(rules: Vec<Rule>, config: &Config) -> Result<Self, MatcherError> {
+        let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
+        let mut compiled = Vec::new();
+        for rule in rules.into_iter().chain(config.rules.iter().cloned()) {
+            if !disabled.contains(rule.id.as_str()) {
+                compiled.push(compile(rule)?);
+            }
+        }
+        let mut keywords: Vec<String> = Vec::new();
+        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keywordless = Vec::new();
+        for (i, r) in compiled.iter().enumerate() {
+            if r.rule.keywords.is_empty() {
+                keywordless.push(i);
+            }
+            for k in &r.rule.keywords {
+                let k = k.to_ascii_lowercase();
+                match keywords.iter().position(|x| *x == k) {
+                    Some(p) => pattern_rules[p].push(i),
+                    None => {
+                        keywords.push(k);
+                        pattern_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let prefilter = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .map_err(|e| MatcherError::Keywords(e.to_string()))?;
+        let allow = Allow {
+            paths: globs(&config.allow.paths).map_err(MatcherError::Allow)?,
+            values: config
+                .allow
+                .values
+                .iter()
+                .map(|v| Regex::new(v).map_err(|e| MatcherError::Allow(format!("{v}: {e}"))))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Matcher {
+            rules: compiled,
+            prefilter,
+            pattern_rules,
+            keywordless,
+            allow,
+        })
+    }
+
+    /// The compiled rules, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// True when the configuration's path allowlist covers `path`.
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.allow.paths.as_ref().is_some_and(|g| g.is_match(path))
+    }
+
+    /// Scan one blob known by `path` (relative, `/`-separated). Findings come back in order of
+    /// position, with no provenance beyond the path.
+    pub fn scan(&self, path: &str, data: &[u8]) -> Vec<Finding> {
+        self.scan_counting(path, data).0
+    }
+
+    /// Like [`Matcher::scan`], also returning how many matches inline or configured allows
+    /// silenced.
+    pub fn scan_counting(&self, path: &str, data: &[u8]) -> (Vec<Finding>, u64) {
+        let triggered = self.triggered(path, data);
+        if triggered.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let mut candidates = Vec::new();
+        let mut allowed = 0;
+        for i in triggered {
+            self.run_rule(i, data, &mut candidates, &mut allowed);
+        }
+        let kept = self.resolve_overlaps(candidates);
+        let findings = location::to_findings(
+            path,
+            data,
+            kept.into_iter().map(|c| {
+                let rule = &self.rules[c.rule].rule;
+                let secret = String::from_utf8_lossy(&c.secret).into_owned();
+                location::Located {
+                    start: c.start,
+                    end: c.end,
+                    fingerprint: fingerprint(&rule.id, &secret),
+                    rule,
+                    secret,
+                    genesys: c.genesys,
+                }
+            }),
+        );
+        (findings, allowed)
+    }
+
+    /// Rules whose keyword occurs in `data` (and whose paths match), in rule order.
+    fn triggered(&self, path: &str, data: &[u8]) -> Vec<usize> {
+        let mut hit = vec![false; self.rules.len()];
+        let mut remaining = self.rules.len() - self.keywordless.len();
+        if remaining > 0 {
+            for m in self.prefilter.find_overlapping_iter(data) {
+                for &r in &self.pattern_rules[m.pattern().as_usize()] {
+                    if !hit[r] {
+                        hit[r] = true;
+                        remaining -= 1;
+                    }
+                }
+                if remaining == 0 {
+                    break;
+                }
+            }
+        }
+        for &r in &self.keywordless {
+            hit[r] = true;
+        }
+        (0..self.rules.len())
+            .filter(|&r| hit[r])
+            .filter(|&r| {
+                self.rules[r]
+                    .paths
+                    .as_ref()
+                    .is_none_or(|g| g.is_match(path))
+            })
+            .collect()
+    }
+
+    fn run_rule(&self, index: usize, data: &[u8], out: &mut Vec<Candidate>, allowed: &mut u64) {
+        let cr = &self.rules[index];
+        let rule = &cr.rule;
+        for caps in cr.regex.captures_iter(data) {
+            let Some(m) = caps.get(cr.secret_group) else {
+                continue;
+            };
+            let (start, end) = (m.start(), m.end());
+            let mut secret = m.as_bytes().to_vec();
+            let mut genesys = None;
+            if rule.decode == Some(Decode::BasicAuth) {
+                match genesys::decode_basic(&secret) {
+                    Some((id, s)) => {
+                        secret = s.into_bytes();
+                        genesys = Some(GenesysPair {
+                            client_id: Some(id),
+                            region: None,
+                        });
+                    }
+                    None => continue,
+                }
+            }
+            if cr.allow_values.contains(&secret)
+                || filters::is_not_literal(&secret)
+                || filters::low_variety(&secret, 6.min(secret.len()))
+                || filters::follows_hash_marker(&data[..start])
+                || rule.min_entropy.is_some_and(|min| entropy(&secret) < min)
+            {
+                continue;
+            }
+            if let Some((ac, lines)) = &cr.context {
+                let lo = genesys::window_start(data, start, *lines);
+                let hi = genesys::window_end(data, end, *lines);
+                if !ac.is_match(&data[lo..hi]) {
+                    continue;
+                }
+            }
+            if rule.pair == Some(PairKind::Genesys) {
+                let found = genesys::pair(data, start, end, rule.require_pair);
+                if rule.require_pair && found.client_id.is_none() {
+                    continue;
+                }
+                let entry = genesys.get_or_insert_with(GenesysPair::default);
+                if entry.client_id.is_none() {
+                    entry.client_id = found.client_id;
+                }
+                entry.region = found.region;
+            }
+            if line_has_inline_allow(data, start, end) || self.value_allowed(&secret) {
+                *allowed += 1;
+                continue;
+            }
+            out.push(Candidate {
+                rule: index,
+                start,
+                end,
+                secret,
+                genesys,
+            });
+        }
+    }
+
+    fn value_allowed(&self, secret: &[u8]) -> bool {
+        self.allow.values.iter().any(|r| r.is_match(secret))
+    }
+
+    /// Where matches overlap, keep the most specific: non-generic first, then the higher
+    /// confidence, then the higher severity, then the earlier rule.
+    fn resolve_overlaps(&self, mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+        let rank = |c: &Candidate| {
+            let r = &self.rules[c.rule].rule;
+            (
+                r.generic,
+                std::cmp::Reverse(r.confidence),
+                std::cmp::Reverse(r.severity),
+                c.rule,
+                c.start,
+            )
+        };
+        candidates.sort_by_key(|c| rank(c));
+        let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for c in candidates {
+            let overlaps_before = taken
+                .range(..=c.start)
+                .next_back()
+                .is_some_and(|(_, &e)| e > c.start);
+            let overlaps_after = taken
+                .range(c.start..)
+                .next()
+                .is_some_and(|(&s, _)| s < c.end);
+            if !overlaps_before && !overlaps_after {
+                taken.insert(c.start, c.end);
+                kept.push(c);
+            }
+        }
+        kept.sort_by_key(|c| (c.start, c.rule));
+        kept
+    }
+}
+
+/// Hash of rule id and secret, hex: a finding's identity that survives moves and renames.
+pub fn fingerprint(rule_id: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0u8]);
+    h.update(secret.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn line_has_inline_allow(data: &[u8], start: usize, end: usize) -> bool {
+    let lo = memchr::memrchr(b'\n', &data[..start]).map_or(0, |i| i + 1);
+    let hi = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
+    memchr::memmem::find(&data[lo..hi], INLINE_ALLOW).is_some()
+}
+
+fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(Glob::new(p).map_err(|e| format!("{p}: {e}"))?);
+        // `dir/**` should also cover `dir` written without the trailing part.
+        if let Some(stripped) = p.strip_prefix("**/") {
+            b.add(Glob::new(stripped).map_err(|e| format!("{p}: {e}"))?);
+        }
+    }
+    b.build().map(Some).map_err(|e| e.to_string())
+}
+
+fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
+    let bad = |message: String| MatcherError::Rule {
+        rule_id: rule.id.clone(),
+        message,
+    };
+    let regex = RegexBuilder::new(&rule.regex)
+        .size_limit(32 << 20)
+        .dfa_size_limit(32 << 20)
+        .build()
+        .map_err(|e| bad(format!("regex: {e}")))?;
+    let secret_group = regex
+        .capture_names()
+        .position(|n| n == Some("secret"))
+        .ok_or_else(|| bad("regex has no named group `secret`".into()))?;
+    let paths = globs(&rule.paths).map_err(|e| bad(format!("paths: {e}")))?;
+    let context = match &rule.context {
+        Some(c) if c.keywords.is_empty() => return Err(bad("context has no keywords".into())),
+        Some(c) => Some((
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&c.keywords)
+                .map_err(|e| bad(format!("context: {e}")))?,
+            c.lines,
+        )),
+        None => None,
+    };
+    if rule.require_pair && rule.pair.is_none() {
+        return Err(bad("require_pair needs pair".into()));
+    }
+    let allow_values = rule
+        .allow_values
+        .iter()
+        .map(|v| v.as_bytes().to_vec())
+        .collect();
+    Ok(CompiledRule {
+        rule,
+        regex,
+        secret_group,
+        paths,
+        context,
+        allow_values,
+    })
+}
+
+/// The confidence a finding is reported with: a Genesys pair without a client id is less sure.
+pub(crate) fn effective_confidence(rule: &Rule, genesys: Option<&GenesysPair>) -> Confidence {
+    match genesys {
+        Some(g) if g.client_id.is_none() && rule.confidence == Confidence::High => {
+            Confidence::Medium
+        }
+        _ => rule.confidence,
+    }
+}

@@ -1,0 +1,107 @@
+//! JSON: `{"version":1,"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
+
+use super::ReportOptions;
+use crate::finding::{
+    Finding, GenesysPair, InputError, Revocation, ScanReport, Stats, Verification,
+};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The JSON document's schema version.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    errors: &'a [InputError],
+    warnings: &'a [String],
+    stats: &'a Stats,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// A finding as JSON shows it.
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: crate::finding::Severity,
+    confidence: crate::finding::Confidence,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    secret: String,
+    fingerprint: &'a str,
+    commit: Option<&'a str>,
+    author: Option<&'a str>,
+    email: Option<&'a str>,
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_commits: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_paths: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unreachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    genesys: Option<&'a GenesysPair>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocation: Option<&'a Revocation>,
+}
+
+fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
+    let git = f.git.as_ref();
+    JsonFinding {
+        rule_id: &f.rule_id,
+        rule_name: &f.rule_name,
+        severity: f.severity,
+        confidence: f.confidence,
+        path: &f.path,
+        line: f.line,
+        column: f.column,
+        end_line: f.end_line,
+        end_column: f.end_column,
+        secret: f.shown_secret(opts.reveal),
+        fingerprint: &f.fingerprint,
+        commit: git.map(|g| g.commit.as_str()),
+        author: git.map(|g| g.author.as_str()),
+        email: git.map(|g| g.email.as_str()),
+        date: git.map(|g| g.date.as_str()),
+        other_commits: git.map(|g| g.other_commits),
+        other_paths: git.map(|g| g.other_paths),
+        unreachable: git.is_some_and(|g| g.unreachable),
+        genesys: f.genesys.as_ref(),
+        verification: f.verification.as_ref(),
+        revocation: f.revocation.as_ref(),
+    }
+}
+
+/// Write the report as one pretty-printed JSON document.
+pub fn write_json(
+    report: &ScanReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let doc = Document {
+        version: JSON_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings: report.findings.iter().map(|f| view(f, opts)).collect(),
+        errors: &report.errors,
+        warnings: &report.warnings,
+        stats: &report.stats,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

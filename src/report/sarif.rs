@@ -1,0 +1,245 @@
+//! SARIF 2.1.0 as GitHub code scanning reads it: repo-relative URIs, `startLine`,
+//! `partialFingerprints`, one `tool.driver.rules` entry per rule used.
+
+use super::ReportOptions;
+use crate::finding::{Finding, ScanReport, Severity, VerificationStatus};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use serde_json::{json, Value};
+use serde_sarif::sarif::{
+    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
+    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    Sarif, Tool, ToolComponent,
+};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// The key under which findings' fingerprints appear in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "leakgate/v1";
+
+/// Characters escaped in a relative URI reference (paths keep their `/`).
+const URI_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b']')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn level(f: &Finding) -> ResultLevel {
+    if f.verification
+        .as_ref()
+        .is_some_and(|v| v.status == VerificationStatus::Active)
+    {
+        return ResultLevel::Error;
+    }
+    match f.severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+fn bag(map: BTreeMap<String, Value>, tags: Option<Vec<String>>) -> PropertyBag {
+    PropertyBag {
+        tags,
+        additional_properties: map,
+    }
+}
+
+fn descriptor(f: &Finding, opts: &ReportOptions) -> ReportingDescriptor {
+    let rule = opts.rules.iter().find(|r| r.id == f.rule_id);
+    let description = rule
+        .map(|r| r.description.clone())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| f.rule_name.clone());
+    let level = match f.severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    };
+    let mut props = BTreeMap::new();
+    props.insert(
+        "security-severity".into(),
+        json!(security_severity(f.severity)),
+    );
+    props.insert("precision".into(), json!(precision(f)));
+    let help = format!(
+        "{description}\n\nRotate the credential at its provider, then remove it from the code and history. To allow a false positive, add `leakgate:allow` in a comment on the line or an allowlist entry in .leakgate.toml."
+    );
+    ReportingDescriptor::builder()
+        .id(f.rule_id.clone())
+        .name(camel(&f.rule_id))
+        .short_description(text(f.rule_name.clone()))
+        .full_description(text(description))
+        .help(text(help))
+        .default_configuration(ReportingConfiguration {
+            level: Some(json!(level)),
+            ..Default::default()
+        })
+        .properties(bag(props, Some(vec!["security".into(), "secret".into()])))
+        .build()
+}
+
+fn text(t: String) -> MultiformatMessageString {
+    MultiformatMessageString::builder().text(t).build()
+}
+
+fn precision(f: &Finding) -> &'static str {
+    match f.confidence {
+        crate::finding::Confidence::High => "high",
+        crate::finding::Confidence::Medium => "medium",
+        crate::finding::Confidence::Low => "low",
+    }
+}
+
+fn camel(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
+    let mut props = BTreeMap::new();
+    props.insert("severity".into(), json!(f.severity));
+    props.insert("confidence".into(), json!(f.confidence));
+    props.insert("secret".into(), json!(f.shown_secret(opts.reveal)));
+    if let Some(g) = &f.git {
+        props.insert("commit".into(), json!(g.commit));
+        props.insert("author".into(), json!(g.author));
+        props.insert("email".into(), json!(g.email));
+        props.insert("date".into(), json!(g.date));
+        if g.unreachable {
+            props.insert("unreachable".into(), json!(true));
+        }
+    }
+    for (k, v) in [
+        ("genesys", serde_json::to_value(&f.genesys)),
+        ("verification", serde_json::to_value(&f.verification)),
+        ("revocation", serde_json::to_value(&f.revocation)),
+    ] {
+        if let Ok(v) = v {
+            if !v.is_null() {
+                props.insert(k.into(), v);
+            }
+        }
+    }
+    let mut message = format!("{} found", f.rule_name);
+    if let Some(g) = &f.git {
+        message.push_str(&format!(" (introduced in commit {})", short(&g.commit)));
+    }
+    if let Some(v) = &f.verification {
+        if v.status == VerificationStatus::Active {
+            message.push_str(": verified live, rotate it now");
+        }
+    }
+    message.push('.');
+    SarifResult::builder()
+        .rule_id(f.rule_id.clone())
+        .rule_index(index as i64)
+        .level(level(f))
+        .message(Message {
+            text: Some(message),
+            ..Default::default()
+        })
+        .locations(vec![Location {
+            physical_location: Some(PhysicalLocation {
+                artifact_location: Some(ArtifactLocation {
+                    uri: Some(utf8_percent_encode(&f.path, URI_ESCAPES).to_string()),
+                    uri_base_id: Some("%SRCROOT%".into()),
+                    ..Default::default()
+                }),
+                region: Some(Region {
+                    start_line: Some(f.line as i64),
+                    start_column: Some(f.column as i64),
+                    end_line: Some(f.end_line as i64),
+                    end_column: Some(f.end_column as i64),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }])
+        .partial_fingerprints(BTreeMap::from([(
+            FINGERPRINT_KEY.to_string(),
+            f.fingerprint.clone(),
+        )]))
+        .properties(bag(props, None))
+        .build()
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// The SARIF log for a report.
+pub fn to_sarif(report: &ScanReport, opts: &ReportOptions) -> Sarif {
+    let mut rules: Vec<ReportingDescriptor> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let first = report.findings.iter().find(|f| f.rule_id == id);
+        if let Some(f) = first {
+            index.insert(id, rules.len());
+            rules.push(descriptor(f, opts));
+        }
+    }
+    let results: Vec<SarifResult> = report
+        .findings
+        .iter()
+        .map(|f| result(f, index[f.rule_id.as_str()], opts))
+        .collect();
+    let mut driver = ToolComponent::builder()
+        .name("leakgate")
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .rules(rules)
+        .build();
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    if !repo.is_empty() {
+        driver.information_uri = Some(repo.into());
+    }
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .build();
+    Sarif::builder()
+        .schema("https://json.schemastore.org/sarif-2.1.0.json")
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+/// Write the report as a SARIF 2.1.0 log.
+pub fn write_sarif(
+    report: &ScanReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_sarif(report, opts))?;
+    writeln!(out)
+}

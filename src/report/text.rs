@@ -1,0 +1,123 @@
+//! Text for people: `path:line:col`, rule, redacted secret, the line with the match marked, and
+//! a summary.
+
+use super::ReportOptions;
+use crate::finding::{redact, Finding, ScanReport};
+use std::io::{self, Write};
+
+const RED: &str = "\x1b[1;31m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Write one block per finding and a summary line.
+pub fn write_text(
+    report: &ScanReport,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let paint = |code: &'static str| if opts.color { code } else { "" };
+    for f in &report.findings {
+        writeln!(
+            out,
+            "{}{}:{}:{}{}: {}{}{} [{}, {} confidence] {}",
+            paint(BOLD),
+            f.path,
+            f.line,
+            f.column,
+            paint(RESET),
+            paint(RED),
+            f.rule_id,
+            paint(RESET),
+            f.severity,
+            f.confidence,
+            f.shown_secret(opts.reveal),
+        )?;
+        let matched = if opts.reveal {
+            f.snippet.matched.clone()
+        } else {
+            redact(&f.snippet.matched)
+        };
+        writeln!(
+            out,
+            "    {}{}{}{}{}",
+            f.snippet.before,
+            paint(RED),
+            matched,
+            paint(RESET),
+            f.snippet.after
+        )?;
+        for detail in details(f) {
+            writeln!(out, "    {}{}{}", paint(DIM), detail, paint(RESET))?;
+        }
+    }
+    for e in &report.errors {
+        writeln!(out, "error: {}: {}", e.path, e.message)?;
+    }
+    let s = &report.stats;
+    writeln!(
+        out,
+        "{} finding(s) in {} file(s), {} bytes scanned; skipped {} binary, {} too large, {} symlink(s); {} allowed; {} suppressed by baseline; {} error(s); {} ms",
+        report.findings.len(),
+        s.files,
+        s.bytes,
+        s.skipped_binary,
+        s.skipped_too_large,
+        s.skipped_symlinks,
+        s.allowed,
+        s.suppressed_by_baseline,
+        s.errors,
+        s.elapsed_ms
+    )
+}
+
+fn details(f: &Finding) -> Vec<String> {
+    let mut d = Vec::new();
+    if let Some(g) = &f.git {
+        d.push(format!(
+            "commit {} by {} <{}> on {}{}",
+            g.commit,
+            g.author,
+            g.email,
+            g.date,
+            if g.unreachable { " (unreachable)" } else { "" }
+        ));
+    }
+    if let Some(g) = &f.genesys {
+        d.push(format!(
+            "genesys client id {}, region {}",
+            g.client_id.as_deref().unwrap_or("unknown"),
+            g.region.as_deref().unwrap_or("unknown")
+        ));
+    }
+    if let Some(v) = &f.verification {
+        let status = serde_json::to_value(v.status).ok();
+        let status = status.as_ref().and_then(|s| s.as_str()).unwrap_or("?");
+        let mut line = format!("verification: {status}");
+        for (k, val) in [
+            ("region", &v.region),
+            ("org", &v.org),
+            ("client", &v.client_name),
+            ("reason", &v.reason),
+        ] {
+            if let Some(val) = val {
+                line.push_str(&format!(", {k} {val}"));
+            }
+        }
+        d.push(line);
+    }
+    if let Some(r) = &f.revocation {
+        let status = serde_json::to_value(r.status).ok();
+        let status = status.as_ref().and_then(|s| s.as_str()).unwrap_or("?");
+        d.push(format!(
+            "revocation: {status} ({}){}",
+            r.action,
+            r.reason
+                .as_ref()
+                .map(|x| format!(": {x}"))
+                .unwrap_or_default()
+        ));
+    }
+    d.push(format!("fingerprint {}", f.fingerprint));
+    d
+}

@@ -1,0 +1,167 @@
+//! Rules are data: the TOML format, loading of the built-in and user rules, and the linter.
+
+mod lint;
+
+pub use lint::{lint, LintError};
+
+use crate::finding::{Confidence, Severity};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// One rule file: a list of rules.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// A detection rule, as written in TOML.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable id, e.g. `genesys-client-secret`. Genesys rules start with `genesys-`.
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub severity: Severity,
+    #[serde(default = "default_confidence")]
+    pub confidence: Confidence,
+    /// Literals (matched case-insensitively) of which one must occur in a blob before the
+    /// regex runs. Empty only for rules restricted by `paths`.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// The pattern; its named group `secret` is the secret.
+    pub regex: String,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub min_entropy: Option<f64>,
+    /// Glob patterns; when set, the rule applies only to files whose path matches one.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Words of which one must occur near the secret.
+    pub context: Option<Context>,
+    /// Extra knowledge a rule draws on: `genesys` pairs the secret with a client id and a region.
+    pub pair: Option<PairKind>,
+    /// Report only when the pair found a client id assigned to an id-like name nearby.
+    #[serde(default)]
+    pub require_pair: bool,
+    /// How the `secret` group is decoded before it is checked.
+    pub decode: Option<Decode>,
+    /// Generic rules give way to specific ones that match the same text.
+    #[serde(default)]
+    pub generic: bool,
+    /// Exact values that are never secrets (published documentation examples).
+    #[serde(default)]
+    pub allow_values: Vec<String>,
+    /// Texts the rule must match.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Texts the rule must not match.
+    #[serde(default)]
+    pub negative_examples: Vec<Example>,
+}
+
+fn default_confidence() -> Confidence {
+    Confidence::Medium
+}
+
+/// The neighbourhood in which one of `keywords` must appear.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    pub keywords: Vec<String>,
+    /// Lines searched on each side of the secret (further capped at 64 bytes per line).
+    #[serde(default = "default_context_lines")]
+    pub lines: usize,
+}
+
+fn default_context_lines() -> usize {
+    40
+}
+
+/// Pairing logic a rule can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairKind {
+    Genesys,
+}
+
+/// Decoding applied to the `secret` group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decode {
+    /// Base64 of `client_id:client_secret`, as in an `Authorization: Basic` header; the decoded
+    /// pair must be Genesys-shaped.
+    BasicAuth,
+}
+
+/// A rule example: a text, or a text with the path it lives at (for path-restricted rules).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Example {
+    Text(String),
+    File { path: String, text: String },
+}
+
+impl Example {
+    /// The path the example is scanned under.
+    pub fn path(&self) -> &str {
+        match self {
+            Example::Text(_) => "example.txt",
+            Example::File { path, .. } => path,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Example::Text(t) | Example::File { text: t, .. } => t,
+        }
+    }
+}
+
+/// Errors in loading rules.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("parsing {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Parse one rule file's text; `origin` names it in errors.
+pub fn parse(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
+    toml::from_str::<RuleFile>(text)
+        .map(|f| f.rules)
+        .map_err(|e| RuleError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// Read and parse a rule file from disk.
+pub fn load_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&path.display().to_string(), &text)
+}
+
+/// The rules compiled into the binary, in file then declaration order.
+pub fn builtin() -> Vec<Rule> {
+    BUILTIN_RULE_FILES
+        .iter()
+        .flat_map(|(name, text)| {
+            // The built-in files are checked by `cargo test`; a broken one is a build bug.
+            parse(name, text).unwrap_or_else(|e| panic!("built-in rules: {e}"))
+        })
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! Sources of blobs: the working tree (or any folder), and Git (history, ranges, the index).
+//! Every source hands blobs to the matcher in parallel and gathers findings, counts and errors.
+
+pub mod fs;
+
+use crate::finding::{Finding, InputError, ScanReport, Stats};
+use crate::matcher::Matcher;
+
+/// Default size cap for one file or blob: 50 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
+
+/// Bytes looked at to decide whether content is binary.
+const BINARY_PROBE: usize = 8 * 1024;
+
+/// Options shared by every source.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Larger files and blobs are skipped and counted.
+    pub max_file_size: u64,
+    /// Scan files that `.gitignore` and friends exclude.
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow_links: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            no_ignore: false,
+            follow_links: false,
+        }
+    }
+}
+
+/// Why content was not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    Binary,
+    LfsPointer,
+}
+
+/// Decide whether content is scanned: binary content (a NUL byte near the start) and Git LFS
+/// pointer files are not.
+pub fn classify(data: &[u8]) -> Option<Skip> {
+    if data.len() < 512 && data.starts_with(b"version https://git-lfs.github.com/spec/") {
+        return Some(Skip::LfsPointer);
+    }
+    if memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some() {
+        return Some(Skip::Binary);
+    }
+    None
+}
+
+/// What scanning one blob produced, folded into a report by [`Tally::merge`].
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub stats: Stats,
+}
+
+impl Tally {
+    /// Scan `data` known as `path`, counting it and what was skipped or allowed.
+    pub fn scan_blob(&mut self, matcher: &Matcher, path: &str, data: &[u8]) {
+        match classify(data) {
+            Some(Skip::Binary) => self.stats.skipped_binary += 1,
+            Some(Skip::LfsPointer) => self.stats.skipped_lfs_pointers += 1,
+            None => {
+                self.stats.files += 1;
+                self.stats.bytes += data.len() as u64;
+                let (found, allowed) = matcher.scan_counting(path, data);
+                self.stats.allowed += allowed;
+                self.findings.extend(found);
+            }
+        }
+    }
+
+    /// Record an input that could not be read.
+    pub fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.stats.errors += 1;
+        self.errors.push(InputError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Fold another tally into this one.
+    pub fn merge(mut self, other: Tally) -> Tally {
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        let (a, b) = (&mut self.stats, other.stats);
+        a.files += b.files;
+        a.bytes += b.bytes;
+        a.skipped_binary += b.skipped_binary;
+        a.skipped_too_large += b.skipped_too_large;
+        a.skipped_symlinks += b.skipped_symlinks;
+        a.skipped_lfs_pointers += b.skipped_lfs_pointers;
+        a.skipped_submodules += b.skipped_submodules;
+        a.allowed += b.allowed;
+        a.errors += b.errors;
+        a.commits += b.commits;
+        self
+    }
+
+    /// The finished report, sorted.
+    pub fn into_report(self, warnings: Vec<String>) -> ScanReport {
+        let mut r = ScanReport {
+            findings: self.findings,
+            errors: self.errors,
+            warnings,
+            stats: self.stats,
+        };
+        r.sort();
+        r
+    }
+}
