@@ -1,5 +1,13 @@
 //! Command-line types (clap derive), turned into validated options by the app.
 
+mod baseline;
+mod git;
+mod verify;
+
+pub use baseline::BaselineArgs;
+pub use git::GitArgs;
+pub use verify::VerifyArgs;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -89,6 +97,13 @@ pub struct ScanArgs {
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Parse a size such as `1048576`, `512K`, `50M` or `2G`.

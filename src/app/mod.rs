@@ -1,10 +1,14 @@
 //! Orchestration: turn parsed arguments into validated options, run the scan, then the
 //! optional steps, then the report, and decide the exit code.
 
+mod baseline;
+mod git;
+mod verify;
+
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RulesCommand, ScanArgs};
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
-use leakgate::finding::ScanReport;
+use leakgate::finding::{ScanReport, VerificationStatus};
 use leakgate::matcher::Matcher;
 use leakgate::report::{self, Format, ReportOptions};
 use leakgate::rules;
@@ -29,14 +33,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 /// Everything a scan needs, validated.
-struct ScanPlan {
-    paths: Vec<PathBuf>,
-    base: PathBuf,
-    config: Config,
-    matcher: Matcher,
-    scan: ScanOptions,
-    format: Format,
-    report: ReportOptions,
+pub struct ScanPlan {
+    /// What to scan, as given (default `.`).
+    pub paths: Vec<PathBuf>,
+    /// The folder findings' paths are relative to: the repository root, or the scan root.
+    pub base: PathBuf,
+    pub config: Config,
+    pub matcher: Matcher,
+    pub scan: ScanOptions,
+    pub format: Format,
+    pub report: ReportOptions,
 }
 
 impl ScanPlan {
@@ -109,13 +115,19 @@ fn base_for(path: &Path) -> PathBuf {
 
 fn scan_command(args: &ScanArgs) -> Result<Outcome> {
     let plan = ScanPlan::from_args(args)?;
-    let abs: Vec<PathBuf> = plan
-        .paths
-        .iter()
-        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        .collect();
-    let report = scan::fs::scan_paths(&plan.matcher, &abs, &plan.base, &plan.scan);
-    let _ = &plan.config;
+    let mut report = match git::scan(&plan, args)? {
+        Some(report) => report,
+        None => {
+            let abs: Vec<PathBuf> = plan
+                .paths
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .collect();
+            scan::fs::scan_paths(&plan.matcher, &abs, &plan.base, &plan.scan)
+        }
+    };
+    baseline::apply(&plan, args, &mut report)?;
+    verify::apply(&plan, args, &mut report)?;
     finish(&plan, args, report)
 }
 
@@ -148,7 +160,12 @@ fn finish(plan: &ScanPlan, args: &ScanArgs, report: ScanReport) -> Result<Outcom
             writeln!(err, "leakgate: error: {}: {}", e.path, e.message)?;
         }
     }
-    Ok(if !report.findings.is_empty() {
+    // Decoys are planted on purpose: reported, never a failure.
+    let failing = report
+        .findings
+        .iter()
+        .filter(|f| f.verification.as_ref().map(|v| v.status) != Some(VerificationStatus::Decoy));
+    Ok(if failing.count() > 0 {
         Outcome::Findings
     } else if !report.errors.is_empty() {
         Outcome::Error
