@@ -1,0 +1,126 @@
+//! Shared helpers for integration tests: running the binary, and credentials generated at test
+//! time so that no secret-shaped literal lives in the test sources.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A `Command` for the built `leakgate` binary, with colour and inherited config off.
+pub fn leakgate() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leakgate"));
+    c.env("NO_COLOR", "1")
+        .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_ID")
+        .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET")
+        .env_remove("LEAKGATE_GENESYS_URL_TEMPLATE");
+    c
+}
+
+/// Run `leakgate` with `args` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    leakgate()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run leakgate")
+}
+
+/// Run a JSON scan of `dir` and return (exit code, parsed document).
+pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["scan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run_in(dir, &args);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+/// The findings array of a JSON document.
+pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["findings"].as_array().expect("findings array")
+}
+
+const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const LAST: &[u8] = b"AEIMQUYcgkosw048";
+
+/// A random string over base64url.
+fn b64url(rng: &mut fastrand::Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| B64URL[rng.usize(..B64URL.len())] as char)
+        .collect()
+}
+
+/// A fresh Genesys-shaped client secret (43 chars of base64url of 32 bytes) for `seed`.
+/// Generated rather than written down, so test sources hold no secret.
+pub fn genesys_secret(seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    loop {
+        let mut s = b64url(&mut rng, 42);
+        s.push(LAST[rng.usize(..LAST.len())] as char);
+        // Real secrets are random; keep only ones with upper, lower and digits, as nearly all are.
+        let has = |f: fn(&u8) -> bool| s.as_bytes().iter().any(f);
+        if has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit) {
+            return s;
+        }
+    }
+}
+
+/// A fresh lowercase UUID v4 for `seed`: a Genesys client id.
+pub fn client_id(seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let hex = |rng: &mut fastrand::Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| b"0123456789abcdef"[rng.usize(..16)] as char)
+            .collect()
+    };
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        hex(&mut rng, 8),
+        hex(&mut rng, 4),
+        hex(&mut rng, 3),
+        b"89ab"[rng.usize(..4)] as char,
+        hex(&mut rng, 3),
+        hex(&mut rng, 12)
+    )
+}
+
+/// Write `files` (relative path, contents) under `dir`, creating folders.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let p = dir.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Run git with `args` in `dir` with a fixed identity; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A new repository in `dir` with `main` as its first branch.
+pub fn git_init(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+}
