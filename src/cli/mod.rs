@@ -4,7 +4,7 @@ mod baseline;
 mod git;
 mod verify;
 
-pub use baseline::BaselineArgs;
+pub use baseline::{BaselineArgs, BaselineCommand};
 pub use git::GitArgs;
 pub use verify::VerifyArgs;
 
@@ -23,6 +23,11 @@ pub struct Cli {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
+    /// Make baselines: records of known findings that later scans suppress.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
     /// List or check rules.
     Rules {
         #[command(subcommand)]
