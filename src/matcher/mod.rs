@@ -38,6 +38,7 @@ struct CompiledRule {
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
     allow_values: HashSet<Vec<u8>>,
+    not_after: Vec<String>,
 }
 
 /// The allowlists from configuration.
@@ -226,7 +227,11 @@ impl Matcher {
                     None => continue,
                 }
             }
+            let line_start = memchr::memrchr(b'\n', &data[..start]).map_or(0, |i| i + 1);
+            let lead = &data[line_start.max(start.saturating_sub(48))..start];
             if cr.allow_values.contains(&secret)
+                || (rule.random && filters::looks_like_words(&secret))
+                || filters::named_as_other(lead, &cr.not_after)
                 || filters::is_not_literal(&secret)
                 || filters::low_variety(&secret, 6.min(secret.len()))
                 || filters::follows_hash_marker(&data[..start])
@@ -372,7 +377,13 @@ fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
         .iter()
         .map(|v| v.as_bytes().to_vec())
         .collect();
+    let not_after = rule
+        .not_after
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
     Ok(CompiledRule {
+        not_after,
         rule,
         regex,
         secret_group,
