@@ -60,7 +60,8 @@ pub struct Rule {
     /// The secret must look machine-generated: a run of words with at most one digit is not.
     #[serde(default)]
     pub random: bool,
-    /// Exact values that are never secrets (published documentation examples).
+    /// Exact values that are never secrets (published documentation examples); they hold for
+    /// every rule, not only this one.
     #[serde(default)]
     pub allow_values: Vec<String>,
     /// Texts the rule must match.
