@@ -4,8 +4,6 @@
 //! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
 
 mod common;
-#[path = "common/sarif.rs"]
-mod sarif;
 
 use common::{client_id, genesys_secret, git, git_init, write_files};
 use serde_json::{json, Value};
@@ -347,7 +345,7 @@ impl ActionRun {
                 .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.log)),
         )
         .unwrap();
-        sarif::validate_sarif(&doc);
+        common::validate_sarif(&doc);
         doc
     }
 
