@@ -176,15 +176,17 @@ scan() {
   esac
 
   if [ "$scanned" = range ]; then
-    if [ -z "$head" ] || [ "$head" = "$ZERO_SHA" ] || ! has_commit "$head"; then
-      [ -z "$head" ] || [ "$head" = "$ZERO_SHA" ] || warn "head commit $head is not in the checkout; using HEAD"
+    if [ -z "$head" ] || [ "$head" = "$ZERO_SHA" ]; then
       head=$(git rev-parse HEAD 2>/dev/null) || head=HEAD
     fi
-    if ! has_commit "$base"; then
+    local missing=""
+    has_commit "$base" || missing="base commit $base"
+    has_commit "$head" || missing="${missing:+$missing and the }head commit $head"
+    if [ -n "$missing" ]; then
       if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
-        warn "The checkout is shallow and the base commit $base of the range is missing, so the range cannot be resolved: scanning the history that was fetched instead. Set fetch-depth: 0 on actions/checkout."
+        warn "The checkout is shallow and the range's $missing is missing, so the range cannot be resolved: scanning the history that was fetched instead. Set fetch-depth: 0 on actions/checkout."
       else
-        warn "The base commit $base of the range is not in the repository (a force-push?): scanning the full history instead."
+        warn "The range's $missing is not in the repository (a force-push, or the wrong ref checked out?): scanning the full history instead."
       fi
       scanned=history
     fi
