@@ -32,7 +32,7 @@ sha256() {
 source_hash() {
   (
     cd "$action_path"
-    find Cargo.toml Cargo.lock build.rs src rules -type f 2>/dev/null | LC_ALL=C sort |
+    { find Cargo.toml Cargo.lock build.rs src rules -type f 2>/dev/null || true; } | LC_ALL=C sort |
       while IFS= read -r f; do
         printf '%s\n' "$f"
         cat "$f"
@@ -48,7 +48,7 @@ plan() {
   local want have=""
   want=$(want_version)
   if command -v leakgate >/dev/null 2>&1; then
-    have=$(leakgate --version 2>/dev/null | sed -n 's/^leakgate \([^ ]*\).*/\1/p' | head -n 1)
+    have=$(leakgate --version 2>/dev/null | sed -n 's/^leakgate \([^ ]*\).*/\1/p' | head -n 1) || have=""
   fi
   if [ -n "$have" ] && [ "$have" = "$want" ]; then
     echo "Using leakgate $have from $(command -v leakgate)"
