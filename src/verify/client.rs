@@ -322,7 +322,7 @@ impl GenesysHttp {
             time_scale: opts.time_scale,
             breaker: Breaker {
                 threshold: opts.breaker_threshold.max(1),
-                window: opts.breaker_window.mul_f64(opts.time_scale),
+                window: opts.breaker_window,
                 cooldown: opts.breaker_cooldown.mul_f64(opts.time_scale),
                 failures: Vec::new(),
                 open_until: None,

@@ -139,7 +139,7 @@ pub struct VerifyOptions {
     pub backoff_cap: Duration,
     /// A `Retry-After` longer than this ends the retries.
     pub max_retry_after: Duration,
-    /// Multiplies every wait (backoff, `Retry-After`, breaker window and cooldown, re-check
+    /// Multiplies every wait (backoff, `Retry-After`, breaker cooldown, re-check
     /// pauses). 1 in real use; tests shrink it.
     pub time_scale: f64,
     /// Failures within `breaker_window` that open the circuit breaker.

@@ -124,7 +124,10 @@ impl Verifier {
                     unknown.get_or_insert(format!("{domain}: {r}"));
                 }
                 TokenAnswer::Paused(r) => {
-                    unknown = Some(r);
+                    unknown = Some(match unknown {
+                        Some(first) => format!("{first}; then {r}"),
+                        None => r,
+                    });
                     break;
                 }
             }
