@@ -17,6 +17,7 @@ pub enum RevokeActionArg {
 
 /// Verification and containment flags, shared by `scan` and `verify`.
 #[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Verify and revoke (Genesys Cloud)")]
 pub struct VerifyArgs {
     /// Ask the Genesys token endpoint whether each Genesys credential found is live.
     #[arg(long)]

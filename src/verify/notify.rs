@@ -67,13 +67,13 @@ pub(crate) fn message(
         (None, None) => String::new(),
     };
     let done = match action {
-        RevokeAction::Disable => "disabled",
-        RevokeAction::Rotate => "had its secret rotated",
-        RevokeAction::Delete => "deleted",
+        RevokeAction::Disable => "was disabled (its tokens no longer work)",
+        RevokeAction::Rotate => "got a new secret (the leaked one no longer works)",
+        RevokeAction::Delete => "was deleted",
     };
     let head = match revocation.status {
         RevocationStatus::Revoked => format!(
-            "leakgate: Genesys Cloud OAuth client {}{who} in {domain} {done} after its secret leaked.",
+            "leakgate contained a leaked Genesys Cloud OAuth client: {}{who} in {domain} {done}.",
             target.client_id
         ),
         _ => format!(
@@ -129,5 +129,59 @@ impl Verifier {
             let w = format!("notifying about client {}: {e}", target.client_id);
             self.warn(w);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{Place, Secret};
+
+    #[test]
+    fn message_names_place_commit_author_and_next_steps() {
+        let target = Target {
+            client_id: "c1".into(),
+            secret: Secret::new("s3cr3t-value"),
+            hint: None,
+            fingerprint: None,
+            rule: None,
+            places: vec![Place {
+                path: "config/app.env".into(),
+                commit: Some("0123456789abcdef0123".into()),
+                email: Some("dev@example.com".into()),
+            }],
+        };
+        let v = Verification {
+            status: crate::finding::VerificationStatus::Active,
+            region: Some("mypurecloud.ie".into()),
+            org: Some("Acme".into()),
+            client_name: Some("sync".into()),
+            checked_at: String::new(),
+            reason: None,
+        };
+        let mut r = Revocation {
+            status: RevocationStatus::Revoked,
+            action: "disable".into(),
+            at: String::new(),
+            reason: None,
+        };
+        let m = message(&target, "mypurecloud.ie", &v, &r, RevokeAction::Disable);
+        assert!(
+            m.contains("c1 (sync, org Acme) in mypurecloud.ie was disabled"),
+            "{m}"
+        );
+        assert!(
+            m.contains("config/app.env at commit 0123456789ab by dev@example.com"),
+            "{m}"
+        );
+        assert!(
+            m.contains("secrets manager") && m.contains("never commit"),
+            "{m}"
+        );
+        assert!(!m.contains("s3cr3t"));
+        r.status = RevocationStatus::RevokeFailed;
+        r.reason = Some("the leaked pair is still accepted".into());
+        let m = message(&target, "mypurecloud.ie", &v, &r, RevokeAction::Disable);
+        assert!(m.contains("FAILED") && m.contains("still accepted"), "{m}");
     }
 }
