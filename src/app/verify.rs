@@ -10,7 +10,7 @@ use leakgate::verify::{
     AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, Verifier, VerifyOptions,
     DEFAULT_URL_TEMPLATE,
 };
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -220,6 +220,9 @@ fn read_secret(env: Option<&str>) -> Result<Secret> {
         Some(name) => std::env::var(name)
             .with_context(|| format!("environment variable {name} is not set"))?,
         None => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");
+            }
             let mut line = String::new();
             std::io::stdin()
                 .lock()
