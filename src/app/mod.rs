@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan_command(&args),
         Command::Rules { command } => rules_command(command),
+        Command::Verify(args) => verify::command(&args),
     }
 }
 

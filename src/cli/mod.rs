@@ -6,7 +6,7 @@ mod verify;
 
 pub use baseline::BaselineArgs;
 pub use git::GitArgs;
-pub use verify::VerifyArgs;
+pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
+    /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
+    /// Exit 0 not live, 1 live, 2 no conclusion or error.
+    Verify(VerifyCommandArgs),
     /// List or check rules.
     Rules {
         #[command(subcommand)]
