@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Scan(args) => scan_command(&args),
         Command::Baseline { command } => baseline::command(command),
         Command::Rules { command } => rules_command(command),
+        Command::Verify(args) => verify::command(&args),
     }
 }
 

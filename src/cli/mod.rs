@@ -6,7 +6,7 @@ mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand};
 pub use git::GitArgs;
-pub use verify::VerifyArgs;
+pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -28,6 +28,9 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
+    /// Exit 0 not live, 1 live, 2 no conclusion or error.
+    Verify(VerifyCommandArgs),
     /// List or check rules.
     Rules {
         #[command(subcommand)]
