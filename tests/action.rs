@@ -818,6 +818,16 @@ fn tree_mode_scans_the_checkout_and_gates_as_configured() {
     assert!(run.upload().is_none());
     run.sarif();
 
+    // `args` reach the scan, split on whitespace: every file is now too large to scan.
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("args", "  --max-file-size   8 ")],
+    );
+    check_common(&run, 0);
+    assert!(run.log.contains("--max-file-size 8 ."), "{}", run.log);
+
     // A clean tree passes.
     std::fs::remove_file(repo.path.join("app.env")).unwrap();
     let run = run_action(
