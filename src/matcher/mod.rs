@@ -4,6 +4,7 @@
 
 mod filters;
 mod genesys;
+mod keywords;
 mod location;
 
 pub use filters::entropy;
@@ -11,7 +12,7 @@ pub use filters::entropy;
 use crate::config::Config;
 use crate::finding::{Confidence, Finding, GenesysPair};
 use crate::rules::{Decode, PairKind, Rule};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
@@ -51,9 +52,7 @@ struct Allow {
 /// All rules, compiled and ready to scan blobs from any thread.
 pub struct Matcher {
     rules: Vec<CompiledRule>,
-    prefilter: AhoCorasick,
-    /// Prefilter pattern index -> rules that keyword belongs to.
-    pattern_rules: Vec<Vec<usize>>,
+    prefilter: keywords::KeywordIndex,
     /// Rules without keywords (restricted by path), run whenever their path matches.
     keywordless: Vec<usize>,
     allow: Allow,
@@ -88,8 +87,7 @@ impl Matcher {
                 compiled.push(compile(rule)?);
             }
         }
-        let mut keywords: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
         let mut keywordless = Vec::new();
         for (i, r) in compiled.iter().enumerate() {
             if r.rule.keywords.is_empty() {
@@ -97,20 +95,13 @@ impl Matcher {
             }
             for k in &r.rule.keywords {
                 let k = k.to_ascii_lowercase();
-                match keywords.iter().position(|x| *x == k) {
-                    Some(p) => pattern_rules[p].push(i),
-                    None => {
-                        keywords.push(k);
-                        pattern_rules.push(vec![i]);
-                    }
+                match keywords.iter_mut().find(|(x, _)| *x == k) {
+                    Some((_, rules)) => rules.push(i),
+                    None => keywords.push((k, vec![i])),
                 }
             }
         }
-        let prefilter = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
+        let prefilter = keywords::KeywordIndex::new(keywords)
             .map_err(|e| MatcherError::Keywords(e.to_string()))?;
         let allow = Allow {
             paths: globs(&config.allow.paths).map_err(MatcherError::Allow)?,
@@ -144,7 +135,6 @@ impl Matcher {
             known_values,
             rules: compiled,
             prefilter,
-            pattern_rules,
             keywordless,
             allow,
         })
@@ -206,17 +196,15 @@ impl Matcher {
         let mut hit = vec![false; self.rules.len()];
         let mut remaining = self.rules.len() - self.keywordless.len();
         if remaining > 0 {
-            for m in self.prefilter.find_overlapping_iter(data) {
-                for &r in &self.pattern_rules[m.pattern().as_usize()] {
+            self.prefilter.scan(data, |rules| {
+                for &r in rules {
                     if !hit[r] {
                         hit[r] = true;
                         remaining -= 1;
                     }
                 }
-                if remaining == 0 {
-                    break;
-                }
-            }
+                remaining == 0
+            });
         }
         for &r in &self.keywordless {
             hit[r] = true;
