@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan_command(&args),
         Command::Rules { command } => rules_command(command),
+        Command::InstallHook(args) => git::install_hook(&args),
     }
 }
 
@@ -154,6 +155,7 @@ fn finish(plan: &ScanPlan, args: &ScanArgs, report: ScanReport) -> Result<Outcom
         for w in &report.warnings {
             writeln!(err, "leakgate: warning: {w}")?;
         }
+        git::hint(args, &report, &mut err)?;
     }
     if plan.format != Format::Text || args.output.is_some() {
         for e in &report.errors {

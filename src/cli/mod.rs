@@ -5,7 +5,7 @@ mod git;
 mod verify;
 
 pub use baseline::BaselineArgs;
-pub use git::GitArgs;
+pub use git::{GitArgs, InstallHookArgs};
 pub use verify::VerifyArgs;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
+    /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
+    InstallHook(InstallHookArgs),
     /// List or check rules.
     Rules {
         #[command(subcommand)]
