@@ -23,7 +23,12 @@ fn secrets(doc: &Value) -> Vec<(String, u64)> {
     findings(doc)
         .iter()
         .filter(|f| f["rule_id"] == "genesys-client-secret")
-        .map(|f| (f["path"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -40,7 +45,10 @@ fn committed(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn initial_commit_is_scanned_and_the_block_message_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     git_init(dir.path());
-    write_files(dir.path(), &[("deploy/config.env", &pair(1)), ("README.md", "hi\n")]);
+    write_files(
+        dir.path(),
+        &[("deploy/config.env", &pair(1)), ("README.md", "hi\n")],
+    );
     git(dir.path(), &["add", "-A"]);
 
     let (code, doc) = staged(dir.path());
@@ -54,7 +62,10 @@ fn initial_commit_is_scanned_and_the_block_message_says_what_to_do() {
     assert!(text.contains("deploy/config.env:2:"), "{text}");
     assert!(text.contains("genesys-client-secret"), "{text}");
     assert!(!text.contains(&genesys_secret(1)), "redacted: {text}");
-    assert!(err.contains("leakgate:allow") && err.contains(".leakgate.toml"), "{err}");
+    assert!(
+        err.contains("leakgate:allow") && err.contains(".leakgate.toml"),
+        "{err}"
+    );
     // --quiet keeps stderr for errors only.
     let out = run_in(dir.path(), &["scan", "--staged", "--quiet"]);
     assert!(String::from_utf8_lossy(&out.stderr).is_empty());
@@ -130,17 +141,32 @@ fn deep_trees_with_many_unchanged_directories() {
     let mut files = Vec::new();
     for d in 0..20 {
         for f in 0..5 {
-            files.push((format!("src/m{d}/sub/f{f}.txt"), format!("content {d} {f}\n")));
+            files.push((
+                format!("src/m{d}/sub/f{f}.txt"),
+                format!("content {d} {f}\n"),
+            ));
         }
     }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let dir = committed(&refs);
-    write_files(dir.path(), &[("src/m7/sub/new.env", &pair(7)), ("src/m3/sub/f1.txt", "edit\n")]);
+    write_files(
+        dir.path(),
+        &[
+            ("src/m7/sub/new.env", &pair(7)),
+            ("src/m3/sub/f1.txt", "edit\n"),
+        ],
+    );
     git(dir.path(), &["add", "-A"]);
     let (code, doc) = staged(dir.path());
     assert_eq!(code, 1);
     assert_eq!(secrets(&doc), vec![("src/m7/sub/new.env".into(), 2)]);
-    assert_eq!(doc["stats"]["files"], 2, "only the two changed files are read");
+    assert_eq!(
+        doc["stats"]["files"], 2,
+        "only the two changed files are read"
+    );
 }
 
 #[test]
