@@ -165,7 +165,7 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
     if let Ok(id) = repo.head_id() {
         targets.push(("HEAD".into(), id.detach()));
     }
-    targets.sort_by(|a, b| a.1.cmp(&b.1));
+    targets.sort_by_key(|t| t.1);
     targets.dedup_by(|a, b| a.1 == b.1);
     for (name, id) in targets {
         match repo.objects.try_header(&id) {
