@@ -117,6 +117,24 @@ pub fn follows_hash_marker(before: &[u8]) -> bool {
     .any(|m| lower.ends_with(m))
 }
 
+/// True when the value reads like words (an identifier) rather than random characters: at most
+/// one digit and a vowel share among letters like English text. Random base64 has about 19%.
+pub fn looks_like_words(secret: &[u8]) -> bool {
+    let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
+    let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let vowels = secret.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
+    digits <= 1 && letters > 0 && vowels * 10 > letters * 3
+}
+
+/// True when one of `words` (lowercase) occurs in `lead`, the text on the secret's line just
+/// before it.
+pub fn named_as_other(lead: &[u8], words: &[String]) -> bool {
+    let lower = lead.to_ascii_lowercase();
+    words
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +154,19 @@ mod tests {
         assert!(is_not_literal(b"YOUR_CLIENT_SECRET"));
         assert!(is_not_literal(b"$CLIENT_SECRET"));
         assert!(!is_not_literal(
+            b"q8Xz-3vLp_Rt7Wm2Kc9Nf4Hs6Jd1Gb5Ya0Te8Uo3Ii"
+        ));
+    }
+
+    #[test]
+    fn words_versus_random() {
+        assert!(looks_like_words(
+            b"PureCloudPlatformClientV2ApiClientInstances"
+        ));
+        assert!(looks_like_words(
+            b"get_genesys_cloud_oauth_client_credentials"
+        ));
+        assert!(!looks_like_words(
             b"q8Xz-3vLp_Rt7Wm2Kc9Nf4Hs6Jd1Gb5Ya0Te8Uo3Ii"
         ));
     }

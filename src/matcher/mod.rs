@@ -37,7 +37,7 @@ struct CompiledRule {
     secret_group: usize,
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
-    allow_values: HashSet<Vec<u8>>,
+    not_after: Vec<String>,
 }
 
 /// The allowlists from configuration.
@@ -56,6 +56,8 @@ pub struct Matcher {
     /// Rules without keywords (restricted by path), run whenever their path matches.
     keywordless: Vec<usize>,
     allow: Allow,
+    /// Every rule's `allow_values`: a published example is no secret whichever rule sees it.
+    known_values: HashSet<Vec<u8>>,
 }
 
 /// A match before it becomes a finding.
@@ -116,7 +118,27 @@ impl Matcher {
                 .map(|v| Regex::new(v).map_err(|e| MatcherError::Allow(format!("{v}: {e}"))))
                 .collect::<Result<_, _>>()?,
         };
+        let mut known_values: HashSet<Vec<u8>> = compiled
+            .iter()
+            .flat_map(|r| &r.rule.allow_values)
+            .map(|v| v.as_bytes().to_vec())
+            .collect();
+        // A configuration's own rule examples live in `.leakgate.toml`: they are not leaks.
+        let custom: HashSet<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+        for r in compiled
+            .iter()
+            .filter(|r| custom.contains(r.rule.id.as_str()))
+        {
+            for ex in &r.rule.examples {
+                for caps in r.regex.captures_iter(ex.text().as_bytes()) {
+                    if let Some(m) = caps.get(r.secret_group) {
+                        known_values.insert(m.as_bytes().to_vec());
+                    }
+                }
+            }
+        }
         Ok(Matcher {
+            known_values,
             rules: compiled,
             prefilter,
             pattern_rules,
@@ -226,7 +248,11 @@ impl Matcher {
                     None => continue,
                 }
             }
-            if cr.allow_values.contains(&secret)
+            let line_start = memchr::memrchr(b'\n', &data[..start]).map_or(0, |i| i + 1);
+            let lead = &data[line_start.max(start.saturating_sub(48))..start];
+            if self.known_values.contains(&secret)
+                || (rule.random && filters::looks_like_words(&secret))
+                || filters::named_as_other(lead, &cr.not_after)
                 || filters::is_not_literal(&secret)
                 || filters::low_variety(&secret, 6.min(secret.len()))
                 || filters::follows_hash_marker(&data[..start])
@@ -367,18 +393,18 @@ fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
     if rule.require_pair && rule.pair.is_none() {
         return Err(bad("require_pair needs pair".into()));
     }
-    let allow_values = rule
-        .allow_values
+    let not_after = rule
+        .not_after
         .iter()
-        .map(|v| v.as_bytes().to_vec())
+        .map(|w| w.to_ascii_lowercase())
         .collect();
     Ok(CompiledRule {
+        not_after,
         rule,
         regex,
         secret_group,
         paths,
         context,
-        allow_values,
     })
 }
 

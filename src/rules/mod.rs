@@ -53,7 +53,15 @@ pub struct Rule {
     /// Generic rules give way to specific ones that match the same text.
     #[serde(default)]
     pub generic: bool,
-    /// Exact values that are never secrets (published documentation examples).
+    /// Words that, on the same line just before the secret, name it as something else
+    /// (`code_challenge`, `hash`, `nonce`).
+    #[serde(default)]
+    pub not_after: Vec<String>,
+    /// The secret must look machine-generated: a run of words with at most one digit is not.
+    #[serde(default)]
+    pub random: bool,
+    /// Exact values that are never secrets (published documentation examples); they hold for
+    /// every rule, not only this one.
     #[serde(default)]
     pub allow_values: Vec<String>,
     /// Texts the rule must match.

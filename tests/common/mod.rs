@@ -124,3 +124,44 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn git_init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
 }
+
+/// The SARIF 2.1.0 schema that the `serde-sarif` crate ships (`src/schema.json` in its source),
+/// read from the Cargo registry at test time.
+pub fn sarif_schema() -> serde_json::Value {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let src = home.join("registry").join("src");
+    for index in std::fs::read_dir(&src).expect("cargo registry sources") {
+        let index = index.unwrap().path();
+        for krate in std::fs::read_dir(&index).into_iter().flatten().flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            if name.starts_with("serde-sarif-") {
+                let schema = krate.path().join("src").join("schema.json");
+                if let Ok(text) = std::fs::read_to_string(&schema) {
+                    return serde_json::from_str(&text).expect("schema is JSON");
+                }
+            }
+        }
+    }
+    panic!(
+        "serde-sarif's schema.json not found under {}",
+        src.display()
+    );
+}
+
+/// Assert that `doc` is valid SARIF 2.1.0 by the schema, listing every violation.
+pub fn validate_sarif(doc: &serde_json::Value) {
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("compile SARIF schema");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF is invalid:\n{}",
+        errors.join("\n")
+    );
+}

@@ -1,0 +1,111 @@
+//! The built-in rules pass their own lint: ids unique, regexes compile with a `secret` group,
+//! every example matches and carries a keyword, no negative example matches.
+
+mod common;
+
+#[test]
+fn builtin_rules_pass_lint() {
+    let rules = leakgate::rules::builtin();
+    assert!(
+        rules.len() > 40,
+        "expected many built-in rules, got {}",
+        rules.len()
+    );
+    let errors = leakgate::rules::lint(&rules);
+    let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "rule lint failed:\n{}",
+        listed.join("\n")
+    );
+}
+
+#[test]
+fn genesys_rule_ids_are_prefixed_and_present() {
+    let rules = leakgate::rules::builtin();
+    let genesys: Vec<_> = rules
+        .iter()
+        .filter(|r| r.id.starts_with("genesys-"))
+        .collect();
+    assert!(genesys.len() >= 3);
+    assert!(rules.iter().any(|r| r.id == "genesys-client-secret"));
+}
+
+#[test]
+fn lint_catches_broken_rules() {
+    let text = r#"
+[[rules]]
+id = "dup"
+name = "a"
+severity = "high"
+keywords = ["tok_"]
+regex = '''tok_(?P<secret>[a-z0-9]{12})'''
+examples = ["tok_abc"]
+negative_examples = ["tok_abcdefghijkl"]
+
+[[rules]]
+id = "dup"
+name = "b"
+severity = "low"
+keywords = ["zzz"]
+regex = '''zzz[0-9]+'''
+examples = ["zzz1"]
+negative_examples = ["x"]
+"#;
+    let rules = leakgate::rules::parse("inline", text).unwrap();
+    let errors: Vec<String> = leakgate::rules::lint(&rules)
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let all = errors.join("\n");
+    assert!(all.contains("duplicate rule id"), "{all}");
+    assert!(all.contains("example 1 does not match"), "{all}");
+    assert!(all.contains("negative example 1 matches"), "{all}");
+    assert!(all.contains("no named group `secret`"), "{all}");
+}
+
+#[test]
+fn rules_check_command_reports_problems_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[rules]]\nid = \"x\"\nname = \"x\"\nseverity = \"low\"\nkeywords = [\"k\"]\nregex = 'k(?P<secret>[0-9]+)'\nexamples = [\"k\"]\nnegative_examples = [\"q\"]\n",
+    )
+    .unwrap();
+    let out = common::leakgate()
+        .args(["rules", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("x: example 1 does not match"));
+    let ok = common::leakgate()
+        .args(["rules", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+}
+
+#[test]
+fn rules_list_names_every_rule() {
+    let out = common::leakgate()
+        .args(["rules", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), leakgate::rules::builtin().len());
+    assert!(ids.contains(&"genesys-client-secret"));
+}
