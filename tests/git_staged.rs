@@ -181,3 +181,13 @@ fn staged_scan_from_a_subdirectory_and_outside_a_repository() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Git repository"));
 }
+
+#[test]
+fn intent_to_add_placeholders_are_not_scanned() {
+    let dir = committed(&[("README.md", "hi\n")]);
+    write_files(dir.path(), &[("later.env", &pair(9))]);
+    git(dir.path(), &["add", "-N", "later.env"]);
+    let (code, doc) = staged(dir.path());
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["stats"]["errors"], 0);
+}

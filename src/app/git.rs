@@ -101,12 +101,12 @@ fn draw(progress: &Progress, done: &AtomicBool) {
             });
             let bytes = progress.bytes_done.load(Relaxed);
             let secs = since.elapsed().as_secs_f64().max(0.001);
-            bar.set_position(progress.blobs_done.load(Relaxed));
             bar.set_message(format!(
                 "{} ({}/s)",
                 HumanBytes(bytes),
                 HumanBytes((bytes as f64 / secs) as u64)
             ));
+            bar.set_position(progress.blobs_done.load(Relaxed));
         }
         bar.tick();
         std::thread::sleep(Duration::from_millis(100));

@@ -49,8 +49,8 @@ pub fn scan_history(
     match &history.range {
         None => {
             let tips = ref_tips(&repo, &mut inv.tally)?;
-            for (id, parents) in walk_commits(&repo, tips.commits, Vec::new(), None, &mut inv)? {
-                inv.add_commit(id, &parents, false);
+            for (id, _) in walk_commits(&repo, tips.commits, Vec::new(), None, &mut inv)? {
+                inv.add_commit(id, false);
             }
             for tree in tips.trees {
                 inv.add_tree(&tree, NO_COMMIT, false, "tagged tree");
@@ -348,7 +348,7 @@ impl<'r> Inventory<'r> {
     }
 
     /// Record every blob of commit `id`'s tree not seen before.
-    fn add_commit(&mut self, id: ObjectId, _parents: &[ObjectId], unreachable: bool) {
+    fn add_commit(&mut self, id: ObjectId, unreachable: bool) {
         let n = self.push_commit(id);
         match tree::tree_of(self.repo, &id, &mut self.buf) {
             Ok(tree) => self.add_tree(&tree, n, unreachable, &format!("commit {id}")),
@@ -420,18 +420,20 @@ impl<'r> Inventory<'r> {
             Err(message) => return self.tally.error(format!("commit {id}"), message),
         };
         // A parent missing from a shallow clone counts as empty: its child introduces all.
-        let parent_trees: Vec<ObjectId> = parents
+        let parent_trees: Vec<Option<ObjectId>> = parents
             .iter()
-            .filter_map(|p| tree::tree_of(repo, p, &mut self.buf).ok())
+            .map(|p| tree::tree_of(repo, p, &mut self.buf).ok())
             .collect();
+        let first = parent_trees.first().copied().flatten();
         let mut found = Vec::new();
         let mut path = Vec::new();
-        self.diff(parent_trees.first(), &new, &mut path, &mut found);
+        self.diff(first.as_ref(), &new, &mut path, &mut found);
         found.sort();
         for (path, blob) in found {
             let in_other_parent = parent_trees
                 .iter()
                 .skip(1)
+                .flatten()
                 .any(|t| tree::blob_at(repo, t, &path, &mut self.buf).as_ref() == Some(&blob));
             if !in_other_parent {
                 self.add_blob(blob, &path, n, false);
@@ -575,8 +577,8 @@ impl<'r> Inventory<'r> {
                 Err(e) => self.tally.error(format!("object {id}"), e.to_string()),
             }
         }
-        for (id, parents) in walk_commits(repo, commits, Vec::new(), Some(known), self)? {
-            self.add_commit(id, &parents, true);
+        for (id, _) in walk_commits(repo, commits, Vec::new(), Some(known), self)? {
+            self.add_commit(id, true);
         }
         for tree in trees {
             self.add_tree(&tree, NO_COMMIT, true, &format!("unreachable tree {tree}"));

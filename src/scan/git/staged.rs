@@ -9,7 +9,7 @@ use crate::finding::ScanReport;
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::{oid, ObjectId};
-use gix::index::entry::Mode;
+use gix::index::entry::{Flags, Mode};
 use gix::index::extension::Tree as CacheTree;
 use gix::objs::tree::EntryKind;
 use gix::objs::Find;
@@ -186,7 +186,9 @@ impl Compare<'_> {
                 let entry = &entries[i];
                 let before = in_head.remove(rest);
                 let is_file = entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE;
-                if is_file && entry.stage_raw() == 0 {
+                // `git add -N` entries are placeholders, not part of the commit.
+                let placeholder = entry.flags.contains(Flags::INTENT_TO_ADD);
+                if is_file && entry.stage_raw() == 0 && !placeholder {
                     let old = match before {
                         Some((kind, id)) if tree::is_file(kind) => Some(id),
                         _ => None,
