@@ -6,6 +6,7 @@
 //! writes the result. The binary sequences these; the library never prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod baseline;
 pub mod config;
 pub mod finding;
 pub mod genesys;

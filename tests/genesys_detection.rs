@@ -31,9 +31,12 @@ fn assert_genesys(found: &[Value], rule: &str, id: &str, region: Option<&str>, w
     );
 }
 
+/// Builds a file's text from a client id and a secret.
+type Template = Box<dyn Fn(&str, &str) -> String>;
+
 #[test]
 fn every_language_and_format() {
-    let cases: Vec<(&str, Box<dyn Fn(&str, &str) -> String>, Option<&str>)> = vec![
+    let cases: Vec<(&str, Template, Option<&str>)> = vec![
         (
             "app.py",
             Box::new(|id: &str, s: &str| {

@@ -135,10 +135,7 @@ fn output_is_sorted_and_deterministic() {
 #[test]
 fn sarif_is_valid_and_fit_for_code_scanning() {
     let dir = tempfile::tempdir().unwrap();
-    let aws = format!(
-        "aws_access_key_id = AKIA{}\n",
-        "QZ7R2T4XW6Y3V5NB".to_string()
-    );
+    let aws = format!("aws_access_key_id = AKIA{}\n", "QZ7R2T4XW6Y3V5NB");
     write_files(
         dir.path(),
         &[

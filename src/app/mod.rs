@@ -28,7 +28,9 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan_command(&args),
+        Command::Baseline { command } => baseline::command(command),
         Command::Rules { command } => rules_command(command),
+        Command::Verify(args) => verify::command(&args),
         Command::InstallHook(args) => git::install_hook(&args),
     }
 }
@@ -116,7 +118,16 @@ fn base_for(path: &Path) -> PathBuf {
 
 fn scan_command(args: &ScanArgs) -> Result<Outcome> {
     let plan = ScanPlan::from_args(args)?;
-    let mut report = match git::scan(&plan, args)? {
+    let mut report = collect(&plan, args)?;
+    baseline::apply(&plan, args, &mut report)?;
+    verify::apply(&plan, args, &mut report)?;
+    finish(&plan, args, report)
+}
+
+/// Run the scan the plan names (a Git source, else the folders), before baselines and
+/// verification.
+fn collect(plan: &ScanPlan, args: &ScanArgs) -> Result<ScanReport> {
+    Ok(match git::scan(plan, args)? {
         Some(report) => report,
         None => {
             let abs: Vec<PathBuf> = plan
@@ -126,10 +137,7 @@ fn scan_command(args: &ScanArgs) -> Result<Outcome> {
                 .collect();
             scan::fs::scan_paths(&plan.matcher, &abs, &plan.base, &plan.scan)
         }
-    };
-    baseline::apply(&plan, args, &mut report)?;
-    verify::apply(&plan, args, &mut report)?;
-    finish(&plan, args, report)
+    })
 }
 
 /// Write the report and warnings, and map the result to an outcome.

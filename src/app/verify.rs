@@ -1,11 +1,241 @@
-//! Verification and revocation of Genesys findings (owned by the verify work).
+//! Verification and revocation of Genesys findings, and the `leakgate verify` command: flags and
+//! environment turned into [`VerifyOptions`], the verifier run, its warnings shown.
 
-use super::ScanPlan;
-use crate::cli::ScanArgs;
-use anyhow::Result;
-use leakgate::finding::ScanReport;
+use super::{Outcome, ScanPlan};
+use crate::cli::{RevokeActionArg, ScanArgs, VerifyArgs, VerifyCommandArgs};
+use anyhow::{bail, Context, Result};
+use leakgate::config::Config;
+use leakgate::finding::{ScanReport, VerificationStatus};
+use leakgate::verify::{
+    AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, Verifier, VerifyOptions,
+    DEFAULT_URL_TEMPLATE,
+};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// Environment variable redirecting Genesys requests (tests, staging).
+const URL_TEMPLATE_ENV: &str = "LEAKGATE_GENESYS_URL_TEMPLATE";
+const ADMIN_ID_ENV: &str = "LEAKGATE_GENESYS_ADMIN_CLIENT_ID";
+const ADMIN_SECRET_ENV: &str = "LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET";
 
 /// Verify (and, when asked, revoke) the report's Genesys findings in place.
-pub fn apply(_plan: &ScanPlan, _args: &ScanArgs, _report: &mut ScanReport) -> Result<()> {
+pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Result<()> {
+    let v = &args.verify;
+    if !v.enabled() {
+        if v.audit_log.is_some() || v.notify_webhook.is_some() {
+            bail!("--audit-log and --notify-webhook need --verify or --revoke");
+        }
+        return Ok(());
+    }
+    let opts = options(v, &plan.config)?;
+    let mut verifier = Verifier::new(opts)?;
+    verifier.run(&mut report.findings);
+    let summary = verifier.finish();
+    report.warnings.extend(summary.warnings.iter().cloned());
+    if summary.inconclusive() > 0 {
+        let findings = report
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.verification.as_ref().map(|v| v.status),
+                    Some(VerificationStatus::Indeterminate | VerificationStatus::RateLimited)
+                )
+            })
+            .count();
+        report.warnings.push(format!(
+            "verification reached no conclusion for {} of {} credential(s) ({findings} finding(s): {} indeterminate, {} rate limited); nothing was revoked for them, see each verification reason",
+            summary.inconclusive(),
+            summary.credentials,
+            summary.indeterminate,
+            summary.rate_limited
+        ));
+    }
     Ok(())
+}
+
+/// Options from flags, the environment and the configuration.
+fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
+    let template = std::env::var(URL_TEMPLATE_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_URL_TEMPLATE.to_string());
+    let template =
+        UrlTemplate::parse(&template).with_context(|| format!("checking {URL_TEMPLATE_ENV}"))?;
+    let mut o = VerifyOptions::new(template);
+    if let Some(rate) = v.verify_rate {
+        o.rate_per_sec = rate;
+    }
+    if let Some(secs) = v.verify_timeout {
+        o.connect_timeout = Duration::from_secs_f64(secs);
+        o.read_timeout = Duration::from_secs_f64(secs);
+    }
+    if let Some(n) = v.verify_attempts {
+        o.max_attempts = n;
+    }
+    if let Some(scale) = v.verify_time_scale {
+        o.time_scale = scale;
+    }
+    o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
+    o.protected_client_ids = config.genesys.protected_client_ids.clone();
+    o.audit_log = v.audit_log.clone();
+    o.notify_webhook = v.notify_webhook.clone();
+    if v.revoke {
+        let admin = admin_from_env()?;
+        if admin.is_none() && !v.dry_run {
+            bail!(leakgate::verify::VerifyError::MissingAdmin);
+        }
+        o.revoke = Some(RevokeOptions {
+            action: match v.revoke_action {
+                RevokeActionArg::Disable => RevokeAction::Disable,
+                RevokeActionArg::Rotate => RevokeAction::Rotate,
+                RevokeActionArg::Delete => RevokeAction::Delete,
+            },
+            dry_run: v.dry_run,
+            admin,
+        });
+    } else if v.notify_webhook.is_some() {
+        bail!("--notify-webhook needs --revoke");
+    }
+    Ok(o)
+}
+
+/// The admin client from the environment only; both variables or neither.
+fn admin_from_env() -> Result<Option<AdminCredentials>> {
+    let get = |k| {
+        std::env::var(k)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    match (get(ADMIN_ID_ENV), get(ADMIN_SECRET_ENV)) {
+        (Some(client_id), Some(secret)) => Ok(Some(AdminCredentials {
+            client_id,
+            secret: Secret::new(secret),
+        })),
+        (None, None) => Ok(None),
+        _ => bail!("set both {ADMIN_ID_ENV} and {ADMIN_SECRET_ENV}, or neither"),
+    }
+}
+
+/// `leakgate verify --client-id ID`: check one credential read from stdin or an env var.
+pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
+    let client_id = args.client_id.trim().to_ascii_lowercase();
+    if !leakgate::genesys::is_client_id(&client_id) {
+        bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
+    }
+    let region = match &args.region {
+        Some(r) => Some(
+            leakgate::genesys::region_domain(r)
+                .with_context(|| format!("unknown Genesys region {r:?}"))?,
+        ),
+        None => None,
+    };
+    let secret = read_secret(args.secret_env.as_deref())?;
+    let config = match &args.config {
+        Some(file) => Config::load(file)?,
+        None => Config::discover(&super::base_for(Path::new(".")))?.0,
+    };
+    let mut v = VerifyArgs {
+        verify: true,
+        ..VerifyArgs::default()
+    };
+    let a = &args.verify;
+    v.revoke = a.revoke;
+    v.revoke_action = a.revoke_action;
+    v.dry_run = a.dry_run;
+    v.audit_log = a.audit_log.clone();
+    v.notify_webhook = a.notify_webhook.clone();
+    v.verify_rate = a.verify_rate;
+    v.verify_timeout = a.verify_timeout;
+    v.verify_attempts = a.verify_attempts;
+    v.verify_time_scale = a.verify_time_scale;
+    let opts = options(&v, &config)?;
+    let mut verifier = Verifier::new(opts)?;
+    let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
+    let summary = verifier.finish();
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({
+            "client_id": client_id,
+            "verification": verification,
+            "revocation": revocation,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        let status = serde_json::to_value(verification.status)?;
+        let mut line = format!("client {client_id}: {}", status.as_str().unwrap_or("?"));
+        for (k, val) in [
+            ("region", &verification.region),
+            ("org", &verification.org),
+            ("client", &verification.client_name),
+            ("reason", &verification.reason),
+        ] {
+            if let Some(val) = val {
+                line.push_str(&format!(", {k} {val}"));
+            }
+        }
+        writeln!(out, "{line}")?;
+        if let Some(r) = &revocation {
+            let status = serde_json::to_value(r.status)?;
+            writeln!(
+                out,
+                "revocation: {} ({}){}",
+                status.as_str().unwrap_or("?"),
+                r.action,
+                r.reason
+                    .as_ref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    out.flush()?;
+    let mut err = std::io::stderr().lock();
+    for w in &summary.warnings {
+        writeln!(err, "leakgate: warning: {w}")?;
+    }
+    Ok(match verification.status {
+        VerificationStatus::Active => Outcome::Findings,
+        VerificationStatus::Invalid | VerificationStatus::Decoy => Outcome::Clean,
+        VerificationStatus::Indeterminate
+        | VerificationStatus::RateLimited
+        | VerificationStatus::Skipped => {
+            writeln!(
+                err,
+                "leakgate: verification reached no conclusion: {}",
+                verification.reason.as_deref().unwrap_or("unknown")
+            )?;
+            Outcome::Error
+        }
+    })
+}
+
+/// The secret from the named environment variable, or the first line of stdin.
+fn read_secret(env: Option<&str>) -> Result<Secret> {
+    let s = match env {
+        Some(name) => std::env::var(name)
+            .with_context(|| format!("environment variable {name} is not set"))?,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the secret from stdin")?;
+            line
+        }
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        bail!(
+            "no secret given (pipe it on stdin or name an environment variable with --secret-env)"
+        );
+    }
+    Ok(Secret::new(s))
 }

@@ -4,9 +4,9 @@ mod baseline;
 mod git;
 mod verify;
 
-pub use baseline::BaselineArgs;
+pub use baseline::{BaselineArgs, BaselineCommand};
 pub use git::{GitArgs, InstallHookArgs};
-pub use verify::VerifyArgs;
+pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -23,6 +23,14 @@ pub struct Cli {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
+    /// Make baselines: records of known findings that later scans suppress.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
+    /// Exit 0 not live, 1 live, 2 no conclusion or error.
+    Verify(VerifyCommandArgs),
     /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
     InstallHook(InstallHookArgs),
     /// List or check rules.

@@ -47,15 +47,21 @@ const ID_NAMES: &[&str] = &[
 
 /// Lines searched on each side of a secret for its client id.
 const PAIR_LINES: usize = 8;
-/// Bytes searched on each side of a secret for a region name.
+/// Bytes on each side of a secret within which a region mention counts.
 const REGION_REACH: usize = 64 * 1024;
 
 /// Find the client id and region for a Genesys secret at `start..end` of `data`. With
 /// `require_named`, only a UUID assigned to an id-like name counts as the client id.
-pub fn pair(data: &[u8], start: usize, end: usize, require_named: bool) -> GenesysPair {
+pub fn pair(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    require_named: bool,
+    regions: &Regions,
+) -> GenesysPair {
     GenesysPair {
         client_id: client_id_near(data, start, end, require_named),
-        region: region_near(data, start),
+        region: regions.nearest(start).map(str::to_string),
     }
 }
 
@@ -131,38 +137,46 @@ fn client_id_near(data: &[u8], start: usize, end: usize, require_named: bool) ->
     best.map(|(_, _, id)| id)
 }
 
-fn region_near(data: &[u8], pos: usize) -> Option<String> {
-    let lo = pos.saturating_sub(REGION_REACH);
-    let hi = (pos + REGION_REACH).min(data.len());
-    let hay = &data[lo..hi];
-    let mut best: Option<(usize, &'static str)> = None;
-    let mut consider = |at: usize, domain: Option<&'static str>| {
-        if let Some(d) = domain {
-            let distance = (lo + at).abs_diff(pos);
-            if best.is_none_or(|(bd, _)| distance < bd) {
-                best = Some((distance, d));
+/// Every place in a blob that names a Genesys region, in order: hosts anywhere, AWS-style
+/// names where the text says they are a region or environment. Built once per blob.
+#[derive(Debug, Default)]
+pub struct Regions(Vec<(usize, &'static str)>);
+
+impl Regions {
+    /// Find the region mentions in `data`.
+    pub fn find(data: &[u8]) -> Self {
+        let mut found = Vec::new();
+        for m in REGION_HOST.find_iter(data) {
+            if let Some(d) = region_domain(&String::from_utf8_lossy(m.as_bytes())) {
+                found.push((m.start(), d));
             }
         }
-    };
-    for m in REGION_HOST.find_iter(hay) {
-        consider(
-            m.start(),
-            region_domain(&String::from_utf8_lossy(m.as_bytes())),
-        );
-    }
-    for m in REGION_NAME.find_iter(hay) {
-        // An AWS-style name only counts where the text says it is a region or environment.
-        let lead = hay[m.start().saturating_sub(48)..m.start()].to_ascii_lowercase();
-        let says_region = memchr::memmem::find(&lead, b"region").is_some()
-            || memchr::memmem::find(&lead, b"environment").is_some();
-        if says_region {
-            consider(
-                m.start(),
-                region_domain(&String::from_utf8_lossy(m.as_bytes())),
-            );
+        for m in REGION_NAME.find_iter(data) {
+            let lead = data[m.start().saturating_sub(48)..m.start()].to_ascii_lowercase();
+            let says_region = memchr::memmem::find(&lead, b"region").is_some()
+                || memchr::memmem::find(&lead, b"environment").is_some();
+            if says_region {
+                if let Some(d) = region_domain(&String::from_utf8_lossy(m.as_bytes())) {
+                    found.push((m.start(), d));
+                }
+            }
         }
+        found.sort_unstable();
+        Regions(found)
     }
-    best.map(|(_, d)| d.to_string())
+
+    /// The region mentioned nearest to `pos`, within reach.
+    pub fn nearest(&self, pos: usize) -> Option<&'static str> {
+        let i = self.0.partition_point(|(at, _)| *at < pos);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| self.0.get(j))
+            .map(|(at, d)| (at.abs_diff(pos), *d))
+            .filter(|(dist, _)| *dist <= REGION_REACH)
+            .min_by_key(|(dist, _)| *dist)
+            .map(|(_, d)| d)
+    }
 }
 
 #[cfg(test)]
@@ -181,22 +195,23 @@ mod tests {
 
     #[test]
     fn region_from_enum_host_and_terraform() {
-        let t = b"x = PureCloudRegionHosts.eu_west_1\nsecret";
+        let near = |t: &[u8]| Regions::find(t).nearest(t.len() - 1);
         assert_eq!(
-            region_near(t, t.len() - 1).as_deref(),
+            near(b"x = PureCloudRegionHosts.eu_west_1\nsecret"),
             Some("mypurecloud.ie")
         );
         let t = b"url = 'https://login.usw2.pure.cloud/oauth/token'\nsecret";
+        assert_eq!(near(t), Some("usw2.pure.cloud"));
         assert_eq!(
-            region_near(t, t.len() - 1).as_deref(),
-            Some("usw2.pure.cloud")
-        );
-        let t = b"aws_region = \"ap-southeast-2\"\nsecret";
-        assert_eq!(
-            region_near(t, t.len() - 1).as_deref(),
+            near(b"aws_region = \"ap-southeast-2\"\nsecret"),
             Some("mypurecloud.com.au")
         );
-        let t = b"bucket in eu-west-1\nsecret";
-        assert_eq!(region_near(t, t.len() - 1), None);
+        assert_eq!(near(b"bucket in eu-west-1\nsecret"), None);
+        let t = b"region: eu-west-1\nA\nregion: us-west-2\nB";
+        assert_eq!(
+            Regions::find(t).nearest(t.len() - 1),
+            Some("usw2.pure.cloud")
+        );
+        assert_eq!(Regions::find(t).nearest(12), Some("mypurecloud.ie"));
     }
 }

@@ -15,6 +15,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 
 /// The inline marker that silences a line.
@@ -67,6 +68,8 @@ struct Candidate {
     end: usize,
     secret: Vec<u8>,
     genesys: Option<GenesysPair>,
+    /// Silenced by an inline marker or a configured value: counted, not reported.
+    allowed: bool,
 }
 
 impl Matcher {
@@ -171,11 +174,14 @@ impl Matcher {
             return (Vec::new(), 0);
         }
         let mut candidates = Vec::new();
-        let mut allowed = 0;
+        let regions = OnceCell::new();
         for i in triggered {
-            self.run_rule(i, data, &mut candidates, &mut allowed);
+            self.run_rule(i, data, &regions, &mut candidates);
         }
-        let kept = self.resolve_overlaps(candidates);
+        let mut kept = self.resolve_overlaps(candidates);
+        let before = kept.len();
+        kept.retain(|c| !c.allowed);
+        let allowed = (before - kept.len()) as u64;
         let findings = location::to_findings(
             path,
             data,
@@ -226,9 +232,17 @@ impl Matcher {
             .collect()
     }
 
-    fn run_rule(&self, index: usize, data: &[u8], out: &mut Vec<Candidate>, allowed: &mut u64) {
+    fn run_rule(
+        &self,
+        index: usize,
+        data: &[u8],
+        regions: &OnceCell<genesys::Regions>,
+        out: &mut Vec<Candidate>,
+    ) {
         let cr = &self.rules[index];
         let rule = &cr.rule;
+        // Where the context keywords occur, found once per blob on the first candidate.
+        let mut context_hits: Option<Vec<usize>> = None;
         for caps in cr.regex.captures_iter(data) {
             let Some(m) = caps.get(cr.secret_group) else {
                 continue;
@@ -261,14 +275,18 @@ impl Matcher {
                 continue;
             }
             if let Some((ac, lines)) = &cr.context {
+                let hits = context_hits
+                    .get_or_insert_with(|| ac.find_iter(data).map(|m| m.start()).collect());
                 let lo = genesys::window_start(data, start, *lines);
                 let hi = genesys::window_end(data, end, *lines);
-                if !ac.is_match(&data[lo..hi]) {
+                let first = hits.partition_point(|&p| p < lo);
+                if hits.get(first).is_none_or(|&p| p >= hi) {
                     continue;
                 }
             }
             if rule.pair == Some(PairKind::Genesys) {
-                let found = genesys::pair(data, start, end, rule.require_pair);
+                let regions = regions.get_or_init(|| genesys::Regions::find(data));
+                let found = genesys::pair(data, start, end, rule.require_pair, regions);
                 if rule.require_pair && found.client_id.is_none() {
                     continue;
                 }
@@ -278,14 +296,11 @@ impl Matcher {
                 }
                 entry.region = found.region;
             }
-            if line_has_inline_allow(data, start, end) || self.value_allowed(&secret) {
-                *allowed += 1;
-                continue;
-            }
             out.push(Candidate {
                 rule: index,
                 start,
                 end,
+                allowed: line_has_inline_allow(data, start, end) || self.value_allowed(&secret),
                 secret,
                 genesys,
             });
@@ -297,8 +312,20 @@ impl Matcher {
     }
 
     /// Where matches overlap, keep the most specific: non-generic first, then the higher
-    /// confidence, then the higher severity, then the earlier rule.
+    /// confidence, then the higher severity, then the earlier rule. A client id paired with a
+    /// Genesys secret is part of that finding, not a generic secret of its own.
     fn resolve_overlaps(&self, mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+        let paired: HashSet<Vec<u8>> = candidates
+            .iter()
+            .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
+            .map(|id| id.as_bytes().to_vec())
+            .collect();
+        if !paired.is_empty() {
+            candidates.retain(|c| {
+                !(self.rules[c.rule].rule.generic
+                    && paired.contains(&c.secret.to_ascii_lowercase()))
+            });
+        }
         let rank = |c: &Candidate| {
             let r = &self.rules[c.rule].rule;
             (

@@ -1,2 +1,507 @@
 //! The only network code: checking Genesys credentials against the token endpoint and
 //! containing live ones through the admin API.
+//!
+//! A [`Verifier`] takes the findings of a scan, groups the Genesys ones by credential (client id
+//! and secret, so each credential is checked once per run), asks the token endpoint region by
+//! region (the hinted one first) and attaches a [`Verification`] to every finding of the
+//! credential. With [`RevokeOptions`] it then contains live credentials through the admin API
+//! and attaches a [`Revocation`]. Every step can be written to an audit log ([`audit`]) and
+//! every revocation announced to a webhook ([`notify`]). Secrets and tokens never leave this
+//! module except inside the `Authorization` header of a request to an allowed host.
+
+mod admin;
+pub mod audit;
+pub mod client;
+pub mod notify;
+mod token;
+
+pub use client::{check_webhook_url, UrlTemplate, DEFAULT_URL_TEMPLATE};
+
+use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
+use audit::{AuditLog, AuditRecord};
+use client::GenesysHttp;
+use notify::Notifier;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A client secret. Its `Debug` hides it and it has no `Display`: the value reaches only the
+/// `Authorization` header of a token request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(*****)")
+    }
+}
+
+/// An access token minted during a run; never formatted, never stored.
+pub(crate) struct Token(String);
+
+impl Token {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(*****)")
+    }
+}
+
+/// Errors that stop verification before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The URL template is malformed.
+    #[error("bad Genesys URL template: {0}")]
+    UrlTemplate(String),
+    /// Plain http to a host that is not loopback.
+    #[error("refusing plain http to a non-loopback host: {0}")]
+    InsecureUrl(String),
+    /// A host that is neither a Genesys region host nor loopback.
+    #[error("refusing to send Genesys requests to {0}: not a Genesys region host or loopback")]
+    HostNotAllowed(String),
+    /// Revocation was asked for without admin credentials.
+    #[error("--revoke needs the admin client's credentials in LEAKGATE_GENESYS_ADMIN_CLIENT_ID and LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET")]
+    MissingAdmin,
+    /// The audit log could not be opened.
+    #[error("opening audit log {path}: {source}")]
+    Audit {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How a live credential is contained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeAction {
+    /// Set the client `disabled`: its tokens die at once; the owner can re-enable it.
+    Disable,
+    /// Regenerate the client's secret; the new one is never read, printed or stored.
+    Rotate,
+    /// Set the client `inactive`, then delete it.
+    Delete,
+}
+
+impl RevokeAction {
+    /// The name used in records and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeAction::Disable => "disable",
+            RevokeAction::Rotate => "rotate",
+            RevokeAction::Delete => "delete",
+        }
+    }
+}
+
+/// The admin client used for containment (from the environment only).
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    pub client_id: String,
+    pub secret: Secret,
+}
+
+/// What `--revoke` asks for.
+#[derive(Debug, Clone)]
+pub struct RevokeOptions {
+    pub action: RevokeAction,
+    /// Record what would be done; contact nothing but the token endpoint.
+    pub dry_run: bool,
+    /// Required unless `dry_run`.
+    pub admin: Option<AdminCredentials>,
+}
+
+/// Everything verification needs, validated by the caller.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub url_template: UrlTemplate,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Requests per second to Genesys (all hosts); 0 = unspaced.
+    pub rate_per_sec: f64,
+    /// Attempts per request while throttled.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// A `Retry-After` longer than this ends the retries.
+    pub max_retry_after: Duration,
+    /// Multiplies every wait (backoff, `Retry-After`, breaker cooldown, re-check
+    /// pauses). 1 in real use; tests shrink it.
+    pub time_scale: f64,
+    /// Failures within `breaker_window` that open the circuit breaker.
+    pub breaker_threshold: usize,
+    pub breaker_window: Duration,
+    pub breaker_cooldown: Duration,
+    /// Token checks after a revocation before calling it failed (changes take a moment).
+    pub recheck_attempts: u32,
+    /// Honeypot client ids: never contacted.
+    pub decoy_client_ids: Vec<String>,
+    /// Client ids never revoked.
+    pub protected_client_ids: Vec<String>,
+    pub revoke: Option<RevokeOptions>,
+    /// Append one JSON line per step here.
+    pub audit_log: Option<PathBuf>,
+    /// Post `{"text": ...}` here per revocation.
+    pub notify_webhook: Option<String>,
+}
+
+impl VerifyOptions {
+    /// Defaults around a URL template: 5 s connect and 10 s read timeouts, 2 requests per
+    /// second, 4 attempts with backoff from 0.5 s up to 8 s, `Retry-After` up to 60 s, breaker
+    /// after 5 failures within 60 s for 120 s, 3 re-checks.
+    pub fn new(url_template: UrlTemplate) -> Self {
+        VerifyOptions {
+            url_template,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(10),
+            rate_per_sec: 2.0,
+            max_attempts: 4,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            time_scale: 1.0,
+            breaker_threshold: 5,
+            breaker_window: Duration::from_secs(60),
+            breaker_cooldown: Duration::from_secs(120),
+            recheck_attempts: 3,
+            decoy_client_ids: Vec::new(),
+            protected_client_ids: Vec::new(),
+            revoke: None,
+            audit_log: None,
+            notify_webhook: None,
+        }
+    }
+}
+
+/// Counts for one run, and the warnings the caller should show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Distinct credentials looked at (decoys included, skipped findings not).
+    pub credentials: usize,
+    pub active: usize,
+    pub invalid: usize,
+    pub indeterminate: usize,
+    pub rate_limited: usize,
+    pub decoys: usize,
+    pub skipped: usize,
+    pub revoked: usize,
+    pub revoke_failed: usize,
+    pub protected: usize,
+    pub dry_run: usize,
+    /// Problems that did not stop the run (a token not deleted, a webhook not reached...).
+    pub warnings: Vec<String>,
+}
+
+impl Summary {
+    /// Credentials for which verification reached no conclusion.
+    pub fn inconclusive(&self) -> usize {
+        self.indeterminate + self.rate_limited
+    }
+}
+
+/// Where a credential was found, for notices.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Place {
+    pub path: String,
+    pub commit: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One credential to check, with the context its records need.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub client_id: String,
+    pub secret: Secret,
+    /// Region domain hinted by the context.
+    pub hint: Option<&'static str>,
+    pub fingerprint: Option<String>,
+    pub rule: Option<String>,
+    pub places: Vec<Place>,
+}
+
+/// Checks and contains Genesys credentials. Build with [`Verifier::new`], feed it findings with
+/// [`Verifier::run`] or one credential with [`Verifier::verify_credential`], then call
+/// [`Verifier::finish`].
+pub struct Verifier {
+    opts: VerifyOptions,
+    http: GenesysHttp,
+    audit: Option<AuditLog>,
+    notifier: Option<Notifier>,
+    /// Admin tokens by region domain (or why none could be had).
+    admin_tokens: HashMap<&'static str, Result<Token, String>>,
+    summary: Summary,
+}
+
+impl Verifier {
+    /// Check the options and open the audit log. Nothing is sent yet.
+    pub fn new(opts: VerifyOptions) -> Result<Self, VerifyError> {
+        if let Some(r) = &opts.revoke {
+            if r.admin.is_none() && !r.dry_run {
+                return Err(VerifyError::MissingAdmin);
+            }
+        }
+        let notifier = match &opts.notify_webhook {
+            Some(url) => Some(Notifier::new(url, &opts)?),
+            None => None,
+        };
+        let audit = match &opts.audit_log {
+            Some(path) => Some(AuditLog::open(path)?),
+            None => None,
+        };
+        Ok(Verifier {
+            http: GenesysHttp::new(&opts),
+            opts,
+            audit,
+            notifier,
+            admin_tokens: HashMap::new(),
+            summary: Summary::default(),
+        })
+    }
+
+    /// Verify (and, if asked, revoke) every Genesys finding in place. Findings of other rules
+    /// are left alone; each credential is checked once however many findings share it.
+    pub fn run(&mut self, findings: &mut [Finding]) {
+        let mut targets: Vec<(Target, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        for (i, f) in findings.iter_mut().enumerate() {
+            if !f.rule_id.starts_with("genesys-") {
+                continue;
+            }
+            let pair = f.genesys.clone().unwrap_or_default();
+            let Some(client_id) = pair.client_id.filter(|c| !c.is_empty()) else {
+                self.summary.skipped += 1;
+                f.verification = Some(Verification {
+                    status: VerificationStatus::Skipped,
+                    region: None,
+                    org: None,
+                    client_name: None,
+                    checked_at: audit::now_rfc3339(),
+                    reason: Some("no client id paired with the secret".to_string()),
+                });
+                continue;
+            };
+            let hint = pair
+                .region
+                .as_deref()
+                .and_then(crate::genesys::region_domain);
+            let place = Place {
+                path: f.path.clone(),
+                commit: f.git.as_ref().map(|g| g.commit.clone()),
+                email: f.git.as_ref().map(|g| g.email.clone()),
+            };
+            let key = (client_id.clone(), f.secret.clone());
+            match index.get(&key) {
+                Some(&t) => {
+                    let (target, members) = &mut targets[t];
+                    target.hint = target.hint.or(hint);
+                    target.places.push(place);
+                    members.push(i);
+                }
+                None => {
+                    index.insert(key, targets.len());
+                    targets.push((
+                        Target {
+                            client_id,
+                            secret: Secret::new(f.secret.clone()),
+                            hint,
+                            fingerprint: Some(f.fingerprint.clone()),
+                            rule: Some(f.rule_id.clone()),
+                            places: vec![place],
+                        },
+                        vec![i],
+                    ));
+                }
+            }
+        }
+        for (target, members) in targets {
+            let (verification, revocation) = self.process(&target);
+            for i in members {
+                findings[i].verification = Some(verification.clone());
+                findings[i].revocation = revocation.clone();
+            }
+        }
+    }
+
+    /// Verify (and, if asked, revoke) one credential given directly.
+    pub fn verify_credential(
+        &mut self,
+        client_id: &str,
+        secret: &Secret,
+        region: Option<&str>,
+    ) -> (Verification, Option<Revocation>) {
+        let target = Target {
+            client_id: client_id.to_string(),
+            secret: secret.clone(),
+            hint: region.and_then(crate::genesys::region_domain),
+            fingerprint: None,
+            rule: None,
+            places: Vec::new(),
+        };
+        self.process(&target)
+    }
+
+    /// Release what the run holds (admin tokens are deleted) and return the counts and
+    /// warnings.
+    pub fn finish(mut self) -> Summary {
+        self.release_admin_tokens();
+        self.summary
+    }
+
+    /// Decoy check, token check, token info and cleanup, then containment.
+    fn process(&mut self, target: &Target) -> (Verification, Option<Revocation>) {
+        self.summary.credentials += 1;
+        if self.is_decoy(&target.client_id) {
+            self.summary.decoys += 1;
+            self.record(
+                target,
+                None,
+                "verify",
+                None,
+                "decoy",
+                Some("decoy: not contacted".into()),
+            );
+            return (
+                Verification {
+                    status: VerificationStatus::Decoy,
+                    region: None,
+                    org: None,
+                    client_name: None,
+                    checked_at: audit::now_rfc3339(),
+                    reason: Some("decoy client id: never contacted".to_string()),
+                },
+                None,
+            );
+        }
+        let verification = self.verify_target(target);
+        match verification.status {
+            VerificationStatus::Active => self.summary.active += 1,
+            VerificationStatus::Invalid => self.summary.invalid += 1,
+            VerificationStatus::Indeterminate => self.summary.indeterminate += 1,
+            VerificationStatus::RateLimited => self.summary.rate_limited += 1,
+            VerificationStatus::Decoy => self.summary.decoys += 1,
+            VerificationStatus::Skipped => self.summary.skipped += 1,
+        }
+        let revocation = match (&self.opts.revoke, verification.status) {
+            (None, _) => None,
+            (Some(_), VerificationStatus::Active) => {
+                let domain = verification
+                    .region
+                    .as_deref()
+                    .and_then(crate::genesys::region_domain);
+                let r = match domain {
+                    Some(d) => self.revoke(target, d, &verification),
+                    None => self.revocation(
+                        RevocationStatus::RevokeFailed,
+                        Some("no region known for the live credential".into()),
+                    ),
+                };
+                match r.status {
+                    RevocationStatus::Revoked => self.summary.revoked += 1,
+                    RevocationStatus::RevokeFailed => self.summary.revoke_failed += 1,
+                    RevocationStatus::Protected => self.summary.protected += 1,
+                    RevocationStatus::DryRun => self.summary.dry_run += 1,
+                    RevocationStatus::NotAttempted => {}
+                }
+                Some(r)
+            }
+            (Some(_), VerificationStatus::Indeterminate | VerificationStatus::RateLimited) => {
+                Some(self.revocation(
+                    RevocationStatus::NotAttempted,
+                    Some("verification reached no conclusion; nothing was revoked".into()),
+                ))
+            }
+            (Some(_), _) => None,
+        };
+        (verification, revocation)
+    }
+
+    fn is_decoy(&self, client_id: &str) -> bool {
+        self.opts
+            .decoy_client_ids
+            .iter()
+            .any(|d| d.trim().eq_ignore_ascii_case(client_id))
+    }
+
+    /// A revocation record for the configured action, now.
+    fn revocation(&self, status: RevocationStatus, reason: Option<String>) -> Revocation {
+        Revocation {
+            status,
+            action: self
+                .opts
+                .revoke
+                .as_ref()
+                .map(|r| r.action.as_str())
+                .unwrap_or("none")
+                .to_string(),
+            at: audit::now_rfc3339(),
+            reason,
+        }
+    }
+
+    fn dry_run(&self) -> bool {
+        self.opts.revoke.as_ref().is_some_and(|r| r.dry_run)
+    }
+
+    /// Append an audit line for `target` (no-op without an audit log).
+    fn record(
+        &mut self,
+        target: &Target,
+        region: Option<&str>,
+        action: &str,
+        http_status: Option<u16>,
+        outcome: &str,
+        detail: Option<String>,
+    ) {
+        let dry_run = self.dry_run();
+        let Some(log) = &mut self.audit else { return };
+        let rec = AuditRecord {
+            time: audit::now_rfc3339(),
+            fingerprint: target.fingerprint.as_deref(),
+            rule: target.rule.as_deref(),
+            client_id: &target.client_id,
+            region,
+            action,
+            http_status,
+            outcome,
+            dry_run,
+            detail: detail.map(|d| scrub(&d, &target.secret)),
+        };
+        if let Err(e) = log.write(&rec) {
+            let w = format!("writing the audit log failed: {e}");
+            if !self.summary.warnings.contains(&w) {
+                self.summary.warnings.push(w);
+            }
+        }
+    }
+
+    fn warn(&mut self, w: String) {
+        self.summary.warnings.push(w);
+    }
+}
+
+/// Remove the secret from a text that may echo a server's words, and keep it short.
+pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
+    let mut t = if secret.expose().is_empty() {
+        text.to_string()
+    } else {
+        text.replace(secret.expose(), "*****")
+    };
+    if t.chars().count() > 300 {
+        t = t.chars().take(300).collect::<String>() + "...";
+    }
+    t
+}

@@ -1,0 +1,115 @@
+//! The audit log: one JSON line per verify or revoke step, appended. Records name the
+//! credential by client id and fingerprint, never by secret or token.
+
+use super::VerifyError;
+use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One step: a token check in a region, a token read or delete, an admin call, a re-check.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord<'a> {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// Fingerprint of the (first) finding holding the credential.
+    pub fingerprint: Option<&'a str>,
+    pub rule: Option<&'a str>,
+    pub client_id: &'a str,
+    /// Region domain the step went to.
+    pub region: Option<&'a str>,
+    /// `verify`, `token_info`, `token_delete`, `admin_token`, `get_client`, `disable`,
+    /// `rotate`, `deactivate`, `delete`, `recheck`, `admin_token_delete`.
+    pub action: &'a str,
+    pub http_status: Option<u16>,
+    /// `active`, `refused`, `rate_limited`, `indeterminate`, `decoy`, `ok`, `failed`,
+    /// `protected`, `dry_run`, `not_sent`.
+    pub outcome: &'a str,
+    pub dry_run: bool,
+    /// A short reason, scrubbed of the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// An append-only JSON-lines file.
+#[derive(Debug)]
+pub struct AuditLog {
+    file: File,
+}
+
+impl AuditLog {
+    /// Open (creating, owner-only on Unix) `path` for appending.
+    pub fn open(path: &Path) -> Result<Self, VerifyError> {
+        let mut o = OpenOptions::new();
+        o.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let file = o.open(path).map_err(|source| VerifyError::Audit {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(AuditLog { file })
+    }
+
+    /// Append one record as one line, in a single write.
+    pub fn write(&mut self, rec: &AuditRecord<'_>) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(rec)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.flush()
+    }
+}
+
+/// The current time, RFC 3339 in UTC to the second.
+pub fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+/// `t` as RFC 3339 in UTC to the second, e.g. `2024-05-01T02:03:04Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_251_199); // leap year
+        assert_eq!(rfc3339(t), "2024-02-29T23:59:59Z");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(t), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,605 @@
+//! HTTP for Genesys: the URL template and host policy, request spacing, retries on throttling
+//! (exponential backoff with full jitter, `Retry-After` respected, bounded attempts) and a
+//! circuit breaker. Every request leakgate makes to Genesys goes through [`GenesysHttp`].
+
+use super::{Secret, Token, VerifyError, VerifyOptions};
+use base64::Engine;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The default URL template: the real Genesys hosts over TLS.
+pub const DEFAULT_URL_TEMPLATE: &str = "https://{service}.{domain}";
+
+/// Largest response body read, in bytes; Genesys answers are small.
+const MAX_BODY: u64 = 1 << 20;
+
+/// The two Genesys hosts of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `login.<domain>`: the token endpoint.
+    Login,
+    /// `api.<domain>`: the platform API.
+    Api,
+}
+
+impl Service {
+    fn as_str(self) -> &'static str {
+        match self {
+            Service::Login => "login",
+            Service::Api => "api",
+        }
+    }
+}
+
+/// Where requests go: `LEAKGATE_GENESYS_URL_TEMPLATE` or [`DEFAULT_URL_TEMPLATE`], checked against
+/// the host policy (Genesys region hosts over https, or loopback).
+#[derive(Debug, Clone)]
+pub struct UrlTemplate {
+    template: String,
+}
+
+impl UrlTemplate {
+    /// Parse and check a template holding `{service}` and `{domain}`. Every region's URLs are
+    /// checked here, so a template that would send anything to a disallowed host fails at once.
+    pub fn parse(template: &str) -> Result<Self, VerifyError> {
+        let template = template.trim();
+        if !template.contains("{domain}") {
+            return Err(VerifyError::UrlTemplate(format!(
+                "{template:?} lacks {{domain}}"
+            )));
+        }
+        let t = UrlTemplate {
+            template: template.trim_end_matches('/').to_string(),
+        };
+        for domain in crate::genesys::REGION_DOMAINS {
+            for service in [Service::Login, Service::Api] {
+                t.url(service, domain, "/")?;
+            }
+        }
+        Ok(t)
+    }
+
+    /// The URL of `path` on `service` in the region `domain`, checked against the host policy.
+    pub fn url(&self, service: Service, domain: &str, path: &str) -> Result<String, VerifyError> {
+        let base = self
+            .template
+            .replace("{service}", service.as_str())
+            .replace("{domain}", domain);
+        let url = format!("{base}{path}");
+        check_genesys_url(&url)?;
+        Ok(url)
+    }
+
+    /// True when the template points at a loopback host (tests, local stand-ins).
+    pub fn is_loopback(&self) -> bool {
+        self.url(Service::Login, crate::genesys::REGION_DOMAINS[0], "/")
+            .ok()
+            .and_then(|u| split_url(&u).ok())
+            .is_some_and(|(_, host)| is_loopback_host(&host))
+    }
+}
+
+/// Split a URL into its scheme and lowercase host, refusing user info.
+fn split_url(url: &str) -> Result<(String, String), VerifyError> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| VerifyError::UrlTemplate(format!("{url:?} is not an absolute URL")))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(VerifyError::UrlTemplate(format!(
+            "{url:?}: user info in URLs is not allowed"
+        )));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("").to_string()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    if host.is_empty() {
+        return Err(VerifyError::UrlTemplate(format!("{url:?} has no host")));
+    }
+    Ok((scheme, host.to_ascii_lowercase()))
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+        || host.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback())
+}
+
+/// True for `login.<domain>` or `api.<domain>` of a Genesys region.
+fn is_genesys_host(host: &str) -> bool {
+    ["login.", "api."].iter().any(|svc| {
+        host.strip_prefix(svc)
+            .is_some_and(|d| crate::genesys::REGION_DOMAINS.contains(&d))
+    })
+}
+
+/// The host policy for Genesys requests: https to a Genesys region host, or http(s) to loopback.
+fn check_genesys_url(url: &str) -> Result<(), VerifyError> {
+    let (scheme, host) = split_url(url)?;
+    let loopback = is_loopback_host(&host);
+    match scheme.as_str() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(VerifyError::InsecureUrl(url.to_string())),
+        _ => {
+            return Err(VerifyError::UrlTemplate(format!(
+                "{url:?}: only https (or http to loopback) is allowed"
+            )))
+        }
+    }
+    if loopback || is_genesys_host(&host) {
+        Ok(())
+    } else {
+        Err(VerifyError::HostNotAllowed(host))
+    }
+}
+
+/// The policy for webhook URLs: https anywhere, or http to loopback.
+pub fn check_webhook_url(url: &str) -> Result<(), VerifyError> {
+    let (scheme, host) = split_url(url)?;
+    match scheme.as_str() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&host) => Ok(()),
+        "http" => Err(VerifyError::InsecureUrl(url.to_string())),
+        _ => Err(VerifyError::UrlTemplate(format!(
+            "{url:?}: a webhook must be https (or http to loopback)"
+        ))),
+    }
+}
+
+/// HTTP methods leakgate uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// How a request authenticates. Neither variant's value is ever formatted.
+pub(crate) enum Auth<'a> {
+    Basic(&'a str, &'a Secret),
+    Bearer(&'a Token),
+}
+
+/// One request to a Genesys host.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub service: Service,
+    pub domain: &'a str,
+    pub path: &'a str,
+    pub auth: Auth<'a>,
+    /// Content type and body.
+    pub body: Option<(&'static str, String)>,
+    /// Read the answer's body; `false` drains it unread (a rotated secret is never kept).
+    pub keep_body: bool,
+}
+
+/// An HTTP answer that was not throttling.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON, or `Null`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Why a request produced no usable answer.
+#[derive(Debug, Clone)]
+pub(crate) enum CallError {
+    /// Still throttled after the bounded retries.
+    Throttled { status: u16, reason: String },
+    /// Timeout, connection failure, TLS, protocol.
+    Transport(String),
+    /// The circuit breaker is open: not sent.
+    CircuitOpen(String),
+    /// The URL broke the host policy: not sent.
+    Policy(String),
+}
+
+impl CallError {
+    /// A short reason for records.
+    pub fn reason(&self) -> String {
+        match self {
+            CallError::Throttled { reason, .. } => reason.clone(),
+            CallError::Transport(r) => r.clone(),
+            CallError::CircuitOpen(r) => r.clone(),
+            CallError::Policy(r) => r.clone(),
+        }
+    }
+
+    /// The HTTP status, when one was received.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CallError::Throttled { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Stops calling after repeated failures in a short window.
+#[derive(Debug)]
+struct Breaker {
+    threshold: usize,
+    window: Duration,
+    cooldown: Duration,
+    failures: Vec<Instant>,
+    open_until: Option<Instant>,
+}
+
+impl Breaker {
+    fn check(&mut self, now: Instant) -> Result<(), String> {
+        match self.open_until {
+            Some(until) if now < until => Err(format!(
+                "not checked: {} failures within {:?}, pausing calls to Genesys (circuit breaker open)",
+                self.threshold, self.window
+            )),
+            Some(_) => {
+                // Half-open: let calls through again, starting from a clean window.
+                self.open_until = None;
+                self.failures.clear();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn failure(&mut self, now: Instant) {
+        let window = self.window;
+        self.failures.retain(|t| now.duration_since(*t) <= window);
+        self.failures.push(now);
+        if self.failures.len() >= self.threshold {
+            self.open_until = Some(now + self.cooldown);
+        }
+    }
+}
+
+/// The HTTP client for Genesys hosts: one agent, one spacing clock, one breaker.
+pub(crate) struct GenesysHttp {
+    agent: ureq::Agent,
+    template: UrlTemplate,
+    interval: Duration,
+    next_at: Instant,
+    max_attempts: u32,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    max_retry_after: Duration,
+    time_scale: f64,
+    breaker: Breaker,
+    rng: fastrand::Rng,
+}
+
+/// The User-Agent header: `leakgate/<version>`.
+pub fn user_agent() -> String {
+    format!("leakgate/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A blocking agent with timeouts, no redirects (a redirect could leave the allowed hosts) and
+/// statuses returned as answers.
+pub(crate) fn agent(opts: &VerifyOptions, loopback: bool) -> ureq::Agent {
+    let mut cfg = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(user_agent())
+        .timeout_connect(Some(opts.connect_timeout))
+        .timeout_recv_response(Some(opts.read_timeout))
+        .timeout_recv_body(Some(opts.read_timeout))
+        .timeout_send_body(Some(opts.read_timeout));
+    if loopback {
+        // A proxy from the environment would take loopback traffic elsewhere.
+        cfg = cfg.proxy(None);
+    }
+    cfg.build().new_agent()
+}
+
+impl GenesysHttp {
+    pub fn new(opts: &VerifyOptions) -> Self {
+        let loopback = opts.url_template.is_loopback();
+        let interval = if opts.rate_per_sec > 0.0 {
+            Duration::from_secs_f64(1.0 / opts.rate_per_sec)
+        } else {
+            Duration::ZERO
+        };
+        GenesysHttp {
+            agent: agent(opts, loopback),
+            template: opts.url_template.clone(),
+            interval,
+            next_at: Instant::now(),
+            max_attempts: opts.max_attempts.max(1),
+            backoff_base: opts.backoff_base,
+            backoff_cap: opts.backoff_cap,
+            max_retry_after: opts.max_retry_after,
+            time_scale: opts.time_scale,
+            breaker: Breaker {
+                threshold: opts.breaker_threshold.max(1),
+                window: opts.breaker_window,
+                cooldown: opts.breaker_cooldown.mul_f64(opts.time_scale),
+                failures: Vec::new(),
+                open_until: None,
+            },
+            rng: fastrand::Rng::new(),
+        }
+    }
+
+    /// Sleep for `d` scaled by the time scale (1 outside tests).
+    pub fn pause(&self, d: Duration) {
+        let d = d.mul_f64(self.time_scale);
+        if !d.is_zero() {
+            std::thread::sleep(d);
+        }
+    }
+
+    /// Send a call, spaced, retried while throttled, counted by the breaker. 5xx and other
+    /// answers are returned as they are; the caller decides what they mean.
+    pub fn send(&mut self, call: &Call<'_>) -> Result<Reply, CallError> {
+        let url = self
+            .template
+            .url(call.service, call.domain, call.path)
+            .map_err(|e| CallError::Policy(e.to_string()))?;
+        let mut attempt = 0u32;
+        loop {
+            self.breaker
+                .check(Instant::now())
+                .map_err(CallError::CircuitOpen)?;
+            self.space();
+            let result = self.once(&url, call);
+            attempt += 1;
+            match result {
+                Err(reason) => {
+                    self.breaker.failure(Instant::now());
+                    return Err(CallError::Transport(reason));
+                }
+                Ok((reply, retry_after)) => {
+                    if let Some(why) = throttled(&reply) {
+                        let give_up = |why: String| CallError::Throttled {
+                            status: reply.status,
+                            reason: why,
+                        };
+                        if attempt >= self.max_attempts {
+                            self.breaker.failure(Instant::now());
+                            return Err(give_up(format!(
+                                "{why}; still throttled after {attempt} attempt(s)"
+                            )));
+                        }
+                        if retry_after.is_some_and(|r| r > self.max_retry_after) {
+                            self.breaker.failure(Instant::now());
+                            return Err(give_up(format!(
+                                "{why}; Retry-After {}s exceeds the {}s limit",
+                                retry_after.unwrap_or_default().as_secs(),
+                                self.max_retry_after.as_secs()
+                            )));
+                        }
+                        let delay = self
+                            .backoff(attempt - 1)
+                            .max(retry_after.unwrap_or_default());
+                        self.pause(delay);
+                        continue;
+                    }
+                    if reply.status >= 500 {
+                        self.breaker.failure(Instant::now());
+                    }
+                    return Ok(reply);
+                }
+            }
+        }
+    }
+
+    /// Full jitter: a uniform delay in `[0, min(cap, base * 2^retry)]`.
+    fn backoff(&mut self, retry: u32) -> Duration {
+        let ceiling = self
+            .backoff_base
+            .saturating_mul(1u32.checked_shl(retry.min(30)).unwrap_or(u32::MAX))
+            .min(self.backoff_cap);
+        let ms = ceiling.as_millis().min(u64::MAX as u128) as u64;
+        Duration::from_millis(self.rng.u64(0..=ms))
+    }
+
+    /// Wait until the next request may go, keeping `interval` between requests.
+    fn space(&mut self) {
+        let now = Instant::now();
+        if self.next_at > now {
+            std::thread::sleep(self.next_at - now);
+        }
+        self.next_at = Instant::now() + self.interval;
+    }
+
+    /// One HTTP exchange: the reply and its `Retry-After`, or a transport failure.
+    fn once(&self, url: &str, call: &Call<'_>) -> Result<(Reply, Option<Duration>), String> {
+        let auth = match &call.auth {
+            Auth::Basic(id, secret) => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{id}:{}", secret.expose()))
+            ),
+            Auth::Bearer(token) => format!("Bearer {}", token.expose()),
+        };
+        let result = match (call.method, &call.body) {
+            (Method::Get, _) => self.agent.get(url).header("Authorization", &auth).call(),
+            (Method::Delete, _) => self.agent.delete(url).header("Authorization", &auth).call(),
+            (Method::Post, body) | (Method::Put, body) => {
+                let req = if call.method == Method::Post {
+                    self.agent.post(url)
+                } else {
+                    self.agent.put(url)
+                };
+                let req = req
+                    .header("Authorization", &auth)
+                    .header("Accept", "application/json");
+                match body {
+                    Some((ct, text)) => req.content_type(*ct).send(text.as_str()),
+                    None => req.send_empty(),
+                }
+            }
+        };
+        let mut resp = result.map_err(transport_reason)?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = if call.keep_body {
+            resp.body_mut()
+                .with_config()
+                .limit(MAX_BODY)
+                .read_to_string()
+                .map_err(transport_reason)?
+        } else {
+            let mut reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            String::new()
+        };
+        Ok((Reply { status, body }, retry_after))
+    }
+}
+
+/// A short, secret-free description of a transport failure.
+pub(crate) fn transport_reason(e: ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::Io(io) => format!("network error: {}", io.kind()),
+        ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
+        other => format!("request failed: {other}"),
+    }
+}
+
+/// Genesys throttling: HTTP 429, or 400 `invalid_request` whose description starts
+/// `rate limit exceeded;`. Returns a reason when throttled.
+fn throttled(reply: &Reply) -> Option<String> {
+    if reply.status == 429 {
+        return Some("HTTP 429 too many requests".to_string());
+    }
+    if reply.status == 400 {
+        let j = reply.json();
+        let error = j.get("error").and_then(|v| v.as_str());
+        let desc = description(&j).unwrap_or_default();
+        if error == Some("invalid_request")
+            && desc
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("rate limit exceeded;")
+        {
+            return Some("rate limit exceeded".to_string());
+        }
+    }
+    None
+}
+
+/// The description of an OAuth error answer (`description` or `error_description`).
+pub(crate) fn description(j: &serde_json::Value) -> Option<String> {
+    ["description", "error_description"]
+        .iter()
+        .find_map(|k| j.get(k).and_then(|v| v.as_str()))
+        .map(str::to_string)
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_policy() {
+        assert!(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).is_ok());
+        assert!(UrlTemplate::parse("http://127.0.0.1:8080/{service}.{domain}").is_ok());
+        assert!(UrlTemplate::parse("http://localhost:1/{service}.{domain}").is_ok());
+        assert!(UrlTemplate::parse("http://[::1]:1/{service}.{domain}").is_ok());
+        assert!(UrlTemplate::parse("http://127.8.9.10/{service}.{domain}").is_ok());
+        assert!(matches!(
+            UrlTemplate::parse("http://{service}.{domain}"),
+            Err(VerifyError::InsecureUrl(_))
+        ));
+        assert!(matches!(
+            UrlTemplate::parse("http://example.com/{service}.{domain}"),
+            Err(VerifyError::InsecureUrl(_))
+        ));
+        assert!(matches!(
+            UrlTemplate::parse("https://example.com/{service}.{domain}"),
+            Err(VerifyError::HostNotAllowed(_))
+        ));
+        assert!(UrlTemplate::parse("https://user@127.0.0.1/{domain}").is_err());
+        assert!(UrlTemplate::parse("https://login.mypurecloud.ie").is_err());
+        assert!(UrlTemplate::parse("ftp://127.0.0.1/{service}.{domain}").is_err());
+        // 127.0.0.1.example.com is not loopback.
+        assert!(UrlTemplate::parse("http://127.0.0.1.example.com/{service}.{domain}").is_err());
+    }
+
+    #[test]
+    fn webhook_policy() {
+        assert!(check_webhook_url("https://hooks.slack.com/services/x").is_ok());
+        assert!(check_webhook_url("http://127.0.0.1:9/hook").is_ok());
+        assert!(check_webhook_url("http://hooks.example.com/x").is_err());
+        assert!(check_webhook_url("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        let later = SystemTime::now() + Duration::from_secs(120);
+        let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn throttle_detection() {
+        let r = |status, body: &str| Reply {
+            status,
+            body: body.to_string(),
+        };
+        assert!(throttled(&r(429, "")).is_some());
+        assert!(throttled(&r(
+            400,
+            r#"{"error":"invalid_request","description":"rate limit exceeded; try later"}"#
+        ))
+        .is_some());
+        assert!(throttled(&r(400, r#"{"error":"invalid_client"}"#)).is_none());
+        assert!(throttled(&r(
+            400,
+            r#"{"error":"invalid_request","description":"bad"}"#
+        ))
+        .is_none());
+    }
+
+    #[test]
+    fn breaker_opens_and_recovers() {
+        let mut b = Breaker {
+            threshold: 3,
+            window: Duration::from_secs(10),
+            cooldown: Duration::from_millis(20),
+            failures: Vec::new(),
+            open_until: None,
+        };
+        let t = Instant::now();
+        b.failure(t);
+        b.failure(t);
+        assert!(b.check(t).is_ok());
+        b.failure(t);
+        assert!(b.check(t).is_err());
+        assert!(b.check(t + Duration::from_millis(30)).is_ok());
+    }
+}

@@ -1,0 +1,187 @@
+//! Notices to a chat webhook: one `{"text": ...}` post (the shape Slack and Teams accept) per
+//! revocation attempt, naming where the secret was found and what to do next.
+
+use super::client::{agent, check_webhook_url, is_loopback_host, transport_reason};
+use super::{
+    Revocation, RevocationStatus, RevokeAction, Target, Verification, Verifier, VerifyError,
+    VerifyOptions,
+};
+
+/// A webhook that accepts `{"text": ...}`.
+pub struct Notifier {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Notifier {
+    /// Check the URL (https, or http to loopback) and build the client.
+    pub fn new(url: &str, opts: &VerifyOptions) -> Result<Self, VerifyError> {
+        check_webhook_url(url)?;
+        let loopback = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(""))
+            .is_some_and(|h| is_loopback_host(h.trim_start_matches('[').trim_end_matches(']')));
+        Ok(Notifier {
+            url: url.to_string(),
+            agent: agent(opts, loopback),
+        })
+    }
+
+    /// Post one message; the error is a short reason.
+    pub fn post(&self, text: &str) -> Result<(), String> {
+        let body = serde_json::json!({ "text": text }).to_string();
+        let resp = self
+            .agent
+            .post(&self.url)
+            .content_type("application/json")
+            .send(body.as_str())
+            .map_err(|e| format!("webhook not reached: {}", transport_reason(e)))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(format!("webhook answered HTTP {status}"))
+        }
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Webhook URLs carry their own credential in the path.
+        f.write_str("Notifier(*****)")
+    }
+}
+
+/// The message for one revocation attempt. Holds no secret.
+pub(crate) fn message(
+    target: &Target,
+    domain: &str,
+    verification: &Verification,
+    revocation: &Revocation,
+    action: RevokeAction,
+) -> String {
+    let who = match (&verification.client_name, &verification.org) {
+        (Some(n), Some(o)) => format!(" ({n}, org {o})"),
+        (Some(n), None) => format!(" ({n})"),
+        (None, Some(o)) => format!(" (org {o})"),
+        (None, None) => String::new(),
+    };
+    let done = match action {
+        RevokeAction::Disable => "was disabled (its tokens no longer work)",
+        RevokeAction::Rotate => "got a new secret (the leaked one no longer works)",
+        RevokeAction::Delete => "was deleted",
+    };
+    let head = match revocation.status {
+        RevocationStatus::Revoked => format!(
+            "leakgate contained a leaked Genesys Cloud OAuth client: {}{who} in {domain} {done}.",
+            target.client_id
+        ),
+        _ => format!(
+            "leakgate: FAILED to contain leaked Genesys Cloud OAuth client {}{who} in {domain} ({}): {}. The secret is still live; act now.",
+            target.client_id,
+            action.as_str(),
+            revocation.reason.as_deref().unwrap_or("unknown reason")
+        ),
+    };
+    let mut places: Vec<String> = target
+        .places
+        .iter()
+        .take(5)
+        .map(|p| {
+            let mut s = p.path.clone();
+            if let Some(c) = p.commit.as_deref().filter(|c| !c.is_empty()) {
+                s.push_str(&format!(" at commit {}", &c[..c.len().min(12)]));
+            }
+            if let Some(e) = p.email.as_deref().filter(|e| !e.is_empty()) {
+                s.push_str(&format!(" by {e}"));
+            }
+            s
+        })
+        .collect();
+    if target.places.len() > 5 {
+        places.push(format!("and {} more", target.places.len() - 5));
+    }
+    let found = if places.is_empty() {
+        String::new()
+    } else {
+        format!(" Found in {}.", places.join("; "))
+    };
+    format!(
+        "{head}{found} Next: create a new client secret, store it in a secrets manager, update the integration to read it from there, never commit it, and remove the old one from Git history."
+    )
+}
+
+impl Verifier {
+    /// Tell the webhook about a revocation attempt; a failure is a warning.
+    pub(crate) fn notify(
+        &mut self,
+        target: &Target,
+        domain: &str,
+        verification: &Verification,
+        revocation: &Revocation,
+    ) {
+        let Some(action) = self.opts.revoke.as_ref().map(|r| r.action) else {
+            return;
+        };
+        let Some(n) = &self.notifier else { return };
+        let text = message(target, domain, verification, revocation, action);
+        if let Err(e) = n.post(&text) {
+            let w = format!("notifying about client {}: {e}", target.client_id);
+            self.warn(w);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{Place, Secret};
+
+    #[test]
+    fn message_names_place_commit_author_and_next_steps() {
+        let target = Target {
+            client_id: "c1".into(),
+            secret: Secret::new("s3cr3t-value"),
+            hint: None,
+            fingerprint: None,
+            rule: None,
+            places: vec![Place {
+                path: "config/app.env".into(),
+                commit: Some("0123456789abcdef0123".into()),
+                email: Some("dev@example.com".into()),
+            }],
+        };
+        let v = Verification {
+            status: crate::finding::VerificationStatus::Active,
+            region: Some("mypurecloud.ie".into()),
+            org: Some("Acme".into()),
+            client_name: Some("sync".into()),
+            checked_at: String::new(),
+            reason: None,
+        };
+        let mut r = Revocation {
+            status: RevocationStatus::Revoked,
+            action: "disable".into(),
+            at: String::new(),
+            reason: None,
+        };
+        let m = message(&target, "mypurecloud.ie", &v, &r, RevokeAction::Disable);
+        assert!(
+            m.contains("c1 (sync, org Acme) in mypurecloud.ie was disabled"),
+            "{m}"
+        );
+        assert!(
+            m.contains("config/app.env at commit 0123456789ab by dev@example.com"),
+            "{m}"
+        );
+        assert!(
+            m.contains("secrets manager") && m.contains("never commit"),
+            "{m}"
+        );
+        assert!(!m.contains("s3cr3t"));
+        r.status = RevocationStatus::RevokeFailed;
+        r.reason = Some("the leaked pair is still accepted".into());
+        let m = message(&target, "mypurecloud.ie", &v, &r, RevokeAction::Disable);
+        assert!(m.contains("FAILED") && m.contains("still accepted"), "{m}");
+    }
+}

@@ -1,0 +1,1060 @@
+//! The GitHub Action: read `action.yml`, run its shell steps in order as a runner would (inputs
+//! and expressions substituted, `GITHUB_*` variables and an event payload set, step outputs and
+//! `GITHUB_PATH` carried between steps) in a temporary repository, with the built binary first on
+//! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
+
+mod common;
+
+use common::{client_id, genesys_secret, git, git_init, write_files};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use yaml_rust2::{Yaml, YamlLoader};
+
+const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+fn action_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn action() -> Yaml {
+    let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();
+    YamlLoader::load_from_str(&text)
+        .expect("action.yml parses")
+        .remove(0)
+}
+
+fn steps(action: &Yaml) -> &Vec<Yaml> {
+    action["runs"]["steps"].as_vec().expect("runs.steps")
+}
+
+fn scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn map(y: &Yaml) -> BTreeMap<String, String> {
+    y.as_hash()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (scalar(k).unwrap(), scalar(v).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small evaluator for the expressions action.yml uses: contexts, string literals, `==`, `!=`,
+// `!`, `&&`, `||`, parentheses and the status functions. Anything else panics, so a typo in
+// action.yml fails the test rather than evaluating to an empty string.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Str(String),
+    Bool(bool),
+}
+
+impl Val {
+    fn truthy(&self) -> bool {
+        match self {
+            Val::Bool(b) => *b,
+            Val::Str(s) => !s.is_empty(),
+        }
+    }
+    fn text(&self) -> String {
+        match self {
+            Val::Bool(b) => b.to_string(),
+            Val::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// What expressions can see.
+struct Context<'a> {
+    inputs: &'a BTreeMap<String, String>,
+    outputs: &'a BTreeMap<String, BTreeMap<String, String>>,
+    outcomes: &'a BTreeMap<String, String>,
+    job_failed: bool,
+    values: &'a BTreeMap<String, String>,
+}
+
+impl Context<'_> {
+    fn lookup(&self, path: &str) -> String {
+        let parts: Vec<&str> = path.split('.').collect();
+        match parts.as_slice() {
+            ["inputs", name] => self
+                .inputs
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| panic!("action.yml uses undeclared input {name}")),
+            ["steps", id, "outputs", name] => self
+                .outputs
+                .get(*id)
+                .and_then(|o| o.get(*name))
+                .cloned()
+                .unwrap_or_default(),
+            ["steps", id, "outcome" | "conclusion"] => {
+                self.outcomes.get(*id).cloned().unwrap_or_default()
+            }
+            _ => self
+                .values
+                .get(path)
+                .cloned()
+                .unwrap_or_else(|| panic!("unknown context {path} in action.yml")),
+        }
+    }
+
+    fn eval(&self, expr: &str) -> Val {
+        let tokens = tokenize(expr);
+        let mut p = Parser {
+            tokens: &tokens,
+            pos: 0,
+            cx: self,
+        };
+        let v = p.or();
+        assert_eq!(p.pos, tokens.len(), "trailing tokens in {expr:?}");
+        v
+    }
+
+    /// An `if:` condition; without a status function, `success() && (...)` is implied.
+    fn condition(&self, cond: Option<&str>) -> bool {
+        let Some(cond) = cond else {
+            return !self.job_failed;
+        };
+        let cond = cond.trim();
+        let cond = cond
+            .strip_prefix("${{")
+            .and_then(|c| c.strip_suffix("}}"))
+            .unwrap_or(cond);
+        let has_status = ["always()", "success()", "failure()", "cancelled()"]
+            .iter()
+            .any(|f| cond.contains(f));
+        let v = self.eval(cond).truthy();
+        if has_status {
+            v
+        } else {
+            v && !self.job_failed
+        }
+    }
+
+    /// Substitute every `${{ ... }}` in `text`.
+    fn substitute(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("}}").expect("unclosed ${{") + start;
+            out.push_str(&self.eval(&rest[start + 3..end]).text());
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Op(&'static str),
+}
+
+fn tokenize(s: &str) -> Vec<Tok> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i] as char;
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' {
+            let mut lit = String::new();
+            i += 1;
+            loop {
+                assert!(i < b.len(), "unterminated string in {s:?}");
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        lit.push('\'');
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                lit.push(b[i] as char);
+                i += 1;
+            }
+            out.push(Tok::Str(lit));
+        } else if c.is_ascii_alphanumeric() || c == '_' {
+            let start = i;
+            while i < b.len()
+                && ((b[i] as char).is_ascii_alphanumeric() || matches!(b[i], b'_' | b'-' | b'.'))
+            {
+                i += 1;
+            }
+            out.push(Tok::Ident(s[start..i].to_string()));
+        } else {
+            let op = ["==", "!=", "&&", "||", "!", "(", ")"]
+                .into_iter()
+                .find(|op| s[i..].starts_with(op))
+                .unwrap_or_else(|| panic!("unsupported expression {s:?}"));
+            out.push(Tok::Op(op));
+            i += op.len();
+        }
+    }
+    out
+}
+
+struct Parser<'t, 'c> {
+    tokens: &'t [Tok],
+    pos: usize,
+    cx: &'c Context<'c>,
+}
+
+impl Parser<'_, '_> {
+    fn eat(&mut self, op: &str) -> bool {
+        if self.tokens.get(self.pos)
+            == Some(&Tok::Op(match op {
+                "==" => "==",
+                "!=" => "!=",
+                "&&" => "&&",
+                "||" => "||",
+                "!" => "!",
+                "(" => "(",
+                ")" => ")",
+                _ => unreachable!(),
+            }))
+        {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn or(&mut self) -> Val {
+        let mut v = self.and();
+        while self.eat("||") {
+            let r = self.and();
+            v = if v.truthy() { v } else { r };
+        }
+        v
+    }
+    fn and(&mut self) -> Val {
+        let mut v = self.cmp();
+        while self.eat("&&") {
+            let r = self.cmp();
+            v = if v.truthy() { r } else { v };
+        }
+        v
+    }
+    fn cmp(&mut self) -> Val {
+        let l = self.unary();
+        // String comparison in GitHub expressions ignores case.
+        if self.eat("==") {
+            let r = self.unary();
+            return Val::Bool(l.text().eq_ignore_ascii_case(&r.text()));
+        }
+        if self.eat("!=") {
+            let r = self.unary();
+            return Val::Bool(!l.text().eq_ignore_ascii_case(&r.text()));
+        }
+        l
+    }
+    fn unary(&mut self) -> Val {
+        if self.eat("!") {
+            return Val::Bool(!self.unary().truthy());
+        }
+        if self.eat("(") {
+            let v = self.or();
+            assert!(self.eat(")"), "missing )");
+            return v;
+        }
+        match self.tokens.get(self.pos).cloned() {
+            Some(Tok::Str(s)) => {
+                self.pos += 1;
+                Val::Str(s)
+            }
+            Some(Tok::Ident(name)) => {
+                self.pos += 1;
+                if self.eat("(") {
+                    assert!(self.eat(")"), "functions take no arguments here: {name}");
+                    return Val::Bool(match name.as_str() {
+                        "always" => true,
+                        "success" => !self.cx.job_failed,
+                        "failure" => self.cx.job_failed,
+                        "cancelled" => false,
+                        _ => panic!("unsupported function {name}()"),
+                    });
+                }
+                match name.as_str() {
+                    "true" => Val::Bool(true),
+                    "false" => Val::Bool(false),
+                    _ => Val::Str(self.cx.lookup(&name)),
+                }
+            }
+            t => panic!("unexpected token {t:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner.
+
+/// A `uses:` step the runner would have run, with its `with:` inputs evaluated.
+#[derive(Debug)]
+struct UsesStep {
+    uses: String,
+    with: BTreeMap<String, String>,
+}
+
+/// What a run of the action did.
+#[derive(Debug)]
+struct ActionRun {
+    /// Outcome per step id (or name): success, failure or skipped.
+    outcomes: BTreeMap<String, String>,
+    /// Outputs per step id.
+    outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The action's outputs, evaluated.
+    action_outputs: BTreeMap<String, String>,
+    /// The `uses:` steps whose condition held.
+    used: Vec<UsesStep>,
+    /// True when a step failed: the job fails.
+    failed: bool,
+    /// Everything the steps printed.
+    log: String,
+    workspace: PathBuf,
+}
+
+impl ActionRun {
+    fn output(&self, name: &str) -> &str {
+        self.action_outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no action output {name}"))
+    }
+
+    fn sarif(&self) -> Value {
+        let path = self.workspace.join(self.output("sarif-file"));
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.log)),
+        )
+        .unwrap();
+        common::validate_sarif(&doc);
+        doc
+    }
+
+    /// The paths of the SARIF results, sorted.
+    fn sarif_paths(&self) -> Vec<String> {
+        let doc = self.sarif();
+        let mut paths: Vec<String> = doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    fn upload(&self) -> Option<&UsesStep> {
+        self.used
+            .iter()
+            .find(|u| u.uses.starts_with("github/codeql-action/upload-sarif@"))
+    }
+}
+
+/// Run the action's steps in `workspace` for `event` with `payload` and `inputs`.
+fn run_action(workspace: &Path, event: &str, payload: Value, inputs: &[(&str, &str)]) -> ActionRun {
+    run_action_with_path(workspace, event, payload, inputs, None)
+}
+
+/// [`run_action`], with `path` (after the built binary's folder) instead of the test's PATH.
+fn run_action_with_path(
+    workspace: &Path,
+    event: &str,
+    payload: Value,
+    inputs: &[(&str, &str)],
+    path: Option<Vec<PathBuf>>,
+) -> ActionRun {
+    let action = action();
+    let runner = tempfile::tempdir().unwrap();
+    let temp = runner.path().join("_temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let event_path = runner.path().join("event.json");
+    std::fs::write(&event_path, serde_json::to_vec_pretty(&payload).unwrap()).unwrap();
+    let summary = runner.path().join("summary.md");
+    let path_file = runner.path().join("path.txt");
+    std::fs::write(&path_file, "").unwrap();
+
+    let mut all_inputs = BTreeMap::new();
+    for (name, spec) in action["inputs"].as_hash().unwrap() {
+        let name = scalar(name).unwrap();
+        all_inputs.insert(name, scalar(&spec["default"]).unwrap_or_default());
+    }
+    for (k, v) in inputs {
+        assert!(all_inputs.contains_key(*k), "action.yml has no input {k}");
+        all_inputs.insert(k.to_string(), v.to_string());
+    }
+
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_leakgate"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut path_entries = vec![bin_dir];
+    path_entries.extend(
+        path.unwrap_or_else(|| std::env::split_paths(&std::env::var_os("PATH").unwrap()).collect()),
+    );
+
+    let action_path = action_dir();
+    let values: BTreeMap<String, String> = [
+        ("github.action_path", action_path.to_str().unwrap()),
+        ("github.workspace", workspace.to_str().unwrap()),
+        ("github.event_name", event),
+        ("github.event_path", event_path.to_str().unwrap()),
+        ("github.token", "test-token"),
+        ("runner.temp", temp.to_str().unwrap()),
+        ("runner.os", "Linux"),
+        ("runner.arch", "X64"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let head = git(workspace, &["rev-parse", "HEAD"]).trim().to_string();
+    let base_env: Vec<(&str, String)> = vec![
+        ("CI", "true".into()),
+        ("GITHUB_ACTIONS", "true".into()),
+        ("GITHUB_ACTION_PATH", action_path.display().to_string()),
+        ("GITHUB_WORKSPACE", workspace.display().to_string()),
+        ("GITHUB_EVENT_NAME", event.into()),
+        ("GITHUB_EVENT_PATH", event_path.display().to_string()),
+        ("GITHUB_SHA", head),
+        ("GITHUB_REPOSITORY", "example/app".into()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ("GITHUB_PATH", path_file.display().to_string()),
+        ("RUNNER_TEMP", temp.display().to_string()),
+        ("RUNNER_OS", "Linux".into()),
+        ("RUNNER_ARCH", "X64".into()),
+        ("NO_COLOR", "1".into()),
+        ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
+    ];
+
+    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut outcomes = BTreeMap::new();
+    let mut used = Vec::new();
+    let mut failed = false;
+    let mut log = String::new();
+
+    for (i, step) in steps(&action).iter().enumerate() {
+        let id = scalar(&step["id"])
+            .or_else(|| scalar(&step["name"]))
+            .unwrap_or_else(|| format!("step{i}"));
+        let cx = Context {
+            inputs: &all_inputs,
+            outputs: &outputs,
+            outcomes: &outcomes,
+            job_failed: failed,
+            values: &values,
+        };
+        if !cx.condition(scalar(&step["if"]).as_deref()) {
+            outcomes.insert(id, "skipped".into());
+            continue;
+        }
+        if let Some(uses) = scalar(&step["uses"]) {
+            let with = map(&step["with"])
+                .into_iter()
+                .map(|(k, v)| (k, cx.substitute(&v)))
+                .collect();
+            used.push(UsesStep { uses, with });
+            outcomes.insert(id, "success".into());
+            continue;
+        }
+        let run =
+            scalar(&step["run"]).unwrap_or_else(|| panic!("step {id} has neither run nor uses"));
+        assert_eq!(
+            scalar(&step["shell"]).as_deref(),
+            Some("bash"),
+            "step {id}: composite run steps need `shell: bash` to run on every OS"
+        );
+        let script = runner.path().join(format!("step{i}.sh"));
+        std::fs::write(&script, cx.substitute(&run)).unwrap();
+        let output_file = runner.path().join(format!("output{i}.txt"));
+        std::fs::write(&output_file, "").unwrap();
+
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script)
+            .current_dir(workspace)
+            .env("PATH", std::env::join_paths(&path_entries).unwrap())
+            .env("GITHUB_OUTPUT", &output_file)
+            .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_ID")
+            .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET");
+        for (k, v) in &base_env {
+            cmd.env(k, v);
+        }
+        for (k, v) in map(&step["env"]) {
+            cmd.env(k, cx.substitute(&v));
+        }
+        let out = cmd.output().expect("run bash");
+        log.push_str(&format!(
+            "--- step {id} (exit {:?})\n{}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        outputs.insert(
+            id.clone(),
+            parse_outputs(&std::fs::read_to_string(&output_file).unwrap()),
+        );
+        // GITHUB_PATH additions apply to the following steps, first on PATH.
+        for line in std::fs::read_to_string(&path_file).unwrap().lines().rev() {
+            if !line.trim().is_empty() {
+                path_entries.insert(0, PathBuf::from(line.trim()));
+            }
+        }
+        std::fs::write(&path_file, "").unwrap();
+        if out.status.success() {
+            outcomes.insert(id, "success".into());
+        } else {
+            outcomes.insert(id, "failure".into());
+            failed = true;
+        }
+    }
+
+    let cx = Context {
+        inputs: &all_inputs,
+        outputs: &outputs,
+        outcomes: &outcomes,
+        job_failed: failed,
+        values: &values,
+    };
+    let action_outputs = action["outputs"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                scalar(k).unwrap(),
+                cx.substitute(&scalar(&v["value"]).unwrap()),
+            )
+        })
+        .collect();
+    ActionRun {
+        outcomes,
+        outputs,
+        action_outputs,
+        used,
+        failed,
+        log,
+        workspace: workspace.to_path_buf(),
+    }
+}
+
+/// Parse a `GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIM` blocks.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+
+fn env_file(seed: u64) -> String {
+    format!(
+        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
+        client_id(seed),
+        genesys_secret(seed)
+    )
+}
+
+fn commit_all(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+/// A repository whose `main` once held a secret (`legacy.env`, since deleted: only in history)
+/// and a `feature` branch, checked out, that adds another (`app.env`).
+struct Repo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    /// `main`'s tip: the pull request's base.
+    base: String,
+    /// `feature`'s tip: the pull request's head.
+    head: String,
+}
+
+fn repo() -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("work");
+    std::fs::create_dir(&path).unwrap();
+    git_init(&path);
+    write_files(
+        &path,
+        &[("README.md", "# app\n"), ("legacy.env", &env_file(101))],
+    );
+    commit_all(&path, "first");
+    std::fs::remove_file(path.join("legacy.env")).unwrap();
+    let base = commit_all(&path, "rotate and remove the old credential");
+    git(&path, &["checkout", "-q", "-b", "feature"]);
+    write_files(&path, &[("app.env", &env_file(102))]);
+    let head = commit_all(&path, "add app config");
+    Repo {
+        _dir: dir,
+        path,
+        base,
+        head,
+    }
+}
+
+fn pull_request(base: &str, head: &str) -> Value {
+    json!({
+        "action": "synchronize",
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "base": {"ref": "main", "sha": base},
+            "head": {"ref": "feature", "sha": head}
+        }
+    })
+}
+
+/// Checks every run shares: the SARIF validates, the outputs are set, the upload step got the
+/// report under category `leakgate`.
+fn check_common(run: &ActionRun, findings: usize) {
+    assert_eq!(run.outcomes["scan"], "success", "{}", run.log);
+    assert_eq!(run.output("findings"), findings.to_string(), "{}", run.log);
+    assert_eq!(run.sarif_paths().len(), findings);
+    let upload = run.upload().expect("upload step ran");
+    assert_eq!(upload.with["sarif_file"], run.output("sarif-file"));
+    assert_eq!(upload.with["category"], "leakgate");
+    // The built binary was on PATH with the right version: nothing to install.
+    assert_eq!(
+        run.outputs["install-plan"]["install"], "false",
+        "{}",
+        run.log
+    );
+    assert!(!run
+        .used
+        .iter()
+        .any(|u| u.uses.starts_with("actions/cache@")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+#[test]
+fn action_yml_declares_the_inputs_outputs_and_upload_step() {
+    let action = action();
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let inputs: Vec<String> = action["inputs"]
+        .as_hash()
+        .unwrap()
+        .keys()
+        .map(|k| scalar(k).unwrap())
+        .collect();
+    for name in [
+        "mode",
+        "args",
+        "config",
+        "baseline",
+        "sarif-file",
+        "upload-sarif",
+        "fail-on-findings",
+        "verify",
+        "revoke",
+    ] {
+        assert!(inputs.contains(&name.to_string()), "input {name}");
+    }
+    assert_eq!(
+        scalar(&action["inputs"]["sarif-file"]["default"]).as_deref(),
+        Some("leakgate.sarif")
+    );
+    for name in ["findings", "sarif-file"] {
+        assert!(
+            scalar(&action["outputs"][name]["value"]).is_some(),
+            "output {name}"
+        );
+    }
+
+    let steps = steps(&action);
+    let upload = steps
+        .iter()
+        .find(|s| {
+            scalar(&s["uses"]).is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+        })
+        .expect("an upload-sarif step");
+    assert_eq!(
+        scalar(&upload["uses"]).as_deref(),
+        Some("github/codeql-action/upload-sarif@v3")
+    );
+    let with = map(&upload["with"]);
+    assert_eq!(with["sarif_file"], "${{ steps.scan.outputs.sarif-file }}");
+    assert_eq!(with["category"], "leakgate");
+    assert_eq!(
+        scalar(&upload["if"]).as_deref(),
+        Some("always() && inputs.upload-sarif == 'true'")
+    );
+
+    let cache = steps
+        .iter()
+        .find(|s| scalar(&s["uses"]).is_some_and(|u| u.starts_with("actions/cache@")))
+        .expect("an actions/cache step");
+    let with = map(&cache["with"]);
+    assert!(with["key"].contains("steps.install-plan.outputs.cache-key"));
+    assert!(with["path"].contains("steps.install-plan.outputs.root"));
+
+    // Every run step is bash, and inputs reach scripts through env:, never pasted into code.
+    for step in steps.iter().filter(|s| !s["run"].is_badvalue()) {
+        assert_eq!(scalar(&step["shell"]).as_deref(), Some("bash"));
+        let run = scalar(&step["run"]).unwrap();
+        assert!(
+            !run.contains("inputs."),
+            "inputs pasted into a script: {run}"
+        );
+    }
+}
+
+#[test]
+fn install_plan_builds_when_leakgate_is_missing() {
+    let runner = tempfile::tempdir().unwrap();
+    let output = runner.path().join("output.txt");
+    std::fs::write(&output, "").unwrap();
+    // A PATH with the usual tools but no leakgate.
+    let path: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .filter(|p| !p.join("leakgate").exists())
+        .collect();
+    let out = Command::new("bash")
+        .arg(action_dir().join("scripts/action-install.sh"))
+        .arg("plan")
+        .env("PATH", std::env::join_paths(path).unwrap())
+        .env("GITHUB_ACTION_PATH", action_dir())
+        .env("GITHUB_OUTPUT", &output)
+        .env("RUNNER_TEMP", runner.path())
+        .env("RUNNER_OS", "macOS")
+        .env("RUNNER_ARCH", "ARM64")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!(outputs["install"], "true");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        outputs["root"],
+        format!("{}/leakgate-{version}", runner.path().display())
+    );
+    let key = &outputs["cache-key"];
+    assert!(
+        key.starts_with(&format!("leakgate-macOS-ARM64-{version}-")),
+        "{key}"
+    );
+    assert_eq!(
+        key.len(),
+        format!("leakgate-macOS-ARM64-{version}-").len() + 33
+    );
+}
+
+#[test]
+fn tree_mode_scans_the_checkout_and_gates_as_configured() {
+    let repo = repo();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({"inputs": {}}),
+        &[("mode", "tree"), ("sarif-file", "custom.sarif")],
+    );
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+    assert_eq!(run.output("sarif-file"), "custom.sarif");
+    assert_eq!(run.outputs["scan"]["scanned"], "tree");
+    assert_eq!(run.outputs["scan"]["exit-code"], "1");
+    assert!(run.failed, "findings fail the job by default");
+    assert_eq!(run.outcomes["Gate on findings"], "failure");
+    assert!(run.log.contains("::error"), "{}", run.log);
+
+    // fail-on-findings: false reports but passes; upload-sarif: false skips the upload.
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[
+            ("mode", "tree"),
+            ("fail-on-findings", "false"),
+            ("upload-sarif", "false"),
+        ],
+    );
+    assert!(!run.failed, "{}", run.log);
+    assert_eq!(run.output("findings"), "1");
+    assert!(run.upload().is_none());
+    run.sarif();
+
+    // `args` reach the scan, split on whitespace: every file is now too large to scan.
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("args", "  --max-file-size   8 ")],
+    );
+    check_common(&run, 0);
+    assert!(run.log.contains("--max-file-size 8 ."), "{}", run.log);
+
+    // A clean tree passes.
+    std::fs::remove_file(repo.path.join("app.env")).unwrap();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree")],
+    );
+    check_common(&run, 0);
+    assert!(!run.failed, "{}", run.log);
+}
+
+#[test]
+fn errors_fail_the_job_even_without_fail_on_findings() {
+    let repo = repo();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[
+            ("mode", "tree"),
+            ("config", "no-such-config.toml"),
+            ("fail-on-findings", "false"),
+        ],
+    );
+    assert_eq!(run.outputs["scan"]["exit-code"], "2", "{}", run.log);
+    assert!(run.failed);
+    assert_eq!(run.outcomes["Gate on findings"], "failure");
+
+    let run = run_action(&repo.path, "schedule", json!({}), &[("mode", "sideways")]);
+    assert!(run.failed);
+    assert_eq!(run.outcomes["scan"], "failure");
+    assert!(run.log.contains("mode must be"), "{}", run.log);
+}
+
+#[test]
+fn baseline_input_suppresses_known_findings() {
+    let repo = repo();
+    let out = common::run_in(
+        &repo.path,
+        &["baseline", "create", "--output", ".leakgate-baseline.json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("baseline", ".leakgate-baseline.json")],
+    );
+    check_common(&run, 0);
+    assert!(!run.failed, "{}", run.log);
+}
+
+#[test]
+fn pull_request_scans_only_base_to_head() {
+    let repo = repo();
+    let run = run_action(
+        &repo.path,
+        "pull_request",
+        pull_request(&repo.base, &repo.head),
+        &[],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    assert_eq!(
+        run.outputs["scan"]["range"],
+        format!("{}..{}", repo.base, repo.head)
+    );
+    check_common(&run, 1);
+    // legacy.env lives only in the base's history: not this pull request's doing.
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+    assert!(run.failed);
+
+    // A pull request that adds no secret passes.
+    git(&repo.path, &["checkout", "-q", "-b", "docs", &repo.base]);
+    write_files(&repo.path, &[("docs.md", "# docs\n")]);
+    let head = commit_all(&repo.path, "docs");
+    let run = run_action(
+        &repo.path,
+        "pull_request",
+        pull_request(&repo.base, &head),
+        &[],
+    );
+    check_common(&run, 0);
+    assert!(!run.failed, "{}", run.log);
+}
+
+#[test]
+fn push_scans_before_to_after() {
+    let repo = repo();
+    let payload = json!({
+        "ref": "refs/heads/feature",
+        "before": repo.base,
+        "after": repo.head,
+        "created": false,
+        "deleted": false,
+        "forced": false
+    });
+    let run = run_action(
+        &repo.path,
+        "push",
+        payload,
+        &[("fail-on-findings", "false")],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+    assert!(!run.failed, "fail-on-findings is false: {}", run.log);
+}
+
+#[test]
+fn first_push_of_a_new_branch_scans_the_full_history() {
+    let repo = repo();
+    let payload = json!({
+        "ref": "refs/heads/feature",
+        "before": ZERO_SHA,
+        "after": repo.head,
+        "created": true,
+        "deleted": false
+    });
+    let run = run_action(&repo.path, "push", payload, &[]);
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    check_common(&run, 2);
+    assert_eq!(run.sarif_paths(), ["app.env", "legacy.env"]);
+    assert!(run.failed);
+}
+
+#[test]
+fn scheduled_run_scans_the_full_history() {
+    let repo = repo();
+    let run = run_action(
+        &repo.path,
+        "schedule",
+        json!({"schedule": "17 3 * * *"}),
+        &[],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    check_common(&run, 2);
+    assert_eq!(run.sarif_paths(), ["app.env", "legacy.env"]);
+    assert!(run.failed);
+    assert_eq!(run.outcomes["Gate on findings"], "failure");
+}
+
+#[test]
+fn shallow_checkout_warns_and_scans_what_exists() {
+    let repo = repo();
+    let clone_parent = tempfile::tempdir().unwrap();
+    let clone = clone_parent.path().join("clone");
+    let url = format!("file://{}", repo.path.display());
+    git(
+        clone_parent.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "feature",
+            &url,
+            clone.to_str().unwrap(),
+        ],
+    );
+    let run = run_action(
+        &clone,
+        "pull_request",
+        pull_request(&repo.base, &repo.head),
+        &[],
+    );
+    assert!(
+        run.log.contains("::warning") && run.log.contains("shallow"),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    // Only the head commit was fetched: its tree holds app.env.
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+}
+
+/// A folder holding links to only the named tools: a runner without jq or Python.
+fn minimal_tools(dir: &Path, tools: &[&str]) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap()).collect();
+    for tool in tools {
+        let found = path
+            .iter()
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file() && !p.to_string_lossy().contains("shims"))
+            .unwrap_or_else(|| panic!("{tool} not on PATH"));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(std::fs::canonicalize(&found).unwrap(), bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+#[cfg(unix)]
+#[test]
+fn reads_the_event_without_jq_or_python() {
+    let repo = repo();
+    let tools = tempfile::tempdir().unwrap();
+    let bin = minimal_tools(
+        tools.path(),
+        &[
+            "bash", "git", "sed", "grep", "tr", "head", "cut", "wc", "cat", "sort", "find",
+        ],
+    );
+    // A push still scans before..after: the fallback reads top-level fields.
+    let payload = json!({
+        "ref": "refs/heads/feature",
+        "before": repo.base,
+        "after": repo.head,
+        "created": false,
+        "repository": {"name": "app", "created_at": 1}
+    });
+    let run = run_action_with_path(&repo.path, "push", payload, &[], Some(vec![bin.clone()]));
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    check_common(&run, 1);
+
+    // A pull request's nested fields need jq or Python: warn, and scan the full history.
+    let run = run_action_with_path(
+        &repo.path,
+        "pull_request",
+        pull_request(&repo.base, &repo.head),
+        &[],
+        Some(vec![bin]),
+    );
+    assert!(run.log.contains("::warning"), "{}", run.log);
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    check_common(&run, 2);
+}

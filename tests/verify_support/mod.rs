@@ -1,0 +1,477 @@
+//! A stand-in Genesys Cloud for the verify tests: one loopback port serving every region through
+//! the URL template `http://127.0.0.1:PORT/{service}.{domain}`, a small model of OAuth clients,
+//! tokens and the admin API, scriptable per test, recording every request. Tokens and rotated
+//! secrets are generated at run time and remembered so tests can prove they never leak.
+#![allow(dead_code)]
+
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// `login`, `api`, or the first path segment for other paths (e.g. `hook`).
+    pub service: String,
+    /// Region domain, e.g. `mypurecloud.ie` (empty for non-Genesys paths).
+    pub domain: String,
+    /// The path after the host segment, e.g. `/oauth/token`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub at: Instant,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// (id, secret) of a Basic `Authorization`.
+    pub fn basic(&self) -> Option<(String, String)> {
+        let v = self.header("authorization")?.strip_prefix("Basic ")?;
+        let raw = base64::engine::general_purpose::STANDARD.decode(v).ok()?;
+        let s = String::from_utf8(raw).ok()?;
+        let (id, secret) = s.split_once(':')?;
+        Some((id.to_string(), secret.to_string()))
+    }
+
+    pub fn bearer(&self) -> Option<&str> {
+        self.header("authorization")?.strip_prefix("Bearer ")
+    }
+
+    pub fn is_token(&self) -> bool {
+        self.service == "login" && self.path == "/oauth/token"
+    }
+
+    /// Client id of a token request.
+    pub fn token_client(&self) -> Option<String> {
+        self.basic().map(|(id, _)| id)
+    }
+}
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Response {
+    pub fn json(status: u16, v: Value) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: v.to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn delayed(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+
+    pub fn oauth_error(error: &str, description: &str) -> Self {
+        Response::json(400, json!({"error": error, "description": description}))
+    }
+}
+
+/// An OAuth client in the model.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub domain: String,
+    pub name: String,
+    pub org: String,
+    /// `active`, `disabled` or `inactive`.
+    pub state: String,
+    pub grant: String,
+    /// Fields a real client carries that a careless PUT would wipe.
+    pub role_divisions: Value,
+}
+
+/// The model: clients, live tokens, and everything sensitive ever handed out.
+#[derive(Debug, Default)]
+pub struct World {
+    pub clients: Vec<Client>,
+    /// token -> (client id, domain)
+    pub tokens: HashMap<String, (String, String)>,
+    /// Every token minted and every secret generated: none may appear in leakgate's output.
+    pub sensitive: Vec<String>,
+    /// Client ids allowed to call the admin API.
+    pub admins: Vec<String>,
+    /// Calls seen so far, keyed `METHOD service path`, for scripting.
+    pub counts: HashMap<String, usize>,
+    rng: Option<fastrand::Rng>,
+}
+
+impl World {
+    pub fn add_client(&mut self, id: &str, secret: &str, domain: &str, name: &str) {
+        self.clients.push(Client {
+            id: id.to_string(),
+            secret: secret.to_string(),
+            domain: domain.to_string(),
+            name: name.to_string(),
+            org: "Example Org".to_string(),
+            state: "active".to_string(),
+            grant: "CLIENT-CREDENTIALS".to_string(),
+            role_divisions: json!([{"roleId": "r1", "divisionId": "d1"}]),
+        });
+    }
+
+    /// Add an admin client (allowed to call the admin API) in `domain`.
+    pub fn add_admin(&mut self, id: &str, secret: &str, domain: &str) {
+        self.add_client(id, secret, domain, "leakgate admin");
+        self.admins.push(id.to_string());
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
+        self.clients.iter_mut().find(|c| c.id == id)
+    }
+
+    fn random(&mut self, n: usize) -> String {
+        let rng = self.rng.get_or_insert_with(fastrand::Rng::new);
+        (0..n)
+            .map(|_| {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.usize(..62)]
+                    as char
+            })
+            .collect()
+    }
+
+    /// Tokens still live for a client.
+    pub fn live_tokens(&self, client_id: &str) -> usize {
+        self.tokens.values().filter(|(c, _)| c == client_id).count()
+    }
+
+    /// The Genesys behaviour: token endpoint, tokens/me, admin API.
+    pub fn answer(&mut self, r: &Request) -> Response {
+        match (r.method.as_str(), r.service.as_str(), r.path.as_str()) {
+            ("POST", "login", "/oauth/token") => self.token(r),
+            ("GET", "api", "/api/v2/tokens/me") => match self.token_owner(r) {
+                Some((id, _)) => {
+                    let c = self.client(&id).cloned().expect("client of token");
+                    Response::json(
+                        200,
+                        json!({
+                            "organization": {"id": "org-1", "name": c.org},
+                            "homeOrganization": {"id": "org-1", "name": c.org},
+                            "OAuthClient": {"id": c.id, "name": c.name,
+                                "organization": {"id": "org-1"}},
+                        }),
+                    )
+                }
+                None => Response::json(401, json!({"message": "bad token"})),
+            },
+            ("DELETE", "api", "/api/v2/tokens/me") => match r.bearer() {
+                Some(t) if self.tokens.remove(t).is_some() => Response::empty(204),
+                _ => Response::json(401, json!({"message": "bad token"})),
+            },
+            (_, "api", p) if p.starts_with("/api/v2/oauth/clients/") => self.admin(r),
+            _ => Response::json(404, json!({"message": "no such route"})),
+        }
+    }
+
+    fn token_owner(&self, r: &Request) -> Option<(String, String)> {
+        let t = r.bearer()?;
+        let (id, domain) = self.tokens.get(t)?.clone();
+        (domain == r.domain).then_some((id, domain))
+    }
+
+    fn token(&mut self, r: &Request) -> Response {
+        if r.body.trim() != "grant_type=client_credentials" {
+            return Response::oauth_error("invalid_request", "bad grant");
+        }
+        let Some((id, secret)) = r.basic() else {
+            return Response::oauth_error("invalid_client", "no credentials");
+        };
+        let Some(c) = self
+            .clients
+            .iter()
+            .find(|c| c.id == id && c.domain == r.domain)
+            .cloned()
+        else {
+            return Response::oauth_error("invalid_client", "client not found");
+        };
+        if c.secret != secret || c.state != "active" {
+            return Response::oauth_error("invalid_client", "authentication failed");
+        }
+        if c.grant != "CLIENT-CREDENTIALS" {
+            return Response::oauth_error("unauthorized_client", "grant type not allowed");
+        }
+        let token = self.random(40);
+        self.sensitive.push(token.clone());
+        self.tokens
+            .insert(token.clone(), (c.id.clone(), c.domain.clone()));
+        Response::json(
+            200,
+            json!({"access_token": token, "token_type": "bearer", "expires_in": 86400}),
+        )
+    }
+
+    fn admin(&mut self, r: &Request) -> Response {
+        let Some((caller, _)) = self.token_owner(r) else {
+            return Response::json(401, json!({"message": "bad token"}));
+        };
+        if !self.admins.contains(&caller) {
+            return Response::json(403, json!({"message": "missing permission"}));
+        }
+        let rest = r.path.trim_start_matches("/api/v2/oauth/clients/");
+        let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        let Some(c) = self.client(id).cloned() else {
+            return Response::json(404, json!({"message": "not found"}));
+        };
+        if c.domain != r.domain {
+            return Response::json(404, json!({"message": "not found"}));
+        }
+        let record = |c: &Client| {
+            json!({
+                "id": c.id, "name": c.name, "authorizedGrantType": c.grant,
+                "state": c.state, "secret": c.secret, "roleDivisions": c.role_divisions,
+            })
+        };
+        match (r.method.as_str(), sub) {
+            ("GET", "") => Response::json(200, record(&c)),
+            ("PUT", "") => {
+                let Ok(body) = serde_json::from_str::<Value>(&r.body) else {
+                    return Response::json(400, json!({"message": "bad json"}));
+                };
+                let (Some(name), Some(grant), Some(state)) = (
+                    body["name"].as_str(),
+                    body["authorizedGrantType"].as_str(),
+                    body["state"].as_str(),
+                ) else {
+                    return Response::json(400, json!({"message": "name, grant, state required"}));
+                };
+                let (name, grant, state) = (name.to_string(), grant.to_string(), state.to_string());
+                let roles = body["roleDivisions"].clone();
+                let cm = self.client_mut(id).unwrap();
+                cm.name = name;
+                cm.grant = grant;
+                cm.state = state.clone();
+                cm.role_divisions = roles;
+                if state != "active" {
+                    let id = id.to_string();
+                    self.tokens.retain(|_, (c, _)| *c != id);
+                }
+                let c = self.client(id).cloned().unwrap();
+                Response::json(200, record(&c))
+            }
+            ("POST", "secret") => {
+                let secret = self.random(43);
+                self.sensitive.push(secret.clone());
+                self.client_mut(id).unwrap().secret = secret;
+                let c = self.client(id).cloned().unwrap();
+                Response::json(200, record(&c))
+            }
+            ("DELETE", "") => {
+                if c.state != "inactive" {
+                    return Response::json(400, json!({"message": "client must be inactive"}));
+                }
+                self.clients.retain(|c| c.id != id);
+                let id = id.to_string();
+                self.tokens.retain(|_, (c, _)| *c != id);
+                Response::empty(204)
+            }
+            _ => Response::json(404, json!({"message": "no such route"})),
+        }
+    }
+}
+
+/// A test's script: answer first if it returns `Some`, else the model answers.
+pub type Script = dyn Fn(&Request, &mut World) -> Option<Response> + Send + Sync;
+
+/// The running server.
+pub struct FakeGenesys {
+    port: u16,
+    pub world: Arc<Mutex<World>>,
+    requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl FakeGenesys {
+    /// Start with a script (use `|_, _| None` for the plain model).
+    pub fn start(
+        script: impl Fn(&Request, &mut World) -> Option<Response> + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let world = Arc::new(Mutex::new(World::default()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let script: Arc<Script> = Arc::new(script);
+        let accept = {
+            let (world, requests, stop) = (world.clone(), requests.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (world, requests, script) =
+                        (world.clone(), requests.clone(), script.clone());
+                    std::thread::spawn(move || serve(conn, &world, &requests, &*script));
+                }
+            })
+        };
+        FakeGenesys {
+            port,
+            world,
+            requests,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// The value for `LEAKGATE_GENESYS_URL_TEMPLATE`.
+    pub fn template(&self) -> String {
+        format!("http://127.0.0.1:{}/{{service}}.{{domain}}", self.port)
+    }
+
+    /// A URL on this server outside the Genesys routes (for webhooks).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().unwrap()
+    }
+}
+
+impl Drop for FakeGenesys {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn serve(conn: TcpStream, world: &Mutex<World>, requests: &Mutex<Vec<Request>>, script: &Script) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let Some(req) = read_request(&conn) else {
+        return;
+    };
+    requests.lock().unwrap().push(req.clone());
+    let resp = {
+        let mut w = world.lock().unwrap();
+        let key = format!("{} {} {}", req.method, req.service, req.path);
+        *w.counts.entry(key).or_default() += 1;
+        match script(&req, &mut w) {
+            Some(r) => r,
+            None if req.service == "login" || req.service == "api" => w.answer(&req),
+            None => Response::empty(200),
+        }
+    };
+    if !resp.delay.is_zero() {
+        std::thread::sleep(resp.delay);
+    }
+    let mut out = conn;
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        resp.status,
+        resp.body.len()
+    );
+    for (k, v) in &resp.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = out.write_all(head.as_bytes());
+    let _ = out.write_all(resp.body.as_bytes());
+    let _ = out.flush();
+}
+
+fn read_request(conn: &TcpStream) -> Option<Request> {
+    let mut r = BufReader::new(conn);
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).ok()? == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(n, 0);
+        r.read_exact(&mut body).ok()?;
+    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).ok()?;
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let path = target.split('?').next().unwrap_or("").to_string();
+    let rest = path.trim_start_matches('/');
+    let (host, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let (service, domain) = match host.split_once('.') {
+        Some((s, d)) if s == "login" || s == "api" => (s.to_string(), d.to_string()),
+        _ => (host.to_string(), String::new()),
+    };
+    Some(Request {
+        method,
+        service,
+        domain,
+        path: format!("/{tail}"),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at: Instant::now(),
+    })
+}
