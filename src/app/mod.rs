@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Baseline { command } => baseline::command(command),
         Command::Rules { command } => rules_command(command),
         Command::Verify(args) => verify::command(&args),
+        Command::InstallHook(args) => git::install_hook(&args),
     }
 }
 
@@ -162,6 +163,7 @@ fn finish(plan: &ScanPlan, args: &ScanArgs, report: ScanReport) -> Result<Outcom
         for w in &report.warnings {
             writeln!(err, "leakgate: warning: {w}")?;
         }
+        git::hint(args, &report, &mut err)?;
     }
     if plan.format != Format::Text || args.output.is_some() {
         for e in &report.errors {

@@ -1,7 +1,36 @@
-//! Arguments for scanning Git: history, commit ranges, the index.
+//! Arguments for scanning Git: history, commit ranges, the index; and installing the hook.
 
 use clap::Args;
+use std::path::PathBuf;
 
-/// Where in Git to look (owned by the history-scan work).
+/// Where in Git to look.
 #[derive(Debug, Args, Default)]
-pub struct GitArgs {}
+pub struct GitArgs {
+    /// Scan every blob reachable from any ref (branches, tags, remotes, stash), each once,
+    /// with the commit that introduced it. PATH is the repository (default `.`).
+    #[arg(long)]
+    pub history: bool,
+    /// Only what the commits in RANGE introduced (`A..B`, `A...B`): a pull request or push
+    /// check. Implies --history.
+    #[arg(long, value_name = "RANGE")]
+    pub range: Option<String>,
+    /// With --history, also scan objects no ref reaches (amended commits, deleted branches);
+    /// findings there are marked unreachable.
+    #[arg(long, requires = "history", conflicts_with = "range")]
+    pub all_objects: bool,
+    /// Scan what is staged for the next commit, reporting only secrets it would add (for a
+    /// pre-commit hook).
+    #[arg(long, conflicts_with_all = ["history", "range", "all_objects"])]
+    pub staged: bool,
+}
+
+/// Arguments of `leakgate install-hook`.
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// The repository (default: the one containing the current folder).
+    pub repo: Option<PathBuf>,
+    /// Replace an existing pre-commit hook that leakgate did not write (it is kept as
+    /// `pre-commit.bak`).
+    #[arg(long)]
+    pub force: bool,
+}

@@ -5,7 +5,7 @@ mod git;
 mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand};
-pub use git::GitArgs;
+pub use git::{GitArgs, InstallHookArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,6 +31,8 @@ pub enum Command {
     /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
     /// Exit 0 not live, 1 live, 2 no conclusion or error.
     Verify(VerifyCommandArgs),
+    /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
+    InstallHook(InstallHookArgs),
     /// List or check rules.
     Rules {
         #[command(subcommand)]

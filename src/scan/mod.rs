@@ -2,6 +2,7 @@
 //! Every source hands blobs to the matcher in parallel and gathers findings, counts and errors.
 
 pub mod fs;
+pub mod git;
 
 use crate::finding::{Finding, InputError, ScanReport, Stats};
 use crate::matcher::Matcher;

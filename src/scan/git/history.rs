@@ -1,0 +1,614 @@
+//! `--history` and `--range`: find each blob's first commit and path with a walk of commits
+//! and trees, then scan the unique blobs in pack order.
+
+use super::blobs::{self, Job, Provenance, NO_COMMIT};
+use super::tree::{self, Paths, TreeWalker, Visit};
+use super::{open, origin, GitError, Progress};
+use crate::finding::ScanReport;
+use crate::matcher::Matcher;
+use crate::scan::{ScanOptions, Tally};
+use gix::hash::{oid, ObjectId};
+use gix::hashtable::{HashMap, HashSet};
+use gix::objs::tree::EntryKind;
+use gix::objs::Kind;
+use gix::odb::store::iter::Ordering as ObjectOrder;
+use gix::prelude::Header;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+/// What a history scan covers.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Only the blobs that the commits of this range introduce: `A..B`, `A...B`, or one
+    /// revision for all of its ancestry.
+    pub range: Option<String>,
+    /// Also scan objects that no ref reaches (amended commits, deleted branches, dropped
+    /// stashes); their findings are marked unreachable.
+    pub all_objects: bool,
+}
+
+/// Scan the history of the repository at `repo_path`: every blob reachable from any ref (or
+/// introduced by the commits of `history.range`) once, attributed to the commit that first
+/// introduced it.
+pub fn scan_history(
+    repo_path: &Path,
+    matcher: &Matcher,
+    opts: &ScanOptions,
+    history: &HistoryOptions,
+    progress: &Progress,
+) -> Result<ScanReport, GitError> {
+    let started = Instant::now();
+    let sync = open(repo_path, false)?;
+    let repo = sync.to_thread_local();
+    let mut inv = Inventory::new(&repo, progress);
+    let mut warnings = Vec::new();
+
+    match &history.range {
+        None => {
+            let tips = ref_tips(&repo, &mut inv.tally)?;
+            for (id, _) in walk_commits(&repo, tips.commits, Vec::new(), None, &mut inv)? {
+                inv.add_commit(id, false);
+            }
+            for tree in tips.trees {
+                inv.add_tree(&tree, NO_COMMIT, false, "tagged tree");
+            }
+            for blob in tips.blobs {
+                let path = format!("(tagged blob {blob})");
+                inv.add_blob(blob, path.as_bytes(), NO_COMMIT, false);
+            }
+        }
+        Some(spec) => {
+            let (tips, hidden) = resolve_range(&repo, spec)?;
+            for (id, parents) in walk_commits(&repo, tips, hidden, None, &mut inv)? {
+                inv.add_changes(id, &parents);
+            }
+        }
+    }
+    if history.all_objects {
+        let unreachable = inv.add_unreachable()?;
+        if unreachable > 0 {
+            warnings.push(format!(
+                "{unreachable} unreachable blob(s) scanned (--all-objects); their findings are marked unreachable"
+            ));
+        }
+    }
+
+    if let Ok(Some(shallow)) = repo.shallow_commits() {
+        warnings.push(format!(
+            "shallow clone: history stops at {} commit(s) whose parents are not here, so older commits were not scanned (run `git fetch --unshallow` for a complete scan)",
+            shallow.len()
+        ));
+    }
+    if !inv.submodules.is_empty() {
+        let names: Vec<String> = inv
+            .submodules
+            .iter()
+            .take(5)
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        warnings.push(format!(
+            "{} submodule path(s) not entered ({}{}); scan each submodule's repository on its own",
+            inv.submodules.len(),
+            names.join(", "),
+            if inv.submodules.len() > 5 {
+                ", ..."
+            } else {
+                ""
+            }
+        ));
+    }
+
+    let Inventory {
+        blobs,
+        paths,
+        commits,
+        submodules,
+        links,
+        tally: walk_tally,
+        ..
+    } = inv;
+    let jobs = pack_order(&repo, blobs);
+    let paths = paths.freeze();
+    progress.blobs_total.store(jobs.len() as u64, Relaxed);
+    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress);
+    let mut tally = walk_tally.merge(scanned.tally);
+    origin::attach(
+        &repo,
+        &mut tally.findings,
+        &scanned.owners,
+        &jobs,
+        &commits,
+        &paths,
+    );
+    tally.stats.commits = commits.len() as u64;
+    tally.stats.skipped_submodules = submodules.len() as u64;
+    tally.stats.skipped_symlinks = links.len() as u64;
+    if tally.stats.skipped_too_large > 0 {
+        warnings.push(format!(
+            "{} blob(s) larger than {} bytes were not scanned (raise --max-file-size)",
+            tally.stats.skipped_too_large, opts.max_file_size
+        ));
+    }
+    let mut report = tally.into_report(warnings);
+    report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// What the refs point at, peeled through tags.
+#[derive(Default)]
+struct Tips {
+    commits: Vec<ObjectId>,
+    trees: Vec<ObjectId>,
+    blobs: Vec<ObjectId>,
+}
+
+/// Every ref (branches, tags, remote-tracking branches, the stash, notes) and a detached HEAD.
+fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError> {
+    let mut tips = Tips::default();
+    let platform = repo.references().map_err(GitError::References)?;
+    let mut targets = Vec::new();
+    for r in platform.all().map_err(GitError::References)? {
+        match r {
+            Ok(mut r) => {
+                let name = r.name().as_bstr().to_string();
+                match r.peel_to_id() {
+                    Ok(id) => targets.push((name, id.detach())),
+                    Err(e) => tally.error(name, format!("cannot resolve reference: {e}")),
+                }
+            }
+            Err(e) => tally.error("(references)", e.to_string()),
+        }
+    }
+    if let Ok(id) = repo.head_id() {
+        targets.push(("HEAD".into(), id.detach()));
+    }
+    targets.sort_by_key(|t| t.1);
+    targets.dedup_by(|a, b| a.1 == b.1);
+    for (name, id) in targets {
+        match repo.objects.try_header(&id) {
+            Ok(Some(h)) => match h.kind() {
+                Kind::Commit => tips.commits.push(id),
+                Kind::Tree => tips.trees.push(id),
+                Kind::Blob => tips.blobs.push(id),
+                Kind::Tag => {}
+            },
+            Ok(None) => tally.error(name, format!("points to missing object {id}")),
+            Err(e) => tally.error(name, format!("object {id}: {e}")),
+        }
+    }
+    Ok(tips)
+}
+
+/// The tips and hidden commits of a range.
+fn resolve_range(
+    repo: &gix::Repository,
+    spec: &str,
+) -> Result<(Vec<ObjectId>, Vec<ObjectId>), GitError> {
+    use gix::revision::plumbing::Spec;
+    let err = |message: String| GitError::Range {
+        spec: spec.to_string(),
+        message,
+    };
+    let parsed = repo
+        .rev_parse(spec)
+        .map_err(|e| err(e.to_string()))?
+        .detach();
+    let commit = |id: ObjectId| -> Result<ObjectId, GitError> {
+        repo.find_object(id)
+            .and_then(|o| o.peel_to_kind(Kind::Commit))
+            .map(|o| o.id)
+            .map_err(|e| err(e.to_string()))
+    };
+    Ok(match parsed {
+        Spec::Include(id) => (vec![commit(id)?], vec![]),
+        Spec::Range { from, to } => (vec![commit(to)?], vec![commit(from)?]),
+        Spec::Merge { theirs, ours } => {
+            let (a, b) = (commit(theirs)?, commit(ours)?);
+            let base = repo.merge_base(a, b).map_err(|e| err(e.to_string()))?;
+            (vec![a, b], base.map(|b| b.detach()).into_iter().collect())
+        }
+        other => {
+            return Err(err(format!(
+                "use A..B, A...B or a single revision, not {other:?}"
+            )))
+        }
+    })
+}
+
+/// Commits reachable from `tips` but not from `hidden` (nor, with `skip`, from those), parents
+/// before children, older first among commits that do not depend on each other: the order in
+/// which the first commit to hold a blob is the one that introduced it.
+fn walk_commits(
+    repo: &gix::Repository,
+    tips: Vec<ObjectId>,
+    hidden: Vec<ObjectId>,
+    skip: Option<HashSet<ObjectId>>,
+    inv: &mut Inventory<'_>,
+) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let platform = repo.rev_walk(tips).with_hidden(hidden).sorting(
+        gix::revision::walk::Sorting::ByCommitTime(
+            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
+        ),
+    );
+    let walk = match skip {
+        Some(skip) => platform.selected(move |id| !skip.contains(id)),
+        None => platform.all(),
+    }
+    .map_err(GitError::Walk)?;
+    let mut ids = Vec::new();
+    let mut parents = Vec::new();
+    let mut times = Vec::new();
+    for info in walk {
+        match info {
+            Ok(info) => {
+                ids.push(info.id);
+                parents.push(info.parent_ids().map(|p| p.detach()).collect::<Vec<_>>());
+                times.push(
+                    info.commit_time
+                        .unwrap_or_else(|| commit_time(repo, &info.id)),
+                );
+                inv.progress.commits.fetch_add(1, Relaxed);
+            }
+            Err(e) => {
+                // The walk cannot go on past a broken commit; scan what it reached.
+                inv.tally.error("(commit walk)", e.to_string());
+                break;
+            }
+        }
+    }
+    let order = topological(&ids, &parents, &times);
+    let mut parents: Vec<Option<Vec<ObjectId>>> = parents.into_iter().map(Some).collect();
+    Ok(order
+        .into_iter()
+        .map(|i| (ids[i], parents[i].take().unwrap_or_default()))
+        .collect())
+}
+
+/// Commit time of `id`, for walks that did not sort by it.
+fn commit_time(repo: &gix::Repository, id: &oid) -> i64 {
+    repo.find_commit(id.to_owned())
+        .ok()
+        .and_then(|c| c.time().ok())
+        .map(|t| t.seconds)
+        .unwrap_or(0)
+}
+
+/// Kahn's algorithm: parents first; among ready commits the oldest first.
+fn topological(ids: &[ObjectId], parents: &[Vec<ObjectId>], times: &[i64]) -> Vec<usize> {
+    let index: HashMap<ObjectId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut children = vec![Vec::new(); ids.len()];
+    let mut waiting = vec![0u32; ids.len()];
+    for (i, ps) in parents.iter().enumerate() {
+        for p in ps {
+            if let Some(&j) = index.get(p) {
+                children[j].push(i);
+                waiting[i] += 1;
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(i64, usize)>> = (0..ids.len())
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse((times[i], i)))
+        .collect();
+    let mut order = Vec::with_capacity(ids.len());
+    while let Some(Reverse((_, i))) = ready.pop() {
+        order.push(i);
+        for &c in &children[i] {
+            waiting[c] -= 1;
+            if waiting[c] == 0 {
+                ready.push(Reverse((times[c], c)));
+            }
+        }
+    }
+    order
+}
+
+/// Every blob seen so far and where it was first seen; kept small (no contents).
+struct Inventory<'r> {
+    repo: &'r gix::Repository,
+    progress: &'r Progress,
+    blobs: HashMap<ObjectId, Provenance>,
+    paths: Paths,
+    seen_trees: HashSet<ObjectId>,
+    /// Commits in attribution order; `Provenance::commit` indexes this.
+    commits: Vec<ObjectId>,
+    submodules: BTreeSet<Vec<u8>>,
+    links: HashSet<ObjectId>,
+    tally: Tally,
+    walker: TreeWalker,
+    buf: Vec<u8>,
+}
+
+impl<'r> Inventory<'r> {
+    fn new(repo: &'r gix::Repository, progress: &'r Progress) -> Self {
+        Inventory {
+            repo,
+            progress,
+            blobs: HashMap::default(),
+            paths: Paths::default(),
+            seen_trees: HashSet::default(),
+            commits: Vec::new(),
+            submodules: BTreeSet::new(),
+            links: HashSet::default(),
+            tally: Tally::default(),
+            walker: TreeWalker::default(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn push_commit(&mut self, id: ObjectId) -> u32 {
+        self.commits.push(id);
+        (self.commits.len() - 1) as u32
+    }
+
+    /// Record every blob of commit `id`'s tree not seen before.
+    fn add_commit(&mut self, id: ObjectId, unreachable: bool) {
+        let n = self.push_commit(id);
+        match tree::tree_of(self.repo, &id, &mut self.buf) {
+            Ok(tree) => self.add_tree(&tree, n, unreachable, &format!("commit {id}")),
+            Err(message) => self.tally.error(format!("commit {id}"), message),
+        }
+    }
+
+    /// Record `blob` at `path` unless seen before.
+    fn add_blob(&mut self, blob: ObjectId, path: &[u8], commit: u32, unreachable: bool) {
+        let paths = &mut self.paths;
+        self.blobs.entry(blob).or_insert_with(|| Provenance {
+            commit,
+            path: paths.intern(path),
+            unreachable,
+        });
+    }
+
+    /// Record every blob below `tree`, skipping subtrees already seen (their blobs are known).
+    fn add_tree(&mut self, tree: &oid, commit: u32, unreachable: bool, what: &str) {
+        if !self.seen_trees.insert(tree.to_owned()) {
+            return;
+        }
+        let Inventory {
+            repo,
+            blobs,
+            paths,
+            seen_trees,
+            submodules,
+            links,
+            tally,
+            walker,
+            ..
+        } = self;
+        let mut path = Vec::new();
+        walker.walk(repo, tree, &mut path, &mut |visit| match visit {
+            Visit::Entry { path, kind, id } => match kind {
+                EntryKind::Tree => seen_trees.insert(id.to_owned()),
+                EntryKind::Blob | EntryKind::BlobExecutable => {
+                    blobs.entry(id.to_owned()).or_insert_with(|| Provenance {
+                        commit,
+                        path: paths.intern(path),
+                        unreachable,
+                    });
+                    false
+                }
+                EntryKind::Link => links.insert(id.to_owned()),
+                EntryKind::Commit => submodules.insert(path.to_vec()),
+            },
+            Visit::Error { path, message } => {
+                let at = if path.is_empty() {
+                    what.to_string()
+                } else {
+                    String::from_utf8_lossy(path).into_owned()
+                };
+                tally.error(at, message);
+                false
+            }
+        });
+    }
+
+    /// Record the blobs commit `id` introduces: new or changed paths against its first parent
+    /// (all paths for a root commit). For a merge, only content that none of its parents had
+    /// at that path, so merging a branch in does not re-report the branch's own changes.
+    fn add_changes(&mut self, id: ObjectId, parents: &[ObjectId]) {
+        let n = self.push_commit(id);
+        let repo = self.repo;
+        let new = match tree::tree_of(repo, &id, &mut self.buf) {
+            Ok(t) => t,
+            Err(message) => return self.tally.error(format!("commit {id}"), message),
+        };
+        // A parent missing from a shallow clone counts as empty: its child introduces all.
+        let parent_trees: Vec<Option<ObjectId>> = parents
+            .iter()
+            .map(|p| tree::tree_of(repo, p, &mut self.buf).ok())
+            .collect();
+        let first = parent_trees.first().copied().flatten();
+        let mut found = Vec::new();
+        let mut path = Vec::new();
+        self.diff(first.as_ref(), &new, &mut path, &mut found);
+        found.sort();
+        for (path, blob) in found {
+            let in_other_parent = parent_trees
+                .iter()
+                .skip(1)
+                .flatten()
+                .any(|t| tree::blob_at(repo, t, &path, &mut self.buf).as_ref() == Some(&blob));
+            if !in_other_parent {
+                self.add_blob(blob, &path, n, false);
+            }
+        }
+    }
+
+    /// Blobs at paths of `new` that differ from `old`, into `found`.
+    fn diff(
+        &mut self,
+        old: Option<&ObjectId>,
+        new: &ObjectId,
+        path: &mut Vec<u8>,
+        found: &mut Vec<(Vec<u8>, ObjectId)>,
+    ) {
+        if old == Some(new) {
+            return;
+        }
+        let repo = self.repo;
+        let at = |path: &[u8]| String::from_utf8_lossy(path).into_owned();
+        let new_entries = match tree::entries(repo, new, &mut self.buf) {
+            Ok(e) => e,
+            Err(message) => return self.tally.error(at(path), message),
+        };
+        let old_entries = match old.map(|o| tree::entries(repo, o, &mut self.buf)) {
+            Some(Ok(e)) => e,
+            Some(Err(message)) => {
+                self.tally.error(at(path), message);
+                Default::default()
+            }
+            None => Default::default(),
+        };
+        let base = path.len();
+        for (name, (kind, id)) in new_entries {
+            path.truncate(base);
+            path.extend_from_slice(&name);
+            let before = old_entries.get(&name);
+            match kind {
+                EntryKind::Tree => match before {
+                    Some((EntryKind::Tree, old_id)) => {
+                        path.push(b'/');
+                        self.diff(Some(old_id), &id, path, found);
+                    }
+                    _ => {
+                        path.push(b'/');
+                        self.collect_tree(&id, path, found);
+                    }
+                },
+                EntryKind::Blob | EntryKind::BlobExecutable => {
+                    let same =
+                        matches!(before, Some((k, old_id)) if tree::is_file(*k) && *old_id == id);
+                    if !same {
+                        found.push((path.clone(), id));
+                    }
+                }
+                EntryKind::Commit => {
+                    if before.map(|b| b.1) != Some(id) {
+                        self.submodules.insert(path.clone());
+                    }
+                }
+                EntryKind::Link => {}
+            }
+        }
+        path.truncate(base);
+    }
+
+    /// Every blob below a tree that is new to the range, into `found`.
+    fn collect_tree(
+        &mut self,
+        tree: &ObjectId,
+        path: &mut Vec<u8>,
+        found: &mut Vec<(Vec<u8>, ObjectId)>,
+    ) {
+        if !self.seen_trees.insert(*tree) {
+            return;
+        }
+        let Inventory {
+            repo,
+            seen_trees,
+            submodules,
+            tally,
+            walker,
+            ..
+        } = self;
+        walker.walk(repo, tree, path, &mut |visit| match visit {
+            Visit::Entry { path, kind, id } => match kind {
+                EntryKind::Tree => seen_trees.insert(id.to_owned()),
+                EntryKind::Blob | EntryKind::BlobExecutable => {
+                    found.push((path.to_vec(), id.to_owned()));
+                    false
+                }
+                EntryKind::Commit => submodules.insert(path.to_vec()),
+                EntryKind::Link => false,
+            },
+            Visit::Error { path, message } => {
+                tally.error(String::from_utf8_lossy(path).into_owned(), message);
+                false
+            }
+        });
+    }
+
+    /// `--all-objects`: find objects no ref reaches; walk unreachable commits (newly attributed
+    /// blobs get their commit and path), then unreachable trees, then loose blobs. Returns how
+    /// many unreachable blobs were added.
+    fn add_unreachable(&mut self) -> Result<usize, GitError> {
+        let repo = self.repo;
+        let before = self.blobs.len();
+        let known: HashSet<ObjectId> = self.commits.iter().copied().collect();
+        let mut seen = HashSet::default();
+        let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
+        let all = match repo.objects.iter() {
+            Ok(all) => all.with_ordering(ObjectOrder::PackAscendingOffsetThenLooseLexicographical),
+            Err(e) => {
+                self.tally.error("(object database)", e.to_string());
+                return Ok(0);
+            }
+        };
+        for id in all {
+            let id = match id {
+                Ok(id) => id,
+                Err(e) => {
+                    self.tally.error("(object database)", e.to_string());
+                    continue;
+                }
+            };
+            if self.blobs.contains_key(&id)
+                || self.seen_trees.contains(&id)
+                || known.contains(&id)
+                || !seen.insert(id)
+            {
+                continue;
+            }
+            match repo.objects.try_header(&id) {
+                Ok(Some(h)) => match h.kind() {
+                    Kind::Commit => commits.push(id),
+                    Kind::Tree => trees.push(id),
+                    Kind::Blob => blobs.push(id),
+                    Kind::Tag => {}
+                },
+                Ok(None) => {}
+                Err(e) => self.tally.error(format!("object {id}"), e.to_string()),
+            }
+        }
+        for (id, _) in walk_commits(repo, commits, Vec::new(), Some(known), self)? {
+            self.add_commit(id, true);
+        }
+        for tree in trees {
+            self.add_tree(&tree, NO_COMMIT, true, &format!("unreachable tree {tree}"));
+        }
+        for blob in blobs {
+            let path = format!("(unreachable blob {blob})");
+            self.add_blob(blob, path.as_bytes(), NO_COMMIT, true);
+        }
+        Ok(self.blobs.len() - before)
+    }
+}
+
+/// The blobs in the order their packs store them (then loose objects), so each worker reads
+/// runs of neighbours and delta bases are found in its cache. Blobs the listing does not show
+/// (missing objects) come last and are reported when read.
+fn pack_order(repo: &gix::Repository, mut blobs: HashMap<ObjectId, Provenance>) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(blobs.len());
+    if let Ok(all) = repo.objects.iter() {
+        let all = all.with_ordering(ObjectOrder::PackAscendingOffsetThenLooseLexicographical);
+        for id in all.flatten() {
+            if let Some(from) = blobs.remove(&id) {
+                jobs.push(Job { id, from });
+            }
+        }
+    }
+    let mut rest: Vec<Job> = blobs
+        .into_iter()
+        .map(|(id, from)| Job { id, from })
+        .collect();
+    rest.sort_by_key(|j| j.id);
+    jobs.extend(rest);
+    jobs
+}

@@ -1,0 +1,72 @@
+//! Git as a source: every blob reachable from any ref (`--history`), the blobs the commits of a
+//! range introduce (`--range`), and what is staged for the next commit (`--staged`).
+//!
+//! History is read the way an object database wants to be read: a cheap walk of commits and
+//! trees (each tree decoded once) maps every blob to the commit and path that first introduced
+//! it; the unique blobs are then read in pack order and scanned in parallel, one thread-local
+//! repository per worker, holding one blob at a time; only blobs with findings have their
+//! provenance (author, date, other commits and paths) resolved in full.
+
+mod blobs;
+mod history;
+mod origin;
+mod staged;
+mod tree;
+
+pub use history::{scan_history, HistoryOptions};
+pub use staged::scan_staged;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+
+/// Errors that stop a Git scan before it can start. A problem with one object (missing,
+/// corrupt) does not stop the run: it is recorded in the report and counted.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The path is not in a Git repository, or the repository cannot be opened.
+    #[error("{}: not a readable Git repository: {source}", path.display())]
+    Open { path: PathBuf, source: gix::Error },
+    /// The references could not be listed.
+    #[error("listing references: {0}")]
+    References(gix::Error),
+    /// A `--range` that does not resolve.
+    #[error("range {spec:?}: {message}")]
+    Range { spec: String, message: String },
+    /// The commit walk could not start.
+    #[error("walking commits: {0}")]
+    Walk(gix::Error),
+    /// The index could not be read.
+    #[error("reading the index: {0}")]
+    Index(gix::Error),
+    /// HEAD could not be resolved.
+    #[error("reading HEAD: {0}")]
+    Head(gix::Error),
+}
+
+/// Counters a history scan advances as it goes, for a caller that wants to show progress
+/// (the library itself never prints). Read them from another thread while the scan runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Commits walked so far.
+    pub commits: AtomicU64,
+    /// Unique blobs to scan; zero until the walk is done.
+    pub blobs_total: AtomicU64,
+    /// Blobs read (scanned or skipped) so far.
+    pub blobs_done: AtomicU64,
+    /// Bytes of blob content read so far.
+    pub bytes_done: AtomicU64,
+}
+
+/// Open the repository containing `path` (a work tree, a folder in it, a bare repository or a
+/// linked worktree). With `env`, `GIT_DIR` and friends are honoured, as a hook expects.
+fn open(path: &Path, env: bool) -> Result<gix::ThreadSafeRepository, GitError> {
+    let found = if env {
+        gix::ThreadSafeRepository::discover_with_environment_overrides(path)
+    } else {
+        gix::ThreadSafeRepository::discover(path)
+    };
+    found.map_err(|source| GitError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
+}

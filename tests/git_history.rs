@@ -1,0 +1,386 @@
+//! `leakgate scan --history` and `--range` on repositories built at test time with the git CLI.
+
+mod common;
+
+use common::{client_id, findings, genesys_secret, git, git_init, scan_json, write_files};
+use serde_json::Value;
+use std::path::Path;
+
+/// A Genesys credential pair as an env file would hold it: detected as `genesys-client-secret`.
+fn env_file(seed: u64) -> String {
+    format!(
+        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
+        client_id(seed),
+        genesys_secret(seed)
+    )
+}
+
+fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    write_files(dir, files);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    head(dir)
+}
+
+fn head(dir: &Path) -> String {
+    git(dir, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+fn history(dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--history"];
+    args.extend_from_slice(extra);
+    scan_json(dir, &args)
+}
+
+/// Findings of the Genesys secret rule as (path, commit, unreachable).
+fn secrets(doc: &Value) -> Vec<(String, String, bool)> {
+    findings(doc)
+        .iter()
+        .filter(|f| f["rule_id"] == "genesys-client-secret")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or_default().to_string(),
+                f["commit"].as_str().unwrap_or_default().to_string(),
+                f["unreachable"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    commit(dir.path(), &[("README.md", "hello\n")], "initial");
+    dir
+}
+
+#[test]
+fn secret_added_then_deleted_is_found_in_the_commit_that_added_it() {
+    let dir = repo();
+    let added = commit(dir.path(), &[("config.env", &env_file(1))], "add config");
+    std::fs::remove_file(dir.path().join("config.env")).unwrap();
+    commit(dir.path(), &[], "remove config");
+
+    // The working tree is clean; history is not.
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 0, "{doc}");
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        secrets(&doc),
+        vec![("config.env".into(), added.clone(), false)]
+    );
+    let f = &findings(&doc)[0];
+    assert_eq!(f["author"], "Test Author");
+    assert_eq!(f["email"], "author@example.com");
+    let date = f["date"].as_str().unwrap();
+    assert!(
+        date.len() >= 20 && date.as_bytes()[10] == b'T',
+        "RFC 3339 date: {date}"
+    );
+    assert_eq!(doc["stats"]["commits"], 3);
+}
+
+#[test]
+fn side_branches_and_tags_are_scanned() {
+    let dir = repo();
+    git(dir.path(), &["checkout", "-q", "-b", "side"]);
+    let on_side = commit(dir.path(), &[("side.env", &env_file(2))], "side");
+    git(dir.path(), &["checkout", "-q", "main"]);
+    git(dir.path(), &["checkout", "-q", "-b", "tmp"]);
+    let tagged = commit(dir.path(), &[("tagged.env", &env_file(3))], "tagged");
+    git(dir.path(), &["tag", "-a", "-m", "release", "v1"]);
+    git(dir.path(), &["checkout", "-q", "main"]);
+    git(dir.path(), &["branch", "-q", "-D", "tmp"]);
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        secrets(&doc),
+        vec![
+            ("side.env".into(), on_side, false),
+            ("tagged.env".into(), tagged, false)
+        ]
+    );
+}
+
+#[test]
+fn merged_secrets_belong_to_the_branch_commit_and_evil_merges_to_the_merge() {
+    let dir = repo();
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    let feature = commit(dir.path(), &[("feature.env", &env_file(4))], "feature");
+    git(dir.path(), &["checkout", "-q", "main"]);
+    commit(dir.path(), &[("other.txt", "main moves on\n")], "main");
+    git(
+        dir.path(),
+        &["merge", "-q", "--no-ff", "--no-commit", "feature"],
+    );
+    write_files(dir.path(), &[("merge.env", &env_file(5))]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "merge with a twist"]);
+    let merge = head(dir.path());
+
+    let (_, doc) = history(dir.path(), &[]);
+    assert_eq!(
+        secrets(&doc),
+        vec![
+            ("feature.env".into(), feature.clone(), false),
+            ("merge.env".into(), merge.clone(), false)
+        ]
+    );
+    // A range over the merge reports only what the merge itself added, not the branch again.
+    let (_, doc) = history(dir.path(), &["--range", &format!("{feature}..main")]);
+    assert_eq!(secrets(&doc), vec![("merge.env".into(), merge, false)]);
+}
+
+#[test]
+fn renamed_and_repeated_secrets_are_reported_once_for_the_first_commit() {
+    let dir = repo();
+    let first = commit(dir.path(), &[("config.env", &env_file(6))], "add");
+    for i in 0..4 {
+        commit(
+            dir.path(),
+            &[("notes.txt", &format!("change {i}\n"))],
+            "work",
+        );
+    }
+    git(dir.path(), &["mv", "config.env", "settings.env"]);
+    git(dir.path(), &["commit", "-q", "-m", "rename"]);
+    commit(dir.path(), &[("copy.env", &env_file(6))], "copy");
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(secrets(&doc), vec![("config.env".into(), first, false)]);
+    let f = &findings(&doc)[0];
+    // Commits 2..=8 still carry it (4 edits, rename, copy); it lives under three paths.
+    assert_eq!(f["other_commits"], 6, "{f}");
+    assert_eq!(f["other_paths"], 2, "{f}");
+    // README, the secret file (one blob under three paths), four notes: each scanned once.
+    assert_eq!(doc["stats"]["files"], 6, "each unique blob scanned once");
+}
+
+#[test]
+fn amended_away_secret_needs_all_objects_and_is_marked_unreachable() {
+    let dir = repo();
+    let leaked = commit(
+        dir.path(),
+        &[("config.env", &env_file(7)), ("app.txt", "feature\n")],
+        "oops",
+    );
+    std::fs::remove_file(dir.path().join("config.env")).unwrap();
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "--amend", "-m", "clean"]);
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 0, "{doc}");
+    let (code, doc) = history(dir.path(), &["--all-objects"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(secrets(&doc), vec![("config.env".into(), leaked, true)]);
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("unreachable"), "{warnings}");
+
+    let out = common::run_in(dir.path(), &["scan", "--history", "--all-objects"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(unreachable)"), "{text}");
+}
+
+#[test]
+fn packed_bare_shared_and_worktree_repositories_give_the_same_findings() {
+    let dir = repo();
+    let added = commit(dir.path(), &[("a/b/config.env", &env_file(8))], "add");
+    commit(dir.path(), &[("a/b/config.env", "cleared\n")], "clear");
+    let expected = vec![("a/b/config.env".to_string(), added, false)];
+    assert_eq!(
+        secrets(&history(dir.path(), &[]).1),
+        expected,
+        "loose objects"
+    );
+
+    git(dir.path(), &["gc", "-q"]);
+    assert_eq!(secrets(&history(dir.path(), &[]).1), expected, "packed");
+
+    let parent = tempfile::tempdir().unwrap();
+    let src = dir.path().to_str().unwrap();
+    git(parent.path(), &["clone", "-q", "--bare", src, "bare.git"]);
+    let (_, doc) = history(&parent.path().join("bare.git"), &[]);
+    assert_eq!(secrets(&doc), expected, "bare");
+
+    git(parent.path(), &["clone", "-q", "--shared", src, "shared"]);
+    let (_, doc) = history(&parent.path().join("shared"), &[]);
+    assert_eq!(secrets(&doc), expected, "objects through alternates");
+
+    let wt = parent.path().join("wt");
+    git(
+        dir.path(),
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    let (_, doc) = history(&wt, &[]);
+    assert_eq!(secrets(&doc), expected, "linked worktree");
+}
+
+#[test]
+fn shallow_clone_is_scanned_as_far_as_it_goes_with_a_warning() {
+    let dir = repo();
+    commit(dir.path(), &[("old.env", &env_file(9))], "old");
+    commit(dir.path(), &[("old.env", "gone\n")], "remove");
+    let recent = commit(dir.path(), &[("new.env", &env_file(10))], "new");
+    let parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    git(
+        parent.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+
+    let (code, doc) = history(&parent.path().join("shallow"), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(secrets(&doc), vec![("new.env".into(), recent, false)]);
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("shallow"), "{warnings}");
+}
+
+#[test]
+fn range_reports_only_what_the_feature_branch_introduced() {
+    let dir = repo();
+    commit(
+        dir.path(),
+        &[("old.env", &env_file(11))],
+        "old secret on main",
+    );
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    commit(dir.path(), &[("notes.txt", "work\n")], "work");
+    let added = commit(dir.path(), &[("pr.env", &env_file(12))], "leak");
+    commit(dir.path(), &[("pr.env", "fixed\n")], "fix");
+
+    let (code, doc) = history(dir.path(), &["--range", "main..feature"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(secrets(&doc), vec![("pr.env".into(), added, false)]);
+    assert_eq!(doc["stats"]["commits"], 3);
+    // --range alone implies --history.
+    let (_, doc) = scan_json(dir.path(), &["--range", "main..feature"]);
+    assert_eq!(secrets(&doc).len(), 1);
+    // Nothing introduced: clean.
+    let (code, _) = history(dir.path(), &["--range", "feature..main"]);
+    assert_eq!(code, 0);
+    // A range that does not resolve is an error.
+    let out = common::run_in(dir.path(), &["scan", "--range", "main..nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn submodules_are_counted_not_entered_and_lfs_pointers_are_skipped() {
+    let dir = repo();
+    let target = head(dir.path());
+    git(
+        dir.path(),
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{target},vendor/lib"),
+        ],
+    );
+    let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
+    write_files(dir.path(), &[("big.bin", pointer)]);
+    git(dir.path(), &["add", "big.bin"]);
+    git(dir.path(), &["commit", "-q", "-m", "submodule and lfs"]);
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["stats"]["skipped_submodules"], 1);
+    assert_eq!(doc["stats"]["skipped_lfs_pointers"], 1);
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains("submodule") && warnings.contains("vendor/lib"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_missing_object_is_an_error_and_the_rest_is_still_scanned() {
+    let dir = repo();
+    commit(dir.path(), &[("keep.env", &env_file(13))], "secret");
+    commit(
+        dir.path(),
+        &[("lost.txt", "this blob will go missing\n")],
+        "more",
+    );
+    let blob = git(dir.path(), &["rev-parse", "HEAD:lost.txt"])
+        .trim()
+        .to_string();
+    let loose = dir
+        .path()
+        .join(".git/objects")
+        .join(&blob[..2])
+        .join(&blob[2..]);
+    std::fs::remove_file(loose).unwrap();
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1, "findings still fail the run: {doc}");
+    assert_eq!(secrets(&doc).len(), 1);
+    assert_eq!(doc["stats"]["errors"], 1);
+    assert_eq!(doc["errors"][0]["path"], "lost.txt");
+
+    // Without findings, the error decides the exit code.
+    let dir = repo();
+    commit(
+        dir.path(),
+        &[("lost.txt", "this blob will go missing\n")],
+        "more",
+    );
+    let blob = git(dir.path(), &["rev-parse", "HEAD:lost.txt"])
+        .trim()
+        .to_string();
+    std::fs::remove_file(
+        dir.path()
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .unwrap();
+    let (code, _) = history(dir.path(), &[]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn sarif_carries_the_commit_in_result_properties() {
+    let dir = repo();
+    let added = commit(dir.path(), &[("config.env", &env_file(14))], "add");
+    let out = common::run_in(dir.path(), &["scan", "--history", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["properties"]["commit"], added.as_str(), "{result}");
+}
+
+#[test]
+fn progress_stays_off_a_redirected_stderr_and_stdout() {
+    let dir = repo();
+    commit(dir.path(), &[("config.env", &env_file(15))], "add");
+    let out = common::run_in(dir.path(), &["scan", "--history", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("scanning blobs"), "{err}");
+    serde_json::from_slice::<Value>(&out.stdout).expect("stdout is only the report");
+}
+
+#[test]
+fn stashed_secrets_are_scanned() {
+    let dir = repo();
+    commit(dir.path(), &[("config.env", "TODO\n")], "placeholder");
+    write_files(dir.path(), &[("config.env", &env_file(16))]);
+    git(dir.path(), &["stash", "-q"]);
+    let stash = git(dir.path(), &["rev-parse", "refs/stash"])
+        .trim()
+        .to_string();
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    let found = secrets(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "config.env");
+    // The stash commit or its index commit introduced it.
+    let stash_family = git(dir.path(), &["rev-list", "--parents", "-n1", &stash]);
+    assert!(
+        stash_family.contains(&found[0].1),
+        "{found:?} not in {stash_family}"
+    );
+}
