@@ -22,8 +22,8 @@ enum AnchorSearch {
 
 pub(super) struct KeywordIndex {
     search: AnchorSearch,
-    /// Anchor -> (keyword text, offset of the anchor in it, rules of the keyword).
-    built_on: Vec<Vec<(Vec<u8>, usize, Vec<usize>)>>,
+    /// Anchor -> the keywords containing it.
+    built_on: Vec<Vec<BuiltOn>>,
     /// Anchor -> (offset, other anchor): this anchor's suffix from `offset` is a proper prefix
     /// of the other.
     chains: Vec<Vec<(usize, usize)>>,
@@ -43,6 +43,9 @@ fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
         .filter(|&i| &hay[i..i + needle.len()] == needle)
         .collect()
 }
+
+/// A keyword containing an anchor: its text, where the anchor sits in it, its rules.
+type BuiltOn = (Vec<u8>, usize, Vec<usize>);
 
 /// Most anchors Teddy takes.
 const MAX_ANCHORS: usize = 64;
@@ -99,7 +102,7 @@ fn choose_anchors<'k>(keywords: impl Iterator<Item = &'k [u8]>) -> Vec<Vec<u8>> 
         }
         let share = |c: &[u8]| -> f64 { c.iter().map(|&b| byte_share(b) / 1000.0).product() };
         let mut left = vec![u64::MAX; words];
-        if kws.len() % 64 != 0 {
+        if !kws.len().is_multiple_of(64) {
             left[words - 1] = (1u64 << (kws.len() % 64)) - 1;
         }
         let mut chosen: Vec<Vec<u8>> = Vec::new();
