@@ -4,6 +4,27 @@
 //! (a folder, Git history, the index) turns inputs into blobs and blobs into
 //! [`finding::Finding`]s; [`verify`] may check and contain Genesys credentials; [`report`]
 //! writes the result. The binary sequences these; the library never prints.
+//!
+//! ```
+//! use leakgate::{rules, Config, Matcher};
+//!
+//! let matcher = Matcher::new(rules::builtin(), &Config::default()).unwrap();
+//! // A Genesys-shaped secret, made up here rather than written down.
+//! const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+//! let mut secret: String = (0..42).map(|i| B64URL[(i * 7 + 3) % 64] as char).collect();
+//! secret.push('w');
+//! let file = format!(
+//!     "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID=5c90a958-7403-4430-ac66-a78795e761d1\nGENESYS_CLOUD_CLIENT_SECRET={secret}\n"
+//! );
+//! let findings = matcher.scan("app.env", file.as_bytes());
+//! assert_eq!(findings.len(), 1);
+//! let f = &findings[0];
+//! assert_eq!((f.rule_id.as_str(), f.line, f.column), ("genesys-client-secret", 3, 29));
+//! let pair = f.genesys.as_ref().unwrap();
+//! assert_eq!(pair.region.as_deref(), Some("mypurecloud.ie"));
+//! assert_eq!(pair.client_id.as_deref(), Some("5c90a958-7403-4430-ac66-a78795e761d1"));
+//! assert!(!f.shown_secret(false).contains(&secret[4..]));
+//! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod baseline;

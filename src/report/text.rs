@@ -74,14 +74,22 @@ pub fn write_text(
 fn details(f: &Finding) -> Vec<String> {
     let mut d = Vec::new();
     if let Some(g) = &f.git {
-        d.push(format!(
-            "commit {} by {} <{}> on {}{}",
-            g.commit,
-            g.author,
-            g.email,
-            g.date,
-            if g.unreachable { " (unreachable)" } else { "" }
-        ));
+        let reach = if g.unreachable { " (unreachable)" } else { "" };
+        if g.commit.is_empty() {
+            // A blob no commit holds (tagged directly, or loose and unreachable).
+            d.push(format!("in no commit{reach}"));
+        } else {
+            d.push(format!(
+                "commit {} by {} <{}> on {}{reach}",
+                g.commit, g.author, g.email, g.date
+            ));
+        }
+        if g.other_commits > 0 || g.other_paths > 0 {
+            d.push(format!(
+                "also in {} other commit(s), {} other path(s)",
+                g.other_commits, g.other_paths
+            ));
+        }
     }
     if let Some(g) = &f.genesys {
         d.push(format!(
