@@ -1,6 +1,9 @@
 //! Checks that turn a regex match into a secret or throw it away: entropy, placeholders,
 //! template expressions, hash contexts.
 
+use aho_corasick::AhoCorasick;
+use std::sync::LazyLock;
+
 /// Shannon entropy of `s` in bits per byte.
 pub fn entropy(s: &[u8]) -> f64 {
     if s.is_empty() {
@@ -43,14 +46,34 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "1234567",
 ];
 
+/// A set of words found ASCII case-insensitively, compiled once.
+pub struct WordSet(Option<AhoCorasick>);
+
+impl WordSet {
+    /// Compile `words`; an empty list matches nothing.
+    pub fn new<S: AsRef<[u8]>>(words: &[S]) -> Self {
+        WordSet(if words.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(words)
+                .ok()
+        })
+    }
+
+    /// True when one of the words occurs in `hay`.
+    pub fn found_in(&self, hay: &[u8]) -> bool {
+        self.0.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
+}
+
+static PLACEHOLDERS: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(PLACEHOLDER_WORDS));
+
 /// True when the value is a placeholder, a template expression, an environment lookup or a
 /// variable reference rather than a literal secret.
 pub fn is_not_literal(secret: &[u8]) -> bool {
-    let lower = secret.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-    {
+    if PLACEHOLDERS.found_in(secret) {
         return true;
     }
     // Template expressions and references: ${X}, {{ x }}, $(cmd), %X%, #{x}, $X, @x@
@@ -66,6 +89,7 @@ pub fn is_not_literal(secret: &[u8]) -> bool {
     {
         return true;
     }
+    let lower = secret[..secret.len().min(16)].to_ascii_lowercase();
     for prefix in [
         &b"var."[..],
         b"local.",
@@ -124,15 +148,6 @@ pub fn looks_like_words(secret: &[u8]) -> bool {
     let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let vowels = secret.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
     digits <= 1 && letters > 0 && vowels * 10 > letters * 3
-}
-
-/// True when one of `words` (lowercase) occurs in `lead`, the text on the secret's line just
-/// before it.
-pub fn named_as_other(lead: &[u8], words: &[String]) -> bool {
-    let lower = lead.to_ascii_lowercase();
-    words
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
 }
 
 #[cfg(test)]

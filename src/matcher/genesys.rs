@@ -1,6 +1,7 @@
 //! Genesys pairing: the client id assigned near a secret, the region its context names, and
 //! the `client_id:client_secret` pair inside a Basic credential.
 
+use super::filters::WordSet;
 use crate::finding::GenesysPair;
 use crate::genesys::{is_client_id, is_client_secret, region_domain};
 use base64::Engine;
@@ -44,6 +45,8 @@ const ID_NAMES: &[&str] = &[
     "-u ",
     "login",
 ];
+
+static ID_WORDS: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(ID_NAMES));
 
 /// Lines searched on each side of a secret for its client id.
 const PAIR_LINES: usize = 8;
@@ -115,11 +118,7 @@ fn client_id_near(data: &[u8], start: usize, end: usize, require_named: bool) ->
         let id = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
         let line_start = memchr::memrchr(b'\n', &data[..ms]).map_or(0, |i| i + 1);
         let lead = &data[line_start.max(ms.saturating_sub(48))..ms];
-        let lead = lead.to_ascii_lowercase();
-        let named = ID_NAMES
-            .iter()
-            .any(|n| memchr::memmem::find(&lead, n.as_bytes()).is_some())
-            || data.get(me) == Some(&b':') && me + 1 == start;
+        let named = ID_WORDS.found_in(lead) || data.get(me) == Some(&b':') && me + 1 == start;
         if require_named && !named {
             continue;
         }

@@ -324,3 +324,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod builtin {
+    /// The built-in rules' keywords must fit one Teddy search, or every scan loses its fast
+    /// path: a rule file that adds too many distinct keywords fails here.
+    #[test]
+    fn builtin_keywords_fit_the_fast_path() {
+        let rules = crate::rules::builtin();
+        let keywords: Vec<Vec<u8>> = rules
+            .iter()
+            .flat_map(|r| {
+                r.keywords
+                    .iter()
+                    .map(|k| k.to_ascii_lowercase().into_bytes())
+            })
+            .collect();
+        let anchors = super::choose_anchors(keywords.iter().map(Vec::as_slice));
+        assert!(
+            anchors.len() <= super::MAX_ANCHORS,
+            "{} anchors",
+            anchors.len()
+        );
+        assert!(
+            anchors.iter().all(|a| a.len() >= 3),
+            "short anchors: {anchors:?}"
+        );
+    }
+}

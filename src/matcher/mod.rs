@@ -39,7 +39,7 @@ struct CompiledRule {
     secret_group: usize,
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
-    not_after: Vec<String>,
+    not_after: filters::WordSet,
 }
 
 /// The allowlists from configuration.
@@ -254,7 +254,7 @@ impl Matcher {
             let lead = &data[line_start.max(start.saturating_sub(48))..start];
             if self.known_values.contains(&secret)
                 || (rule.random && filters::looks_like_words(&secret))
-                || filters::named_as_other(lead, &cr.not_after)
+                || cr.not_after.found_in(lead)
                 || filters::is_not_literal(&secret)
                 || filters::low_variety(&secret, 6.min(secret.len()))
                 || filters::follows_hash_marker(&data[..start])
@@ -352,9 +352,15 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
     h.update(rule_id.as_bytes());
     h.update([0u8]);
     h.update(secret.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     h.finalize()[..16]
         .iter()
-        .map(|b| format!("{b:02x}"))
+        .flat_map(|b| {
+            [
+                HEX[(b >> 4) as usize] as char,
+                HEX[(b & 15) as usize] as char,
+            ]
+        })
         .collect()
 }
 
@@ -408,11 +414,7 @@ fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
     if rule.require_pair && rule.pair.is_none() {
         return Err(bad("require_pair needs pair".into()));
     }
-    let not_after = rule
-        .not_after
-        .iter()
-        .map(|w| w.to_ascii_lowercase())
-        .collect();
+    let not_after = filters::WordSet::new(&rule.not_after);
     Ok(CompiledRule {
         not_after,
         rule,
