@@ -32,20 +32,16 @@ fn path_with_leakgate() -> OsString {
 /// Run `program` in `dir` as a user would: fixed git identity, no global git config, the
 /// built leakgate on PATH, pre-commit's cache in `home`.
 fn run(dir: &Path, home: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .env("PATH", path_with_leakgate())
-        .env("PRE_COMMIT_HOME", home)
-        .env("NO_COLOR", "1")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+    common::git_identity(
+        Command::new(program)
+            .current_dir(dir)
+            .args(args)
+            .env("PATH", path_with_leakgate())
+            .env("PRE_COMMIT_HOME", home)
+            .env("NO_COLOR", "1"),
+    )
+    .output()
+    .unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
 fn combined(out: &Output) -> String {

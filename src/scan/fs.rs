@@ -52,16 +52,7 @@ pub fn scan_paths(
             t
         })
         .reduce(Tally::default, Tally::merge);
-    let mut warnings = Vec::new();
-    if tally.stats.skipped_too_large > 0 {
-        warnings.push(format!(
-            "{} file(s) larger than {} bytes were not scanned (raise --max-file-size)",
-            tally.stats.skipped_too_large, opts.max_file_size
-        ));
-    }
-    let mut report = tally.into_report(warnings);
-    report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
-    report
+    tally.finish(Vec::new(), "file(s)", opts.max_file_size, started)
 }
 
 thread_local! {

@@ -104,6 +104,26 @@ impl Tally {
         self
     }
 
+    /// The finished report for a scan of `what` (`file(s)`, `blob(s)`, ...) begun at `started`:
+    /// sorted, timed, and warning about anything over the size cap.
+    pub fn finish(
+        self,
+        mut warnings: Vec<String>,
+        what: &str,
+        max_file_size: u64,
+        started: std::time::Instant,
+    ) -> ScanReport {
+        if self.stats.skipped_too_large > 0 {
+            warnings.push(format!(
+                "{} {what} larger than {max_file_size} bytes were not scanned (raise --max-file-size)",
+                self.stats.skipped_too_large
+            ));
+        }
+        let mut report = self.into_report(warnings);
+        report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        report
+    }
+
     /// The finished report, sorted.
     pub fn into_report(self, warnings: Vec<String>) -> ScanReport {
         let mut r = ScanReport {

@@ -99,17 +99,19 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// Run git with `args` in `dir` with a fixed identity; panics on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test Author")
+/// Give `cmd` a fixed Git identity and no system or global Git configuration.
+pub fn git_identity(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Committer")
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+}
+
+/// Run git with `args` in `dir` with a fixed identity; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_identity(Command::new("git").current_dir(dir).args(args))
         .output()
         .expect("run git");
     assert!(

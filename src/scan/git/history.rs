@@ -126,15 +126,7 @@ pub fn scan_history(
     tally.stats.commits = commits.len() as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
     tally.stats.skipped_symlinks = links.len() as u64;
-    if tally.stats.skipped_too_large > 0 {
-        warnings.push(format!(
-            "{} blob(s) larger than {} bytes were not scanned (raise --max-file-size)",
-            tally.stats.skipped_too_large, opts.max_file_size
-        ));
-    }
-    let mut report = tally.into_report(warnings);
-    report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
 }
 
 /// What the refs point at, peeled through tags.

@@ -88,15 +88,7 @@ pub fn scan_staged(
             ));
         }
     }
-    if tally.stats.skipped_too_large > 0 {
-        warnings.push(format!(
-            "{} staged file(s) larger than {} bytes were not scanned (raise --max-file-size)",
-            tally.stats.skipped_too_large, opts.max_file_size
-        ));
-    }
-    let mut report = tally.into_report(warnings);
-    report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(tally.finish(warnings, "staged file(s)", opts.max_file_size, started))
 }
 
 /// A staged file whose content differs from HEAD's at its path.
