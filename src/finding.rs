@@ -95,6 +95,25 @@ pub struct Verification {
     pub reason: Option<String>,
 }
 
+impl Verification {
+    /// One line for people: `active, region mypurecloud.ie, org Example, client crm-sync`.
+    pub fn describe(&self) -> String {
+        let status = serde_json::to_value(self.status).unwrap_or_default();
+        let mut line = status.as_str().unwrap_or("?").to_string();
+        for (k, val) in [
+            ("region", &self.region),
+            ("org", &self.org),
+            ("client", &self.client_name),
+            ("reason", &self.reason),
+        ] {
+            if let Some(val) = val {
+                line.push_str(&format!(", {k} {val}"));
+            }
+        }
+        line
+    }
+}
+
 /// Outcome of a containment attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +133,20 @@ pub struct Revocation {
     pub action: String,
     pub at: String,
     pub reason: Option<String>,
+}
+
+impl Revocation {
+    /// One line for people: `revoked (disable)`, `revoke_failed (rotate): reason`.
+    pub fn describe(&self) -> String {
+        let status = serde_json::to_value(self.status).unwrap_or_default();
+        let reason = self.reason.as_ref().map(|x| format!(": {x}"));
+        format!(
+            "{} ({}){}",
+            status.as_str().unwrap_or("?"),
+            self.action,
+            reason.unwrap_or_default()
+        )
+    }
 }
 
 /// One secret found in one place.

@@ -166,31 +166,9 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
-        let status = serde_json::to_value(verification.status)?;
-        let mut line = format!("client {client_id}: {}", status.as_str().unwrap_or("?"));
-        for (k, val) in [
-            ("region", &verification.region),
-            ("org", &verification.org),
-            ("client", &verification.client_name),
-            ("reason", &verification.reason),
-        ] {
-            if let Some(val) = val {
-                line.push_str(&format!(", {k} {val}"));
-            }
-        }
-        writeln!(out, "{line}")?;
+        writeln!(out, "client {client_id}: {}", verification.describe())?;
         if let Some(r) = &revocation {
-            let status = serde_json::to_value(r.status)?;
-            writeln!(
-                out,
-                "revocation: {} ({}){}",
-                status.as_str().unwrap_or("?"),
-                r.action,
-                r.reason
-                    .as_ref()
-                    .map(|x| format!(": {x}"))
-                    .unwrap_or_default()
-            )?;
+            writeln!(out, "revocation: {}", r.describe())?;
         }
     }
     out.flush()?;

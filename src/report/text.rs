@@ -99,32 +99,10 @@ fn details(f: &Finding) -> Vec<String> {
         ));
     }
     if let Some(v) = &f.verification {
-        let status = serde_json::to_value(v.status).ok();
-        let status = status.as_ref().and_then(|s| s.as_str()).unwrap_or("?");
-        let mut line = format!("verification: {status}");
-        for (k, val) in [
-            ("region", &v.region),
-            ("org", &v.org),
-            ("client", &v.client_name),
-            ("reason", &v.reason),
-        ] {
-            if let Some(val) = val {
-                line.push_str(&format!(", {k} {val}"));
-            }
-        }
-        d.push(line);
+        d.push(format!("verification: {}", v.describe()));
     }
     if let Some(r) = &f.revocation {
-        let status = serde_json::to_value(r.status).ok();
-        let status = status.as_ref().and_then(|s| s.as_str()).unwrap_or("?");
-        d.push(format!(
-            "revocation: {status} ({}){}",
-            r.action,
-            r.reason
-                .as_ref()
-                .map(|x| format!(": {x}"))
-                .unwrap_or_default()
-        ));
+        d.push(format!("revocation: {}", r.describe()));
     }
     d.push(format!("fingerprint {}", f.fingerprint));
     d
