@@ -316,3 +316,15 @@ fn region_from_environment_variables() {
         "env region",
     );
 }
+
+#[test]
+fn secrets_on_consecutive_lines_are_each_found() {
+    let secrets: Vec<String> = (600..604).map(genesys_secret).collect();
+    let text = format!(
+        "# genesys cloud client secrets, one per line\n{}\n",
+        secrets.join("\n")
+    );
+    let found = scan_one("secrets.txt", &text);
+    let lines: Vec<u64> = found.iter().map(|f| f["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5], "{found:#?}");
+}

@@ -231,12 +231,8 @@ impl Matcher {
         let rule = &cr.rule;
         // Where the context keywords occur, found once per blob on the first candidate.
         let mut context_hits: Option<Vec<usize>> = None;
-        for caps in cr.regex.captures_iter(data) {
-            let Some(m) = caps.get(cr.secret_group) else {
-                continue;
-            };
-            let (start, end) = (m.start(), m.end());
-            let mut secret = m.as_bytes().to_vec();
+        for (start, end) in secret_spans(&cr.regex, cr.secret_group, data) {
+            let mut secret = data[start..end].to_vec();
             let mut genesys = None;
             if rule.decode == Some(Decode::BasicAuth) {
                 match genesys::decode_basic(&secret) {
@@ -344,6 +340,31 @@ impl Matcher {
         kept.sort_by_key(|c| (c.start, c.rule));
         kept
     }
+}
+
+/// Every match of the `secret` group. Each search resumes where the last secret ended, not
+/// where the whole match did, so the boundary character a pattern consumes after one secret can
+/// start the next (two tokens on consecutive lines).
+fn secret_spans<'a>(
+    regex: &'a Regex,
+    group: usize,
+    data: &'a [u8],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let mut at = 0;
+    let mut locs = regex.capture_locations();
+    std::iter::from_fn(move || {
+        while at <= data.len() {
+            let whole = regex.captures_read_at(&mut locs, data, at)?;
+            match locs.get(group) {
+                Some((s, e)) => {
+                    at = e.max(at + 1);
+                    return Some((s, e));
+                }
+                None => at = whole.end().max(at + 1),
+            }
+        }
+        None
+    })
 }
 
 /// Hash of rule id and secret, hex: a finding's identity that survives moves and renames.
