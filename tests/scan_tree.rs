@@ -448,3 +448,20 @@ fn scanning_a_single_file_reports_its_path() {
     assert_eq!(findings(&doc)[0]["path"], "app.env");
     let _ = Path::new(".");
 }
+
+#[test]
+fn a_broken_user_rule_is_an_error_before_scanning() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[[rules]]\nid = \"broken\"\nname = \"b\"\nseverity = \"low\"\nkeywords = [\"tok\"]\nregex = '''tok(?P<secret>[a-z'''\n";
+    write_files(
+        dir.path(),
+        &[(".leakgate.toml", config), ("a.txt", "tok abc\n")],
+    );
+    let out = run_in(dir.path(), &["scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule broken") && err.contains("regex"),
+        "{err}"
+    );
+}

@@ -18,6 +18,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 
 /// The inline marker that silences a line.
 pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
@@ -33,10 +34,27 @@ pub enum MatcherError {
     Keywords(String),
 }
 
-struct CompiledRule {
-    rule: Rule,
+/// A rule's compiled regex and the index of its `secret` group.
+struct Pattern {
     regex: Regex,
     secret_group: usize,
+}
+
+impl CompiledRule {
+    fn pattern(&self) -> &Pattern {
+        self.pattern.get_or_init(|| {
+            // Built-in rules are compiled by the rule lint in the test suite, user rules eagerly
+            // in `Matcher::new`; only a bug gets here with a broken pattern.
+            compile_pattern(&self.rule).unwrap_or_else(|e| panic!("rule {}: {e}", self.rule.id))
+        })
+    }
+}
+
+struct CompiledRule {
+    rule: Rule,
+    /// The regex, compiled on first use: a commit hook that triggers three rules should not pay
+    /// for compiling a hundred.
+    pattern: OnceLock<Pattern>,
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
     not_after: filters::WordSet,
@@ -72,19 +90,29 @@ struct Candidate {
 }
 
 impl Matcher {
-    /// Compile the given rules with no allowlist.
+    /// Compile the given rules, every regex at once, with no allowlist.
     pub fn for_rules(rules: Vec<Rule>) -> Result<Self, MatcherError> {
-        Self::new(rules, &Config::default())
+        Self::build(
+            rules.into_iter().map(|r| (r, true)).collect(),
+            &Config::default(),
+        )
     }
 
-    /// Compile `rules` plus the configuration's extra rules, minus the rules it turns off,
-    /// with its allowlists.
+    /// Compile `rules` (trusted, such as the built-in ones: their regexes are compiled when
+    /// first needed) plus the configuration's extra rules (compiled now, so errors show at once),
+    /// minus the rules it turns off, with its allowlists.
     pub fn new(rules: Vec<Rule>, config: &Config) -> Result<Self, MatcherError> {
+        Self::build(rules.into_iter().map(|r| (r, false)).collect(), config)
+    }
+
+    /// Compile rules, each with whether its regex is compiled now.
+    fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
         let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
         let mut compiled = Vec::new();
-        for rule in rules.into_iter().chain(config.rules.iter().cloned()) {
+        let checked = config.rules.iter().cloned().map(|r| (r, true));
+        for (rule, eager) in rules.into_iter().chain(checked) {
             if !disabled.contains(rule.id.as_str()) {
-                compiled.push(compile(rule)?);
+                compiled.push(compile(rule, eager)?);
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
@@ -124,8 +152,9 @@ impl Matcher {
             .filter(|r| custom.contains(r.rule.id.as_str()))
         {
             for ex in &r.rule.examples {
-                for caps in r.regex.captures_iter(ex.text().as_bytes()) {
-                    if let Some(m) = caps.get(r.secret_group) {
+                let p = r.pattern();
+                for caps in p.regex.captures_iter(ex.text().as_bytes()) {
+                    if let Some(m) = caps.get(p.secret_group) {
                         known_values.insert(m.as_bytes().to_vec());
                     }
                 }
@@ -231,7 +260,8 @@ impl Matcher {
         let rule = &cr.rule;
         // Where the context keywords occur, found once per blob on the first candidate.
         let mut context_hits: Option<Vec<usize>> = None;
-        for (start, end) in secret_spans(&cr.regex, cr.secret_group, data) {
+        let pattern = cr.pattern();
+        for (start, end) in secret_spans(&pattern.regex, pattern.secret_group, data) {
             let mut secret = data[start..end].to_vec();
             let mut genesys = None;
             if rule.decode == Some(Decode::BasicAuth) {
@@ -406,20 +436,31 @@ fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     b.build().map(Some).map_err(|e| e.to_string())
 }
 
-fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
-    let bad = |message: String| MatcherError::Rule {
-        rule_id: rule.id.clone(),
-        message,
-    };
+fn compile_pattern(rule: &Rule) -> Result<Pattern, String> {
     let regex = RegexBuilder::new(&rule.regex)
         .size_limit(32 << 20)
         .dfa_size_limit(32 << 20)
         .build()
-        .map_err(|e| bad(format!("regex: {e}")))?;
+        .map_err(|e| format!("regex: {e}"))?;
     let secret_group = regex
         .capture_names()
         .position(|n| n == Some("secret"))
-        .ok_or_else(|| bad("regex has no named group `secret`".into()))?;
+        .ok_or_else(|| "regex has no named group `secret`".to_string())?;
+    Ok(Pattern {
+        regex,
+        secret_group,
+    })
+}
+
+fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
+    let bad = |message: String| MatcherError::Rule {
+        rule_id: rule.id.clone(),
+        message,
+    };
+    let pattern = OnceLock::new();
+    if eager {
+        let _ = pattern.set(compile_pattern(&rule).map_err(bad)?);
+    }
     let paths = globs(&rule.paths).map_err(|e| bad(format!("paths: {e}")))?;
     let context = match &rule.context {
         Some(c) if c.keywords.is_empty() => return Err(bad("context has no keywords".into())),
@@ -439,8 +480,7 @@ fn compile(rule: Rule) -> Result<CompiledRule, MatcherError> {
     Ok(CompiledRule {
         not_after,
         rule,
-        regex,
-        secret_group,
+        pattern,
         paths,
         context,
     })
