@@ -465,3 +465,26 @@ fn a_broken_user_rule_is_an_error_before_scanning() {
         "{err}"
     );
 }
+
+#[test]
+fn a_planted_decoy_never_fails_a_scan_even_without_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let decoy = client_id(30);
+    write_files(
+        dir.path(),
+        &[
+            (
+                ".leakgate.toml",
+                &format!("[genesys]\ndecoy_client_ids = [\"{decoy}\"]\n"),
+            ),
+            ("honeypot.env", &genesys_env(30)),
+        ],
+    );
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    let f = &findings(&doc)[0];
+    assert_eq!(f["verification"]["status"], "decoy");
+    // A real credential beside it still fails the scan.
+    write_files(dir.path(), &[("real.env", &genesys_env(31))]);
+    assert_eq!(scan_json(dir.path(), &[]).0, 1);
+}

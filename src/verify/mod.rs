@@ -374,17 +374,7 @@ impl Verifier {
                 "decoy",
                 Some("decoy: not contacted".into()),
             );
-            return (
-                Verification {
-                    status: VerificationStatus::Decoy,
-                    region: None,
-                    org: None,
-                    client_name: None,
-                    checked_at: audit::now_rfc3339(),
-                    reason: Some("decoy client id: never contacted".to_string()),
-                },
-                None,
-            );
+            return (decoy_verification(), None);
         }
         let verification = self.verify_target(target);
         match verification.status {
@@ -430,10 +420,7 @@ impl Verifier {
     }
 
     fn is_decoy(&self, client_id: &str) -> bool {
-        self.opts
-            .decoy_client_ids
-            .iter()
-            .any(|d| d.trim().eq_ignore_ascii_case(client_id))
+        is_decoy(&self.opts.decoy_client_ids, client_id)
     }
 
     /// A revocation record for the configured action, now.
@@ -504,4 +491,36 @@ pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
         t = t.chars().take(300).collect::<String>() + "...";
     }
     t
+}
+
+fn is_decoy(decoy_client_ids: &[String], client_id: &str) -> bool {
+    decoy_client_ids
+        .iter()
+        .any(|d| d.trim().eq_ignore_ascii_case(client_id))
+}
+
+/// The record of a decoy: planted on purpose, never contacted.
+pub fn decoy_verification() -> Verification {
+    Verification {
+        status: VerificationStatus::Decoy,
+        region: None,
+        org: None,
+        client_name: None,
+        checked_at: audit::now_rfc3339(),
+        reason: Some("decoy client id: never contacted".to_string()),
+    }
+}
+
+/// Mark the findings whose paired client id is a decoy, without any network: a planted
+/// honeypot must not fail every scan of the repository that holds it. Returns how many.
+pub fn mark_decoys(findings: &mut [Finding], decoy_client_ids: &[String]) -> usize {
+    let mut marked = 0;
+    for f in findings.iter_mut() {
+        let id = f.genesys.as_ref().and_then(|g| g.client_id.as_deref());
+        if id.is_some_and(|id| is_decoy(decoy_client_ids, id)) && f.verification.is_none() {
+            f.verification = Some(decoy_verification());
+            marked += 1;
+        }
+    }
+    marked
 }
