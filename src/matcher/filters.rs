@@ -46,6 +46,17 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "1234567",
 ];
 
+/// Bytes of a line looked at before a value for the name it is assigned to.
+const LEAD: usize = 48;
+
+/// The text just before `pos` on its line, at most [`LEAD`] bytes: where a value's name is.
+/// Looks back no further than that, so a match deep in a one-line bundle costs the same.
+pub fn lead(data: &[u8], pos: usize) -> &[u8] {
+    let floor = pos.saturating_sub(LEAD);
+    let start = memchr::memrchr(b'\n', &data[floor..pos]).map_or(floor, |i| floor + i + 1);
+    &data[start..pos]
+}
+
 /// A set of words found ASCII case-insensitively, compiled once.
 pub struct WordSet(Option<AhoCorasick>);
 
@@ -184,6 +195,15 @@ mod tests {
         assert!(!looks_like_words(
             b"q8Xz-3vLp_Rt7Wm2Kc9Nf4Hs6Jd1Gb5Ya0Te8Uo3Ii"
         ));
+    }
+
+    #[test]
+    fn lead_stops_at_the_line_and_the_cap() {
+        let data = b"first line\nclient_secret = X";
+        assert_eq!(lead(data, data.len() - 1), b"client_secret = ");
+        let long = [b'a'; 100];
+        assert_eq!(lead(&long, 100).len(), 48);
+        assert_eq!(lead(b"x", 0), b"");
     }
 
     #[test]

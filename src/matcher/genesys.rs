@@ -1,7 +1,7 @@
 //! Genesys pairing: the client id assigned near a secret, the region its context names, and
 //! the `client_id:client_secret` pair inside a Basic credential.
 
-use super::filters::WordSet;
+use super::filters::{lead, WordSet};
 use crate::finding::GenesysPair;
 use crate::genesys::{is_client_id, is_client_secret, region_domain};
 use base64::Engine;
@@ -116,8 +116,7 @@ fn client_id_near(data: &[u8], start: usize, end: usize, require_named: bool) ->
             continue;
         }
         let id = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
-        let line_start = memchr::memrchr(b'\n', &data[..ms]).map_or(0, |i| i + 1);
-        let lead = &data[line_start.max(ms.saturating_sub(48))..ms];
+        let lead = lead(data, ms);
         let named = ID_WORDS.found_in(lead) || data.get(me) == Some(&b':') && me + 1 == start;
         if require_named && !named {
             continue;
@@ -151,7 +150,7 @@ impl Regions {
             }
         }
         for m in REGION_NAME.find_iter(data) {
-            let lead = data[m.start().saturating_sub(48)..m.start()].to_ascii_lowercase();
+            let lead = lead(data, m.start()).to_ascii_lowercase();
             let says_region = memchr::memmem::find(&lead, b"region").is_some()
                 || memchr::memmem::find(&lead, b"environment").is_some();
             if says_region {

@@ -194,8 +194,10 @@ impl Matcher {
         }
         let mut candidates = Vec::new();
         let regions = OnceCell::new();
+        // Whether the blob has an inline allow anywhere, looked up once: most have none.
+        let marked = OnceCell::new();
         for i in triggered {
-            self.run_rule(i, data, &regions, &mut candidates);
+            self.run_rule(i, data, &regions, &marked, &mut candidates);
         }
         let mut kept = self.resolve_overlaps(candidates);
         let before = kept.len();
@@ -254,6 +256,7 @@ impl Matcher {
         index: usize,
         data: &[u8],
         regions: &OnceCell<genesys::Regions>,
+        marked: &OnceCell<bool>,
         out: &mut Vec<Candidate>,
     ) {
         let cr = &self.rules[index];
@@ -276,8 +279,7 @@ impl Matcher {
                     None => continue,
                 }
             }
-            let line_start = memchr::memrchr(b'\n', &data[..start]).map_or(0, |i| i + 1);
-            let lead = &data[line_start.max(start.saturating_sub(48))..start];
+            let lead = filters::lead(data, start);
             if self.known_values.contains(&secret)
                 || (rule.random && filters::looks_like_words(&secret))
                 || cr.not_after.found_in(lead)
@@ -314,7 +316,10 @@ impl Matcher {
                 rule: index,
                 start,
                 end,
-                allowed: line_has_inline_allow(data, start, end) || self.value_allowed(&secret),
+                allowed: (*marked
+                    .get_or_init(|| memchr::memmem::find(data, INLINE_ALLOW).is_some())
+                    && line_has_inline_allow(data, start, end))
+                    || self.value_allowed(&secret),
                 secret,
                 genesys,
             });
