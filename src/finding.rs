@@ -216,6 +216,23 @@ pub fn redact(secret: &str) -> String {
     format!("{prefix}*****")
 }
 
+/// A path (or any name from the file system or Git) as every output shows it: exact when it is
+/// UTF-8 (a `\` stays a `\`, never a `/`); otherwise each byte that is not UTF-8 is written
+/// `\xNN` and each backslash `\\`, never replaced lossily.
+pub fn display_path(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// A problem with one input that did not stop the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputError {
@@ -269,5 +286,15 @@ mod tests {
         let s = "abcdefghijklmnopqrstuvwxyz";
         assert_eq!(redact(s), "abcd*****");
         assert_eq!(redact("short"), "*****");
+    }
+
+    #[test]
+    fn paths_are_exact_and_escaped() {
+        assert_eq!(display_path(b"src/a.rs"), "src/a.rs");
+        assert_eq!(display_path(b"a\\b"), "a\\b");
+        assert_eq!(
+            display_path(b"caf\xc3\xa9\\\xff.env"),
+            "caf\u{e9}\\\\\\xff.env"
+        );
     }
 }
