@@ -101,6 +101,7 @@ impl Tally {
         a.skipped_symlinks += b.skipped_symlinks;
         a.skipped_lfs_pointers += b.skipped_lfs_pointers;
         a.skipped_submodules += b.skipped_submodules;
+        a.skipped_special += b.skipped_special;
         a.allowed += b.allowed;
         a.errors += b.errors;
         a.commits += b.commits;
