@@ -142,6 +142,8 @@ fn submodules_are_counted_and_not_entered() {
     let (code, doc) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["stats"]["skipped_submodules"], 1);
+    let text = String::from_utf8(run_in(dir.path(), &["scan"]).stdout).unwrap();
+    assert!(text.contains(", 1 submodule(s);"), "{text}");
     // Named, the submodule's folder is scanned.
     let (code, doc) = scan_json(dir.path(), &["sub"]);
     assert_eq!(code, 1, "{doc:#}");
@@ -252,6 +254,11 @@ fn dev_stdin_and_fifos_are_read_as_streams() {
     let (code, doc) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
     assert_eq!(doc["stats"]["skipped_special"], 1);
+    let text = String::from_utf8(run_in(dir.path(), &["scan"]).stdout).unwrap();
+    assert!(
+        text.contains("1 FIFO(s), socket(s) or device(s);"),
+        "{text}"
+    );
 }
 
 #[cfg(target_os = "linux")]
