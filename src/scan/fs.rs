@@ -184,7 +184,7 @@ fn named(root: &Path, base: &Path, opts: &ScanOptions, out: &mut Vec<Entry>) {
         Ok(md) => out.push(Entry::File {
             path: root.to_path_buf(),
             shown,
-            len: md.is_file().then(|| md.len()),
+            len: md.is_file().then_some(md.len()),
         }),
     }
 }
