@@ -148,11 +148,15 @@ fn collect(plan: &ScanPlan, args: &ScanArgs) -> Result<ScanReport> {
             let inputs: Vec<Input> = plan
                 .paths
                 .iter()
-                .map(|p| match is_stdin(p) {
-                    true => Input::Stdin {
-                        name: args.stdin_name.clone().unwrap_or(STDIN_NAME.into()),
-                    },
-                    false => Input::Path(std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+                .map(|p| {
+                    if is_stdin(p) {
+                        let name = args.stdin_name.clone();
+                        Input::Stdin {
+                            name: name.unwrap_or_else(|| STDIN_NAME.into()),
+                        }
+                    } else {
+                        Input::Path(std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                    }
                 })
                 .collect();
             scan::fs::scan_inputs(&plan.matcher, &inputs, &plan.base, &plan.scan)
