@@ -104,6 +104,21 @@ fn every_tracked_file_is_scanned_even_when_gitignore_lists_it() {
 }
 
 #[test]
+fn an_unreadable_index_is_an_error_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    write_files(dir.path(), &[("a.env", &genesys_env(23))]);
+    git(dir.path(), &["add", "a.env"]);
+    std::fs::write(dir.path().join(".git/index"), b"DIRC garbage").unwrap();
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(found_paths(&doc), ["a.env"]);
+    assert_eq!(doc["stats"]["errors"], 1);
+    let message = doc["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("index"), "{message}");
+}
+
+#[test]
 fn a_gitignore_above_the_repository_root_is_never_applied() {
     let outer = tempfile::tempdir().unwrap();
     write_files(outer.path(), &[(".gitignore", "*.env\nrepo/conf/\n")]);

@@ -18,6 +18,7 @@ use super::{ScanOptions, Tally};
 use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use gix::bstr::ByteSlice;
+use gix::index::entry::Mode;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -242,7 +243,6 @@ fn tracked(dir: &Path) -> Result<Option<Tracked>, String> {
             continue;
         };
         let path = dir.join(rel);
-        use gix::index::entry::Mode;
         match e.mode {
             Mode::COMMIT => {
                 out.submodules.insert(path);
@@ -268,22 +268,22 @@ fn walk(root: &Path, base: &Path, opts: &ScanOptions, out: &mut Vec<Entry>) {
         _ => root.to_path_buf(),
     };
     let shown = |p: &Path| relative(&root.join(p.strip_prefix(&real).unwrap_or(p)), base);
-    let tracked = match tracked(&real) {
-        Ok(t) => t,
+    // A repository whose index cannot be read is still a repository: Git's rules apply.
+    let (in_repo, tracked) = match tracked(&real) {
+        Ok(t) => (t.is_some(), t.unwrap_or_default()),
         Err(message) => {
             out.push(Entry::Error {
                 shown: relative(root, base),
                 message,
             });
-            None
+            (true, Tracked::default())
         }
     };
-    let in_repo = tracked.is_some();
     let Tracked {
         paths,
         submodules,
         unnamed,
-    } = tracked.unwrap_or_default();
+    } = tracked;
     out.extend(submodules.iter().map(|_| Entry::Submodule));
     out.extend(unnamed.into_iter().map(|shown| Entry::Error {
         shown,
