@@ -246,8 +246,19 @@ fn dev_stdin_and_fifos_are_read_as_streams() {
             let _ = w.write_all(&data);
         })
     };
+    // Should a scan never open the FIFO, opening it here (read and write: never blocks on
+    // Linux) releases the writer, so a failure fails rather than hangs.
+    let release = || {
+        drop(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo),
+        )
+    };
     let writer = feed(env.clone().into_bytes());
     let (code, doc) = scan_json(dir.path(), &["pipe"]);
+    release();
     writer.join().unwrap();
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(found_paths(&doc), ["pipe"]);
@@ -258,6 +269,7 @@ fn dev_stdin_and_fifos_are_read_as_streams() {
         dir.path(),
         &["scan", "--format", "json", "--max-file-size", "1K", "pipe"],
     );
+    release();
     writer.join().unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0));
