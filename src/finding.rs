@@ -250,6 +250,10 @@ pub struct Stats {
     pub skipped_symlinks: u64,
     pub skipped_lfs_pointers: u64,
     pub skipped_submodules: u64,
+    /// FIFOs, sockets and devices met while walking a folder: never opened (a FIFO would
+    /// block). Named on the command line, they are read.
+    #[serde(default)]
+    pub skipped_special: u64,
     pub allowed: u64,
     pub suppressed_by_baseline: u64,
     pub errors: u64,

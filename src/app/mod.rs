@@ -12,6 +12,7 @@ use leakgate::finding::{ScanReport, VerificationStatus};
 use leakgate::matcher::Matcher;
 use leakgate::report::{self, Format, ReportOptions};
 use leakgate::rules;
+use leakgate::scan::fs::{Input, STDIN_NAME};
 use leakgate::scan::{self, ScanOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -55,12 +56,21 @@ impl ScanPlan {
         } else {
             args.paths.clone()
         };
-        for p in &paths {
+        let stdin = paths.iter().any(|p| is_stdin(p));
+        if stdin && (args.git.staged || args.git.history || args.git.range.is_some()) {
+            bail!("standard input (`-`) is scanned as a file, not with --staged, --history or --range");
+        }
+        if args.stdin_name.is_some() && !stdin {
+            bail!("--stdin-name names standard input: give `-` among the paths");
+        }
+        for p in paths.iter().filter(|p| !is_stdin(p)) {
             if std::fs::symlink_metadata(p).is_err() {
                 bail!("{}: no such file or directory", p.display());
             }
         }
-        let base = base_for(&paths[0]);
+        // Standard input says nothing about where config lives: the first path does, or `.`.
+        let first = paths.iter().find(|p| !is_stdin(p));
+        let base = base_for(first.map_or(Path::new("."), PathBuf::as_path));
         let config = match &args.config {
             Some(file) => Config::load(file)?,
             None => Config::discover(&base)?.0,
@@ -101,6 +111,11 @@ impl ScanPlan {
     }
 }
 
+/// Whether a path on the command line means standard input.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// The folder paths are reported against: the repository root when the first path is inside a
 /// Git working tree, else the path itself (or its folder, for a file).
 fn base_for(path: &Path) -> PathBuf {
@@ -130,12 +145,21 @@ fn collect(plan: &ScanPlan, args: &ScanArgs) -> Result<ScanReport> {
     Ok(match git::scan(plan, args)? {
         Some(report) => report,
         None => {
-            let abs: Vec<PathBuf> = plan
+            let inputs: Vec<Input> = plan
                 .paths
                 .iter()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .map(|p| {
+                    if is_stdin(p) {
+                        let name = args.stdin_name.clone();
+                        Input::Stdin {
+                            name: name.unwrap_or_else(|| STDIN_NAME.into()),
+                        }
+                    } else {
+                        Input::Path(std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                    }
+                })
                 .collect();
-            scan::fs::scan_paths(&plan.matcher, &abs, &plan.base, &plan.scan)
+            scan::fs::scan_inputs(&plan.matcher, &inputs, &plan.base, &plan.scan)
         }
     })
 }

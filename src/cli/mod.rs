@@ -77,8 +77,12 @@ pub enum ColorArg {
 /// Arguments of `leakgate scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or folders to scan (default: `.`); with --history, the repository.
+    /// Files, folders or streams to scan (default: `.`); `-` reads standard input; with
+    /// --history, the repository.
     pub paths: Vec<PathBuf>,
+    /// The name standard input (`-`) is shown as in findings (default `<stdin>`).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_name: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

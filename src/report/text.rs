@@ -55,15 +55,27 @@ pub fn write_text(
         writeln!(out, "error: {}: {}", e.path, e.message)?;
     }
     let s = &report.stats;
+    // The rarer skips are named only when they happened, so the common line stays short.
+    let mut rare = String::new();
+    for (n, what) in [
+        (s.skipped_lfs_pointers, "LFS pointer(s)"),
+        (s.skipped_submodules, "submodule(s)"),
+        (s.skipped_special, "FIFO(s), socket(s) or device(s)"),
+    ] {
+        if n > 0 {
+            rare.push_str(&format!(", {n} {what}"));
+        }
+    }
     writeln!(
         out,
-        "{} finding(s) in {} file(s), {} bytes scanned; skipped {} binary, {} too large, {} symlink(s); {} allowed; {} suppressed by baseline; {} error(s); {} ms",
+        "{} finding(s) in {} file(s), {} bytes scanned; skipped {} binary, {} too large, {} symlink(s){}; {} allowed; {} suppressed by baseline; {} error(s); {} ms",
         report.findings.len(),
         s.files,
         s.bytes,
         s.skipped_binary,
         s.skipped_too_large,
         s.skipped_symlinks,
+        rare,
         s.allowed,
         s.suppressed_by_baseline,
         s.errors,

@@ -1,17 +1,16 @@
 //! Sources of blobs: the working tree (or any folder), and Git (history, ranges, the index).
 //! Every source hands blobs to the matcher in parallel and gathers findings, counts and errors.
 
+pub mod decode;
 pub mod fs;
 pub mod git;
 
 use crate::finding::{Finding, InputError, ScanReport, Stats};
 use crate::matcher::Matcher;
+use decode::Encoding;
 
 /// Default size cap for one file or blob: 50 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
-
-/// Bytes looked at to decide whether content is binary.
-const BINARY_PROBE: usize = 8 * 1024;
 
 /// Options shared by every source.
 #[derive(Debug, Clone)]
@@ -41,16 +40,20 @@ pub enum Skip {
     LfsPointer,
 }
 
-/// Decide whether content is scanned: binary content (a NUL byte near the start) and Git LFS
-/// pointer files are not.
-pub fn classify(data: &[u8]) -> Option<Skip> {
-    if data.len() < 512 && data.starts_with(b"version https://git-lfs.github.com/spec/") {
-        return Some(Skip::LfsPointer);
+/// Decide how content is scanned, or why it is not: an exact Git LFS pointer
+/// ([`decode::is_lfs_pointer`]) and binary content ([`decode::is_binary`]) are skipped; UTF-16
+/// text ([`decode::utf16`]) is decoded first; anything else is scanned as bytes.
+pub fn classify(data: &[u8]) -> Result<Encoding, Skip> {
+    if decode::is_lfs_pointer(data) {
+        return Err(Skip::LfsPointer);
     }
-    if memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some() {
-        return Some(Skip::Binary);
+    if let Some(utf16) = decode::utf16(data) {
+        return Ok(utf16);
     }
-    None
+    if decode::is_binary(data) {
+        return Err(Skip::Binary);
+    }
+    Ok(Encoding::Bytes)
 }
 
 /// What scanning one blob produced, folded into a report by [`Tally::merge`].
@@ -65,12 +68,12 @@ impl Tally {
     /// Scan `data` known as `path`, counting it and what was skipped or allowed.
     pub fn scan_blob(&mut self, matcher: &Matcher, path: &str, data: &[u8]) {
         match classify(data) {
-            Some(Skip::Binary) => self.stats.skipped_binary += 1,
-            Some(Skip::LfsPointer) => self.stats.skipped_lfs_pointers += 1,
-            None => {
+            Err(Skip::Binary) => self.stats.skipped_binary += 1,
+            Err(Skip::LfsPointer) => self.stats.skipped_lfs_pointers += 1,
+            Ok(encoding) => {
                 self.stats.files += 1;
                 self.stats.bytes += data.len() as u64;
-                let (found, allowed) = matcher.scan_counting(path, data);
+                let (found, allowed) = matcher.scan_counting(path, &encoding.decode(data));
                 self.stats.allowed += allowed;
                 self.findings.extend(found);
             }
@@ -98,6 +101,7 @@ impl Tally {
         a.skipped_symlinks += b.skipped_symlinks;
         a.skipped_lfs_pointers += b.skipped_lfs_pointers;
         a.skipped_submodules += b.skipped_submodules;
+        a.skipped_special += b.skipped_special;
         a.allowed += b.allowed;
         a.errors += b.errors;
         a.commits += b.commits;
