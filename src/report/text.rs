@@ -55,12 +55,21 @@ pub fn write_text(
         writeln!(out, "error: {}: {}", e.path, e.message)?;
     }
     let s = &report.stats;
+    let archives = if s.archives > 0 {
+        format!(
+            "; {} archive(s) expanded, {} member(s)",
+            s.archives, s.archive_members
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} finding(s) in {} file(s), {} bytes scanned; skipped {} binary, {} too large, {} symlink(s); {} allowed; {} suppressed by baseline; {} error(s); {} ms",
+        "{} finding(s) in {} file(s), {} bytes scanned{}; skipped {} binary, {} too large, {} symlink(s); {} allowed; {} suppressed by baseline; {} error(s); {} ms",
         report.findings.len(),
         s.files,
         s.bytes,
+        archives,
         s.skipped_binary,
         s.skipped_too_large,
         s.skipped_symlinks,

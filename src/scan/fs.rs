@@ -39,7 +39,7 @@ pub fn scan_paths(
     let entries = walk(paths, base, opts);
     let tally = entries
         .into_par_iter()
-        .fold(Tally::default, |mut t, e| {
+        .fold(|| Tally::new(opts), |mut t, e| {
             match e {
                 Entry::Symlink => t.stats.skipped_symlinks += 1,
                 Entry::Error { shown, message } => t.error(shown, message),
