@@ -174,12 +174,23 @@ struct Meter<'a, R> {
     tripped: &'a Cell<bool>,
 }
 
+impl<R> Meter<'_, R> {
+    /// Whether what came out so far is over the ratio; a member stopped at the size cap is
+    /// judged here too, so a bomb is named as one however large the cap.
+    fn over(&self) -> bool {
+        let over = self.out > RATIO_FLOOR && self.out / MAX_RATIO > self.base;
+        if over {
+            self.tripped.set(true);
+        }
+        over
+    }
+}
+
 impl<R: Read> Read for Meter<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.out += n as u64;
-        if self.out > RATIO_FLOOR && self.out / MAX_RATIO > self.base {
-            self.tripped.set(true);
+        if self.over() {
             return Err(io::Error::other("compression ratio limit"));
         }
         Ok(n)
@@ -236,6 +247,7 @@ fn finish_member(
             t.scan_blob(matcher, shown, &data);
             !t.archive.exhausted
         }
+        Member::TooLarge if tripped => fail(t, ratio_message()),
         Member::TooLarge => {
             t.stats.skipped_too_large += 1;
             true
@@ -318,7 +330,9 @@ fn zip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
                     base: compressed,
                     tripped: &tripped,
                 };
-                read_member(t, &mut meter)
+                let got = read_member(t, &mut meter);
+                meter.over();
+                got
             }
             Err(e) => Member::Failed(Vec::new(), io::Error::other(describe(&e))),
         };
@@ -369,6 +383,7 @@ fn zip_stream(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8], why: &s
                     tripped: &tripped,
                 };
                 let got = read_member(t, &mut meter);
+                meter.over();
                 (shown, got)
             }
         };
@@ -495,6 +510,7 @@ fn gzip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
         return true;
     }
     let got = read_member(t, &mut Cursor::new(head).chain(&mut meter));
+    meter.over();
     let mut errors = 0;
     finish_member(t, matcher, &shown, got, tripped.get(), &mut errors);
     true
