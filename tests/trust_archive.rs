@@ -431,3 +431,54 @@ fn history_finds_a_secret_in_a_committed_zip() {
     );
     assert!(findings(&doc)[0]["commit"].is_string(), "{doc:#}");
 }
+
+#[test]
+fn staged_scan_reads_archives_and_does_not_repeat_committed_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    let old = genesys_env(13);
+    write(dir.path(), "b.zip", &zip_of(&[("old.env", old.as_bytes())]));
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "base"]);
+    // The archive changes: the committed secret stays, a new one comes in.
+    let new = genesys_env(14);
+    write(
+        dir.path(),
+        "b.zip",
+        &zip_of(&[("old.env", old.as_bytes()), ("new.env", new.as_bytes())]),
+    );
+    git(dir.path(), &["add", "."]);
+    let (code, doc) = scan_json(dir.path(), &["--staged"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(secret_places(&doc), vec![("b.zip!new.env".to_string(), 4)]);
+}
+
+#[test]
+fn an_archive_of_unreadable_members_is_given_up_after_a_hundred() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..150).map(|i| format!("m{i:03}")).collect();
+    let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x\n"[..])).collect();
+    let mut data = zip_of(&members);
+    // Every member "encrypted".
+    let at: Vec<usize> = data
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .map(|(i, _)| i)
+        .collect();
+    for i in at {
+        data[i + 8] |= 1;
+    }
+    write(dir.path(), "many.zip", &data);
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 2);
+    let errs = errors(&doc);
+    assert_eq!(errs.len(), 101, "{errs:?}");
+    assert_eq!(
+        errs[0],
+        (
+            "many.zip".to_string(),
+            "100 unreadable members; the rest of the archive was not read".to_string()
+        )
+    );
+}

@@ -124,12 +124,18 @@ pub(super) fn expand(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) 
         t.archive.exhausted = false;
     }
     t.archive.depth += 1;
-    let opened = match kind {
+    // The archive readers are third-party parsers fed hostile bytes: should one panic, that
+    // archive is an error and the scan goes on (the tally holds plain counts, safe to keep).
+    let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
         Kind::Zip => zip(t, matcher, path, data),
         Kind::Tar => tar(t, matcher, path, Cursor::new(data), None),
         Kind::Gzip => gzip(t, matcher, path, data),
-    };
+    }));
     t.archive.depth -= 1;
+    let opened = expanded.unwrap_or_else(|_| {
+        t.error(path, "archive reader failed on malformed input; not expanded");
+        true
+    });
     if top {
         t.archive.exhausted = false;
     }
@@ -561,6 +567,54 @@ mod tests {
         assert_eq!(gunzipped_name("x.zip!b.TGZ"), "b.tar");
         assert_eq!(gunzipped_name(".gz"), "gzip-content");
         assert_eq!(gunzipped_name("plain"), "plain");
+    }
+
+    /// Small valid archives of each kind, nested ones too.
+    fn seeds() -> Vec<Vec<u8>> {
+        use std::io::Write;
+        let text = b"key = value\nGENESYS_CLOUD_CLIENT_SECRET = not-a-real-one\n".repeat(4);
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for name in ["a.txt", "dir/b.env"] {
+            z.start_file(name, opts).unwrap();
+            z.write_all(&text).unwrap();
+        }
+        let zip = z.finish().unwrap().into_inner();
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("a.txt", &text[..]), ("lib/x.jar", &zip[..])] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        let tar = b.into_inner().unwrap();
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        g.write_all(&tar).unwrap();
+        let tgz = g.finish().unwrap();
+        vec![zip, tar, tgz]
+    }
+
+    #[test]
+    fn damaged_archives_never_panic() {
+        let matcher = Matcher::for_rules(crate::rules::builtin()).unwrap();
+        let mut rng = fastrand::Rng::with_seed(8);
+        for seed in seeds() {
+            for _ in 0..400 {
+                let mut data = seed.clone();
+                for _ in 0..rng.usize(1..8) {
+                    let i = rng.usize(..data.len());
+                    data[i] = rng.u8(..);
+                }
+                if rng.bool() {
+                    data.truncate(rng.usize(1..=data.len()));
+                }
+                let mut t = Tally::default();
+                t.scan_blob(&matcher, "fuzz", &data);
+                assert_eq!(t.archive.depth, 0);
+                assert_eq!(t.stats.errors as usize, t.errors.len());
+            }
+        }
     }
 
     #[test]
