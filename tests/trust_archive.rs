@@ -149,7 +149,10 @@ fn nested_jar_in_tar_gz_is_found_with_full_path() {
     let jar = zip_of(&[("META-INF/app.properties", env.as_bytes())]);
     let tgz = gzip_of(&tar_of(&[(b"README", b"release\n"), (b"lib/x.jar", &jar)]));
     write(dir.path(), "release.tar.gz", &tgz);
-    let doc = assert_found_at(dir.path(), "release.tar.gz!lib/x.jar!META-INF/app.properties");
+    let doc = assert_found_at(
+        dir.path(),
+        "release.tar.gz!lib/x.jar!META-INF/app.properties",
+    );
     assert_eq!(doc["stats"]["archives"], 2);
     assert_eq!(doc["stats"]["archive_members"], 3);
 }
@@ -335,9 +338,16 @@ fn corrupt_archives_are_errors_and_the_scan_goes_on() {
     // Cut inside the second member: the central directory is gone.
     let (_, central) = headers(&whole);
     write(dir.path(), "cut.zip", &whole[..central - 100]);
-    let tar = gzip_of(&tar_of(&[(b"a.env", genesys_env(8).as_bytes()), (b"b", &filler)]));
+    let tar = gzip_of(&tar_of(&[
+        (b"a.env", genesys_env(8).as_bytes()),
+        (b"b", &filler),
+    ]));
     write(dir.path(), "cut.tar.gz", &tar[..tar.len() / 2]);
-    write(dir.path(), "junk.zip", b"PK\x03\x04 not really a zip archive\n");
+    write(
+        dir.path(),
+        "junk.zip",
+        b"PK\x03\x04 not really a zip archive\n",
+    );
     write(dir.path(), "sibling.env", genesys_env(9).as_bytes());
 
     let (code, doc) = scan_json(dir.path(), &[]);
@@ -396,7 +406,10 @@ fn hostile_member_names_are_only_names() {
 #[test]
 fn binary_members_count_as_skipped_binary_and_text_summary_names_archives() {
     let dir = tempfile::tempdir().unwrap();
-    let zip = zip_of(&[("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), ("a.txt", b"hi\n")]);
+    let zip = zip_of(&[
+        ("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+        ("a.txt", b"hi\n"),
+    ]);
     write(dir.path(), "assets.zip", &zip);
     let (code, doc) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);

@@ -94,7 +94,13 @@ fn is_tar_header(block: &[u8]) -> bool {
     let sum: u32 = h
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
         .sum();
     sum == stored
 }
@@ -133,7 +139,10 @@ pub(super) fn expand(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) 
     }));
     t.archive.depth -= 1;
     let opened = expanded.unwrap_or_else(|_| {
-        t.error(path, "archive reader failed on malformed input; not expanded");
+        t.error(
+            path,
+            "archive reader failed on malformed input; not expanded",
+        );
         true
     });
     if top {
@@ -404,7 +413,9 @@ fn zip_stream(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8], why: &s
     let tail = stopped.map(|s| format!(" ({s})")).unwrap_or_default();
     t.error(
         path,
-        format!("corrupt zip archive: {why}; {members} member(s) before the damage were scanned{tail}"),
+        format!(
+            "corrupt zip archive: {why}; {members} member(s) before the damage were scanned{tail}"
+        ),
     );
     true
 }
@@ -493,16 +504,19 @@ fn gzip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
         tripped: &tripped,
     };
     let mut head = Vec::with_capacity(TAR_BLOCK);
-    if let Err(e) = (&mut meter)
-        .take(TAR_BLOCK as u64)
-        .read_to_end(&mut head)
-    {
+    if let Err(e) = (&mut meter).take(TAR_BLOCK as u64).read_to_end(&mut head) {
         t.error(path, format!("corrupt gzip stream: {}", describe(&e)));
         return false;
     }
     if is_tar_header(&head) {
         t.archive.budget = t.archive.budget.saturating_sub(head.len() as u64);
-        return tar(t, matcher, path, Cursor::new(head).chain(meter), Some(&tripped));
+        return tar(
+            t,
+            matcher,
+            path,
+            Cursor::new(head).chain(meter),
+            Some(&tripped),
+        );
     }
     let name = meter
         .inner

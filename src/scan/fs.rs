@@ -37,9 +37,10 @@ pub fn scan_paths(
 ) -> ScanReport {
     let started = Instant::now();
     let entries = walk(paths, base, opts);
+    let tally_for_opts = || Tally::new(opts);
     let tally = entries
         .into_par_iter()
-        .fold(|| Tally::new(opts), |mut t, e| {
+        .fold(tally_for_opts, |mut t, e| {
             match e {
                 Entry::Symlink => t.stats.skipped_symlinks += 1,
                 Entry::Error { shown, message } => t.error(shown, message),
