@@ -259,6 +259,11 @@ pub struct Stats {
     pub errors: u64,
     /// Git history scans: commits walked.
     pub commits: u64,
+    /// Archives (zip, tar, gzip) expanded and scanned member by member; not counted in `files`.
+    pub archives: u64,
+    /// Files inside archives, nested ones included; each is also counted as scanned, binary,
+    /// too large or an error like any file.
+    pub archive_members: u64,
     pub elapsed_ms: u64,
 }
 

@@ -66,12 +66,21 @@ pub fn write_text(
             rare.push_str(&format!(", {n} {what}"));
         }
     }
+    let archives = if s.archives > 0 {
+        format!(
+            "; {} archive(s) expanded, {} member(s)",
+            s.archives, s.archive_members
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} finding(s) in {} file(s), {} bytes scanned; skipped {} binary, {} too large, {} symlink(s){}; {} allowed; {} suppressed by baseline; {} error(s); {} ms",
+        "{} finding(s) in {} file(s), {} bytes scanned{}; skipped {} binary, {} too large, {} symlink(s){}; {} allowed; {} suppressed by baseline; {} error(s); {} ms",
         report.findings.len(),
         s.files,
         s.bytes,
+        archives,
         s.skipped_binary,
         s.skipped_too_large,
         s.skipped_symlinks,

@@ -90,9 +90,10 @@ pub fn scan_inputs(
         }
     }
     let max = opts.max_file_size;
+    let tally_for_opts = || Tally::new(opts);
     let tally = entries
         .into_par_iter()
-        .fold(Tally::default, |mut t, e| {
+        .fold(tally_for_opts, |mut t, e| {
             match e {
                 Entry::Symlink => t.stats.skipped_symlinks += 1,
                 Entry::Submodule => t.stats.skipped_submodules += 1,

@@ -1,6 +1,7 @@
 //! Sources of blobs: the working tree (or any folder), and Git (history, ranges, the index).
 //! Every source hands blobs to the matcher in parallel and gathers findings, counts and errors.
 
+pub mod archive;
 pub mod decode;
 pub mod fs;
 pub mod git;
@@ -62,11 +63,24 @@ pub struct Tally {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
     pub stats: Stats,
+    /// Archive nesting and limits while members are scanned.
+    archive: archive::Nesting,
 }
 
 impl Tally {
+    /// An empty tally for a scan with `opts` (the member cap of archives is `max_file_size`).
+    pub fn new(opts: &ScanOptions) -> Tally {
+        let mut t = Tally::default();
+        t.archive.max_member_size = opts.max_file_size;
+        t
+    }
+
     /// Scan `data` known as `path`, counting it and what was skipped or allowed.
     pub fn scan_blob(&mut self, matcher: &Matcher, path: &str, data: &[u8]) {
+        // Hook: an archive is expanded here, its members coming back through this function.
+        if archive::expand(self, matcher, path, data) {
+            return;
+        }
         match classify(data) {
             Err(Skip::Binary) => self.stats.skipped_binary += 1,
             Err(Skip::LfsPointer) => self.stats.skipped_lfs_pointers += 1,
@@ -105,6 +119,8 @@ impl Tally {
         a.allowed += b.allowed;
         a.errors += b.errors;
         a.commits += b.commits;
+        a.archives += b.archives;
+        a.archive_members += b.archive_members;
         self
     }
 

@@ -70,7 +70,7 @@ pub(super) fn scan(
                 Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cache))
             });
             let mut out = Scanned {
-                tally: Tally::default(),
+                tally: Tally::new(opts),
                 owners: Vec::new(),
             };
             let mut buf = Vec::new();

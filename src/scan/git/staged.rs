@@ -267,12 +267,12 @@ impl<'a> Committed<'a> {
 
     fn fingerprints(&mut self, id: &oid, path: &str) -> HashSet<String> {
         match self.repo.objects.try_find(id, &mut self.buf) {
-            Ok(Some(data)) => self
-                .matcher
-                .scan(path, data.data)
-                .into_iter()
-                .map(|f| f.fingerprint)
-                .collect(),
+            Ok(Some(data)) => {
+                // As the staged blob was scanned: secrets inside a committed archive count too.
+                let mut old = Tally::default();
+                old.scan_blob(self.matcher, path, data.data);
+                old.findings.into_iter().map(|f| f.fingerprint).collect()
+            }
             _ => HashSet::new(),
         }
     }
