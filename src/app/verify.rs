@@ -30,6 +30,7 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
         return Ok(());
     }
     let opts = options(v, &plan.config)?;
+    let max_requests = opts.max_token_requests;
     let mut verifier = Verifier::new(opts)?;
     verifier.run(&mut report.findings);
     let summary = verifier.finish();
@@ -51,6 +52,18 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
             summary.credentials,
             summary.indeterminate,
             summary.rate_limited
+        ));
+    }
+    if summary.unconfirmed > 0 {
+        report.warnings.push(format!(
+            "{} credential(s) unconfirmed: Genesys answered unauthorized_client (the client id exists, but no token was issued, so the secret is not proven live); nothing was revoked for them",
+            summary.unconfirmed
+        ));
+    }
+    if summary.capped > 0 {
+        report.warnings.push(format!(
+            "{} of {} credential(s) left unchecked (status skipped): the cap of {} token requests per run was reached; raise it with --max-verify-requests N",
+            summary.capped, summary.credentials, max_requests
         ));
     }
     Ok(())
@@ -77,6 +90,9 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     }
     if let Some(scale) = v.verify_time_scale {
         o.time_scale = scale;
+    }
+    if let Some(n) = v.max_verify_requests {
+        o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
     }
     o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
     o.protected_client_ids = config.genesys.protected_client_ids.clone();
@@ -152,6 +168,7 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     v.verify_timeout = a.verify_timeout;
     v.verify_attempts = a.verify_attempts;
     v.verify_time_scale = a.verify_time_scale;
+    v.max_verify_requests = a.max_verify_requests;
     let opts = options(&v, &config)?;
     let mut verifier = Verifier::new(opts)?;
     let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
@@ -182,7 +199,8 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
         VerificationStatus::Invalid | VerificationStatus::Decoy => Outcome::Clean,
         VerificationStatus::Indeterminate
         | VerificationStatus::RateLimited
-        | VerificationStatus::Skipped => {
+        | VerificationStatus::Skipped
+        | VerificationStatus::Unconfirmed => {
             writeln!(
                 err,
                 "leakgate: verification reached no conclusion: {}",
