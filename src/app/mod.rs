@@ -3,6 +3,7 @@
 
 mod baseline;
 mod git;
+mod trusted;
 mod verify;
 
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RulesCommand, ScanArgs};
@@ -46,6 +47,11 @@ pub struct ScanPlan {
     pub scan: ScanOptions,
     pub format: Format,
     pub report: ReportOptions,
+    /// The commit configuration and baseline are read from (the base of a range scan), or
+    /// `None` for the disk.
+    pub trusted: Option<trusted::Trusted>,
+    /// Warnings from planning (a configuration the change modifies), shown with the report's.
+    pub notes: Vec<String>,
 }
 
 impl ScanPlan {
@@ -61,9 +67,14 @@ impl ScanPlan {
             }
         }
         let base = base_for(&paths[0]);
-        let config = match &args.config {
-            Some(file) => Config::load(file)?,
-            None => Config::discover(&base)?.0,
+        let trusted = trusted::Trusted::for_scan(args, &paths[0])?;
+        let mut notes = Vec::new();
+        let config = match &trusted {
+            Some(t) => t.config(args.config.as_deref(), &mut notes)?,
+            None => match &args.config {
+                Some(file) => Config::load(file)?,
+                None => Config::discover(&base)?.0,
+            },
         };
         let matcher = Matcher::new(rules::builtin(), &config)?;
         let mut scan = ScanOptions {
@@ -97,6 +108,8 @@ impl ScanPlan {
             scan,
             format,
             report,
+            trusted,
+            notes,
         })
     }
 }
@@ -119,6 +132,7 @@ fn base_for(path: &Path) -> PathBuf {
 fn scan_command(args: &ScanArgs) -> Result<Outcome> {
     let plan = ScanPlan::from_args(args)?;
     let mut report = collect(&plan, args)?;
+    report.warnings.extend(plan.notes.iter().cloned());
     baseline::apply(&plan, args, &mut report)?;
     verify::apply(&plan, args, &mut report)?;
     finish(&plan, args, report)
