@@ -266,7 +266,7 @@ pub struct Verifier {
     /// credential's own hints.
     evidence: Vec<&'static str>,
     /// Regions where a client of this run answered (live or unconfirmed), with counts.
-    answered: Vec<(&'static str, usize)>,
+    answered: RegionCounts,
     summary: Summary,
 }
 
@@ -302,9 +302,9 @@ impl Verifier {
     /// are left alone; each credential is checked once however many findings share it.
     pub fn run(&mut self, findings: &mut [Finding]) {
         // (target, finding indexes, hint counts)
-        let mut targets: Vec<(Target, Vec<usize>, Vec<(&'static str, usize)>)> = Vec::new();
+        let mut targets: Vec<(Target, Vec<usize>, RegionCounts)> = Vec::new();
         let mut index: HashMap<(String, String), usize> = HashMap::new();
-        let mut repo_hints: Vec<(&'static str, usize)> = Vec::new();
+        let mut repo_hints = RegionCounts::new();
         for (i, f) in findings.iter_mut().enumerate() {
             if !f.rule_id.starts_with("genesys-") {
                 continue;
@@ -619,8 +619,11 @@ fn skipped(reason: String) -> Verification {
     }
 }
 
+/// Mentions of regions, in first-seen order.
+type RegionCounts = Vec<(&'static str, usize)>;
+
 /// Count one more mention of `region`.
-fn bump(counts: &mut Vec<(&'static str, usize)>, region: &'static str) {
+fn bump(counts: &mut RegionCounts, region: &'static str) {
     match counts.iter_mut().find(|(r, _)| *r == region) {
         Some((_, n)) => *n += 1,
         None => counts.push((region, 1)),
@@ -628,7 +631,7 @@ fn bump(counts: &mut Vec<(&'static str, usize)>, region: &'static str) {
 }
 
 /// Regions by mentions, most first; ties in the canonical region order.
-fn ranked(mut counts: Vec<(&'static str, usize)>) -> Vec<&'static str> {
+fn ranked(mut counts: RegionCounts) -> Vec<&'static str> {
     let pos = |r: &str| crate::genesys::REGION_DOMAINS.iter().position(|d| *d == r);
     counts.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), pos(r)));
     counts.into_iter().map(|(r, _)| r).collect()

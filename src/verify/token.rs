@@ -88,7 +88,7 @@ impl Verifier {
     /// this run's other clients answered, then the regions the run's other findings name, then
     /// the rest in the canonical order. Each region once.
     fn region_order(&self, target: &Target) -> Vec<&'static str> {
-        let answered: Vec<(&'static str, usize)> = self.answered.clone();
+        let answered = self.answered.clone();
         let mut order: Vec<&'static str> = Vec::with_capacity(crate::genesys::REGION_DOMAINS.len());
         let candidates = target
             .hints
