@@ -430,43 +430,63 @@ fn a_hostile_server_echoing_the_secret_gets_it_into_no_output() {
         |_, e| Response::json(403, json!({"error": "access_denied", "description": e})),
         |_, e| Response::json(418, json!({"error": e})).header("X-Echo", e),
     ];
-    for (n, reply) in replies.iter().enumerate() {
-        for form in &forms {
-            let (form2, reply) = (form.clone(), *reply);
-            let s = FakeGenesys::start(move |r, _| r.is_token().then(|| reply("", &form2)));
-            let dir = tempfile::tempdir().unwrap();
-            write_files(
-                dir.path(),
-                &[("app.env", &pair_file(60, Some("eu-west-1")))],
-            );
-            let audit = dir.path().join("audit.jsonl");
-            let r = scan(
-                &s,
-                dir.path(),
-                "json",
-                &[
-                    "--verify",
-                    "--max-verify-requests",
-                    "2",
-                    "--audit-log",
-                    audit.to_str().unwrap(),
-                ],
-                &[],
-            );
-            assert_eq!(r.code, 1, "reply {n}: {}", r.stderr);
-            let audit = std::fs::read_to_string(&audit).unwrap_or_default();
-            assert_clean(&secret, &forms, &[&r.stdout, &r.stderr, &audit]);
-        }
+    // Every (reply, form) pair once: the n-th token request of a run gets pair n + offset, so
+    // two runs of 15 regions each cover all 30.
+    let combos: Vec<(Reply, String)> = replies
+        .iter()
+        .flat_map(|r| forms.iter().map(move |f| (*r, f.clone())))
+        .collect();
+    assert_eq!(combos.len(), 30);
+    for offset in [0, 15] {
+        let combos = combos.clone();
+        let s = FakeGenesys::start(move |r, w| {
+            if !r.is_token() {
+                return None;
+            }
+            let n = w.counts["POST login /oauth/token"] - 1;
+            combos
+                .get(offset + n)
+                .filter(|_| n < 15)
+                .map(|(reply, form)| reply("", form))
+        });
+        let dir = tempfile::tempdir().unwrap();
+        write_files(
+            dir.path(),
+            &[("app.env", &pair_file(60, Some("eu-west-1")))],
+        );
+        let audit = dir.path().join("audit.jsonl");
+        let r = scan(
+            &s,
+            dir.path(),
+            "json",
+            &[
+                "--verify",
+                "--max-verify-requests",
+                "15",
+                "--audit-log",
+                audit.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(
+            token_requests(&s.requests()).len(),
+            15,
+            "every reply was seen"
+        );
+        let audit = std::fs::read_to_string(&audit).unwrap_or_default();
+        assert_clean(&secret, &forms, &[&r.stdout, &r.stderr, &audit]);
     }
 
-    // A token is issued, and tokens/me names the org and client after the secret.
-    for form in &forms {
-        let form2 = form.clone();
+    // A token is issued, and tokens/me names the org and the client after the secret: each
+    // format once, two forms per run.
+    for (k, format) in ["json", "text", "sarif"].into_iter().enumerate() {
+        let (org, client) = (forms[2 * k].clone(), forms[2 * k + 1].clone());
         let s = FakeGenesys::start(move |r, _| {
             (r.path == "/api/v2/tokens/me" && r.method == "GET").then(|| {
                 Response::json(
                     200,
-                    json!({"organization": {"name": form2}, "OAuthClient": {"name": form2}}),
+                    json!({"organization": {"name": org}, "OAuthClient": {"name": client}}),
                 )
             })
         });
@@ -477,23 +497,21 @@ fn a_hostile_server_echoing_the_secret_gets_it_into_no_output() {
             &[("app.env", &pair_file(60, Some("eu-west-1")))],
         );
         let audit = dir.path().join("audit.jsonl");
-        for format in ["json", "text", "sarif"] {
-            let r = scan(
-                &s,
-                dir.path(),
-                format,
-                &["--verify", "--audit-log", audit.to_str().unwrap()],
-                &[],
-            );
-            assert_eq!(r.code, 1, "{}", r.stderr);
-            if format == "json" {
-                let doc = r.doc();
-                let v = &findings(&doc)[0]["verification"];
-                assert_eq!(v["status"], "active");
-                assert!(v["org"].is_null() && v["client_name"].is_null(), "{v}");
-            }
-            let audit = std::fs::read_to_string(&audit).unwrap_or_default();
-            assert_clean(&secret, &forms, &[&r.stdout, &r.stderr, &audit]);
+        let r = scan(
+            &s,
+            dir.path(),
+            format,
+            &["--verify", "--audit-log", audit.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        if format == "json" {
+            let doc = r.doc();
+            let v = &findings(&doc)[0]["verification"];
+            assert_eq!(v["status"], "active");
+            assert!(v["org"].is_null() && v["client_name"].is_null(), "{v}");
         }
+        let audit = std::fs::read_to_string(&audit).unwrap_or_default();
+        assert_clean(&secret, &forms, &[&r.stdout, &r.stderr, &audit]);
     }
 }
