@@ -515,3 +515,22 @@ fn a_hostile_server_echoing_the_secret_gets_it_into_no_output() {
         assert_clean(&secret, &forms, &[&r.stdout, &r.stderr, &audit]);
     }
 }
+
+#[test]
+fn rejected_flag_values_are_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = genesys_secret(70);
+    let id = client_id(70);
+    let hook = format!("http://hooks.example.com/services/{token}");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["scan", "--revoke", "--notify-webhook", &hook],
+        vec!["verify", "--client-id", &id, "--secret-env", &token],
+        vec!["verify", "--client-id", &id, "--region", &token],
+    ];
+    for args in runs {
+        let out = common::run_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains(&token[..12]), "{args:?}: {err}");
+    }
+}

@@ -56,6 +56,7 @@ pub struct ScanPlan {
 
 impl ScanPlan {
     fn from_args(args: &ScanArgs) -> Result<Self> {
+        verify::check_flags(&args.verify)?;
         let paths = if args.paths.is_empty() {
             vec![PathBuf::from(".")]
         } else {

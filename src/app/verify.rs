@@ -69,8 +69,21 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
     Ok(())
 }
 
+/// The checks of verify flags that need no configuration, made while planning so a bad flag
+/// fails before any scan.
+pub fn check_flags(v: &VerifyArgs) -> Result<()> {
+    if let Some(url) = &v.notify_webhook {
+        // Never quoted: webhook URLs carry their own credential.
+        if leakgate::verify::check_webhook_url(url).is_err() {
+            bail!("--notify-webhook: a webhook URL must be https (or http to a loopback host); the URL is not shown");
+        }
+    }
+    Ok(())
+}
+
 /// Options from flags, the environment and the configuration.
 fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
+    check_flags(v)?;
     let template = std::env::var(URL_TEMPLATE_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -144,8 +157,10 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     }
     let region = match &args.region {
         Some(r) => Some(
-            leakgate::genesys::region_domain(r)
-                .with_context(|| format!("unknown Genesys region {r:?}"))?,
+            // Not quoted: a value pasted into the wrong flag may be a secret.
+            leakgate::genesys::region_domain(r).context(
+                "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
+            )?,
         ),
         None => None,
     };
@@ -214,8 +229,9 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
 /// The secret from the named environment variable, or the first line of stdin.
 fn read_secret(env: Option<&str>) -> Result<Secret> {
     let s = match env {
+        // The name is not quoted: a secret passed as the name by mistake stays unseen.
         Some(name) => std::env::var(name)
-            .with_context(|| format!("environment variable {name} is not set"))?,
+            .context("the environment variable named by --secret-env is not set (or not UTF-8)")?,
         None => {
             if std::io::stdin().is_terminal() {
                 eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");
