@@ -578,7 +578,13 @@ mod tests {
         assert!(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).is_ok());
         assert!(UrlTemplate::parse("http://127.0.0.1:8080/{service}.{domain}").is_ok());
         assert!(UrlTemplate::parse("http://localhost:1/{service}.{domain}").is_ok());
-        assert!(UrlTemplate::parse("http://[::1]:1/{service}.{domain}").is_ok());
+        // The proxy bypass reads the same parse: IPv6 loopback is loopback.
+        assert!(UrlTemplate::parse("http://[::1]:1/{service}.{domain}")
+            .unwrap()
+            .is_loopback());
+        assert!(!UrlTemplate::parse(DEFAULT_URL_TEMPLATE)
+            .unwrap()
+            .is_loopback());
         assert!(UrlTemplate::parse("http://127.8.9.10/{service}.{domain}").is_ok());
         assert!(matches!(
             UrlTemplate::parse("http://{service}.{domain}"),
