@@ -199,7 +199,9 @@ scan() {
     history) cmd+=(--history) ;;
     range)
       range="$base..$head"
-      cmd+=(--history --range "$range")
+      # The configuration and baseline in force are the base's: the change under review cannot
+      # weaken the gate it is checked by (leakgate warns when the change modifies them).
+      cmd+=(--history --range "$range" --config-from "$base")
       ;;
   esac
   cmd+=(--format sarif --output "$sarif")

@@ -73,12 +73,16 @@ pub struct GenesysPair {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
+    /// A token was issued for the pair: the only proof of a live secret.
     Active,
     Invalid,
     Indeterminate,
     RateLimited,
     Decoy,
     Skipped,
+    /// The client id exists (`unauthorized_client`: not a client-credentials client) but no
+    /// token was issued, so the secret is not proven live. Never revoked.
+    Unconfirmed,
 }
 
 /// The verification record attached to a Genesys finding.

@@ -915,6 +915,35 @@ fn pull_request_scans_only_base_to_head() {
 }
 
 #[test]
+fn a_pull_request_cannot_weaken_the_config_that_gates_it() {
+    let repo = repo();
+    // The pull request also allows every path in its own .leakgate.toml.
+    write_files(
+        &repo.path,
+        &[(".leakgate.toml", "[allow]\npaths = [\"**\"]\n")],
+    );
+    let head = commit_all(&repo.path, "allow everything");
+    let run = run_action(
+        &repo.path,
+        "pull_request",
+        pull_request(&repo.base, &head),
+        &[],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    assert!(run.log.contains("--config-from"), "{}", run.log);
+    check_common(&run, 1);
+    assert!(run.failed, "the base's config is in force: {}", run.log);
+    assert!(
+        run.log.contains(".leakgate.toml differs")
+            && run
+                .log
+                .contains("config changes inside the range are not in force"),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
 fn push_scans_before_to_after() {
     let repo = repo();
     let payload = json!({

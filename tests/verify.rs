@@ -204,7 +204,7 @@ fn pair_refused_everywhere_is_invalid() {
 }
 
 #[test]
-fn unauthorized_client_means_the_secret_is_live() {
+fn unauthorized_client_is_unconfirmed_never_active() {
     let s = FakeGenesys::start(|_, _| None);
     let dir = tempfile::tempdir().unwrap();
     let (id, secret) = leak(dir.path(), 3, "eu-west-1");
@@ -214,13 +214,15 @@ fn unauthorized_client_means_the_secret_is_live() {
         w.clients[0].grant = "CODE".into();
     }
     let r = json_scan(&s, dir.path(), &["--verify"], &[]);
+    assert_eq!(r.code, 1, "a finding like any other: {}", r.stderr);
     let v = &r.finding()["verification"];
-    assert_eq!(v["status"], "active");
+    assert_eq!(v["status"], "unconfirmed");
     assert_eq!(v["region"], "mypurecloud.ie");
     assert!(v["reason"]
         .as_str()
         .unwrap()
         .contains("unauthorized_client"));
+    assert!(r.stderr.contains("unconfirmed"), "{}", r.stderr);
     let reqs = s.requests();
     assert_eq!(reqs.len(), 1, "no token, nothing to read or delete");
 }

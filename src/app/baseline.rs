@@ -6,13 +6,27 @@ use anyhow::{Context, Result};
 use leakgate::baseline::Baseline;
 use leakgate::finding::ScanReport;
 use std::io::Write;
+use std::path::Path;
 
-/// Drop the findings the baseline file lists, counting them.
-pub fn apply(_plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Result<()> {
+/// Drop the findings the baseline file lists, counting them. In a range scan a baseline inside
+/// the repository is read at the trusted commit, as the configuration is.
+pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Result<()> {
     if let Some(file) = &args.baseline.baseline {
-        Baseline::load(file)?.suppress(report);
+        load(plan, file, &mut report.warnings)?.suppress(report);
     }
     Ok(())
+}
+
+/// The baseline at `file`: from the trusted commit when the plan has one and the file lies in
+/// the repository, else from the disk.
+fn load(plan: &ScanPlan, file: &Path, warnings: &mut Vec<String>) -> Result<Baseline> {
+    match &plan.trusted {
+        Some(t) => match t.baseline(file, warnings)? {
+            Some(b) => Ok(b),
+            None => Ok(Baseline::load(file)?),
+        },
+        None => Ok(Baseline::load(file)?),
+    }
 }
 
 /// Run `leakgate baseline ...`.
@@ -33,8 +47,9 @@ fn create(args: &ScanArgs) -> Result<Outcome> {
         .iter()
         .map(leakgate::baseline::BaselineEntry::from_finding)
         .collect();
+    let mut warnings = plan.notes.clone();
     if let Some(old) = &args.baseline.baseline {
-        findings.extend(Baseline::load(old)?.findings);
+        findings.extend(load(&plan, old, &mut warnings)?.findings);
     }
     let baseline = Baseline::from_entries(findings);
     match &args.output {
@@ -55,7 +70,7 @@ fn create(args: &ScanArgs) -> Result<Outcome> {
     }
     let mut err = std::io::stderr().lock();
     if !args.quiet {
-        for w in &report.warnings {
+        for w in warnings.iter().chain(&report.warnings) {
             writeln!(err, "leakgate: warning: {w}")?;
         }
     }

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod git;
+mod trusted;
 mod verify;
 
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RulesCommand, ScanArgs};
@@ -47,10 +48,16 @@ pub struct ScanPlan {
     pub scan: ScanOptions,
     pub format: Format,
     pub report: ReportOptions,
+    /// The commit configuration and baseline are read from (the base of a range scan), or
+    /// `None` for the disk.
+    pub trusted: Option<trusted::Trusted>,
+    /// Warnings from planning (a configuration the change modifies), shown with the report's.
+    pub notes: Vec<String>,
 }
 
 impl ScanPlan {
     fn from_args(args: &ScanArgs) -> Result<Self> {
+        verify::check_flags(&args.verify)?;
         let paths = if args.paths.is_empty() {
             vec![PathBuf::from(".")]
         } else {
@@ -70,10 +77,16 @@ impl ScanPlan {
         }
         // Standard input says nothing about where config lives: the first path does, or `.`.
         let first = paths.iter().find(|p| !is_stdin(p));
-        let base = base_for(first.map_or(Path::new("."), PathBuf::as_path));
-        let config = match &args.config {
-            Some(file) => Config::load(file)?,
-            None => Config::discover(&base)?.0,
+        let first = first.map_or(Path::new("."), PathBuf::as_path);
+        let base = base_for(first);
+        let trusted = trusted::Trusted::for_scan(args, first)?;
+        let mut notes = Vec::new();
+        let config = match &trusted {
+            Some(t) => t.config(args.config.as_deref(), &mut notes)?,
+            None => match &args.config {
+                Some(file) => Config::load(file)?,
+                None => Config::discover(&base)?.0,
+            },
         };
         let matcher = Matcher::new(rules::builtin(), &config)?;
         let mut scan = ScanOptions {
@@ -107,6 +120,8 @@ impl ScanPlan {
             scan,
             format,
             report,
+            trusted,
+            notes,
         })
     }
 }
@@ -134,6 +149,7 @@ fn base_for(path: &Path) -> PathBuf {
 fn scan_command(args: &ScanArgs) -> Result<Outcome> {
     let plan = ScanPlan::from_args(args)?;
     let mut report = collect(&plan, args)?;
+    report.warnings.extend(plan.notes.iter().cloned());
     baseline::apply(&plan, args, &mut report)?;
     verify::apply(&plan, args, &mut report)?;
     finish(&plan, args, report)

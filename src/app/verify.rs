@@ -30,6 +30,7 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
         return Ok(());
     }
     let opts = options(v, &plan.config)?;
+    let max_requests = opts.max_token_requests;
     let mut verifier = Verifier::new(opts)?;
     verifier.run(&mut report.findings);
     let summary = verifier.finish();
@@ -53,11 +54,36 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
             summary.rate_limited
         ));
     }
+    if summary.unconfirmed > 0 {
+        report.warnings.push(format!(
+            "{} credential(s) unconfirmed: Genesys answered unauthorized_client (the client id exists, but no token was issued, so the secret is not proven live); nothing was revoked for them",
+            summary.unconfirmed
+        ));
+    }
+    if summary.capped > 0 {
+        report.warnings.push(format!(
+            "{} of {} credential(s) left unchecked (status skipped): the cap of {} token requests per run was reached; raise it with --max-verify-requests N",
+            summary.capped, summary.credentials, max_requests
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of verify flags that need no configuration, made while planning so a bad flag
+/// fails before any scan.
+pub fn check_flags(v: &VerifyArgs) -> Result<()> {
+    if let Some(url) = &v.notify_webhook {
+        // Never quoted: webhook URLs carry their own credential.
+        if leakgate::verify::check_webhook_url(url).is_err() {
+            bail!("--notify-webhook: a webhook URL must be https (or http to a loopback host); the URL is not shown");
+        }
+    }
     Ok(())
 }
 
 /// Options from flags, the environment and the configuration.
 fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
+    check_flags(v)?;
     let template = std::env::var(URL_TEMPLATE_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -77,6 +103,9 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     }
     if let Some(scale) = v.verify_time_scale {
         o.time_scale = scale;
+    }
+    if let Some(n) = v.max_verify_requests {
+        o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
     }
     o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
     o.protected_client_ids = config.genesys.protected_client_ids.clone();
@@ -128,8 +157,10 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     }
     let region = match &args.region {
         Some(r) => Some(
-            leakgate::genesys::region_domain(r)
-                .with_context(|| format!("unknown Genesys region {r:?}"))?,
+            // Not quoted: a value pasted into the wrong flag may be a secret.
+            leakgate::genesys::region_domain(r).context(
+                "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
+            )?,
         ),
         None => None,
     };
@@ -152,6 +183,7 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     v.verify_timeout = a.verify_timeout;
     v.verify_attempts = a.verify_attempts;
     v.verify_time_scale = a.verify_time_scale;
+    v.max_verify_requests = a.max_verify_requests;
     let opts = options(&v, &config)?;
     let mut verifier = Verifier::new(opts)?;
     let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
@@ -182,7 +214,8 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
         VerificationStatus::Invalid | VerificationStatus::Decoy => Outcome::Clean,
         VerificationStatus::Indeterminate
         | VerificationStatus::RateLimited
-        | VerificationStatus::Skipped => {
+        | VerificationStatus::Skipped
+        | VerificationStatus::Unconfirmed => {
             writeln!(
                 err,
                 "leakgate: verification reached no conclusion: {}",
@@ -196,8 +229,9 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
 /// The secret from the named environment variable, or the first line of stdin.
 fn read_secret(env: Option<&str>) -> Result<Secret> {
     let s = match env {
+        // The name is not quoted: a secret passed as the name by mistake stays unseen.
         Some(name) => std::env::var(name)
-            .with_context(|| format!("environment variable {name} is not set"))?,
+            .context("the environment variable named by --secret-env is not set (or not UTF-8)")?,
         None => {
             if std::io::stdin().is_terminal() {
                 eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");

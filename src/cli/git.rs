@@ -22,6 +22,12 @@ pub struct GitArgs {
     /// pre-commit hook).
     #[arg(long, conflicts_with_all = ["history", "range", "all_objects"])]
     pub staged: bool,
+    /// Read `.leakgate.toml`, and a --config or --baseline file inside the repository, from
+    /// commit REV instead of the disk; `worktree` reads them from the disk. Default with
+    /// --range: the range's base (`A` of `A..B`, the merge base of `A...B`), so a change cannot
+    /// weaken the configuration that gates it.
+    #[arg(long, value_name = "REV")]
+    pub config_from: Option<String>,
 }
 
 /// Arguments of `leakgate install-hook`.

@@ -176,10 +176,11 @@ impl Verifier {
             match self.token_request(target, &target.client_id, &target.secret, domain, "recheck") {
                 TokenAnswer::Refused => return Ok(()),
                 TokenAnswer::Live(token) => {
-                    if let Some(token) = token {
-                        self.delete_token(target, domain, &token, "token_delete");
-                    }
+                    self.delete_token(target, domain, &token, "token_delete");
                     last = "the leaked pair is still accepted".to_string();
+                }
+                TokenAnswer::Unconfirmed => {
+                    last = "re-check inconclusive: unauthorized_client".to_string();
                 }
                 TokenAnswer::Throttled(r) | TokenAnswer::Unknown(r) => {
                     last = format!("re-check inconclusive: {r}");
@@ -330,7 +331,7 @@ fn admin_target(client_id: &str) -> Target {
     Target {
         client_id: client_id.to_string(),
         secret: super::Secret::new(String::new()),
-        hint: None,
+        hints: Vec::new(),
         fingerprint: None,
         rule: None,
         places: Vec::new(),

@@ -74,40 +74,79 @@ impl UrlTemplate {
     pub fn is_loopback(&self) -> bool {
         self.url(Service::Login, crate::genesys::REGION_DOMAINS[0], "/")
             .ok()
-            .and_then(|u| split_url(&u).ok())
-            .is_some_and(|(_, host)| is_loopback_host(&host))
+            .and_then(|u| HostUrl::parse(&u).ok())
+            .is_some_and(|u| u.is_loopback())
     }
 }
 
-/// Split a URL into its scheme and lowercase host, refusing user info.
-fn split_url(url: &str) -> Result<(String, String), VerifyError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| VerifyError::UrlTemplate(format!("{url:?} is not an absolute URL")))?;
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return Err(VerifyError::UrlTemplate(format!(
-            "{url:?}: user info in URLs is not allowed"
-        )));
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("").to_string()
-    } else {
-        authority.split(':').next().unwrap_or("").to_string()
-    };
-    if host.is_empty() {
-        return Err(VerifyError::UrlTemplate(format!("{url:?} has no host")));
-    }
-    Ok((scheme, host.to_ascii_lowercase()))
+/// A URL as every host decision sees it: the host policy, the webhook policy and the proxy
+/// bypass all read this one value, parsed by the HTTP client's own URI parser, so the host a
+/// decision is made about is the host the request goes to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostUrl {
+    scheme: String,
+    /// Lowercase, without IPv6 brackets or a trailing dot.
+    host: String,
 }
 
-/// True for `localhost`, 127.0.0.0/8 and ::1.
-pub fn is_loopback_host(host: &str) -> bool {
+impl HostUrl {
+    /// Parse an absolute URL; user info is refused. Errors never quote the URL (a webhook URL
+    /// carries its own credential).
+    pub fn parse(url: &str) -> Result<Self, VerifyError> {
+        let bad = |why: &str| VerifyError::UrlTemplate(why.to_string());
+        let uri: ureq::http::Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
+        let scheme = uri
+            .scheme_str()
+            .ok_or_else(|| bad("not an absolute URL"))?
+            .to_ascii_lowercase();
+        let authority = uri.authority().ok_or_else(|| bad("the URL has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("user info in URLs is not allowed"));
+        }
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if host.is_empty() {
+            return Err(bad("the URL has no host"));
+        }
+        Ok(HostUrl { scheme, host })
+    }
+
+    /// `http`, `https`, ... in lowercase.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The host, lowercase, IPv6 without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// True for `localhost`, 127.0.0.0/8 and ::1 (also IPv4-mapped `::ffff:127.x.y.z`).
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+}
+
+impl std::fmt::Debug for HostUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Scheme and host only: paths and queries may hold a credential.
+        write!(f, "HostUrl({}://{})", self.scheme, self.host)
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1 (also IPv4-mapped `::ffff:127.x.y.z`).
+fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_end_matches('.');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
-        || host.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback())
+        || host
+            .parse::<Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
 }
 
 /// True for `login.<domain>` or `api.<domain>` of a Genesys region.
@@ -120,9 +159,12 @@ fn is_genesys_host(host: &str) -> bool {
 
 /// The host policy for Genesys requests: https to a Genesys region host, or http(s) to loopback.
 fn check_genesys_url(url: &str) -> Result<(), VerifyError> {
-    let (scheme, host) = split_url(url)?;
-    let loopback = is_loopback_host(&host);
-    match scheme.as_str() {
+    let parsed = HostUrl::parse(url).map_err(|e| match e {
+        VerifyError::UrlTemplate(why) => VerifyError::UrlTemplate(format!("{url:?}: {why}")),
+        other => other,
+    })?;
+    let loopback = parsed.is_loopback();
+    match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
         "http" => return Err(VerifyError::InsecureUrl(url.to_string())),
@@ -132,23 +174,27 @@ fn check_genesys_url(url: &str) -> Result<(), VerifyError> {
             )))
         }
     }
-    if loopback || is_genesys_host(&host) {
+    if loopback || is_genesys_host(parsed.host()) {
         Ok(())
     } else {
-        Err(VerifyError::HostNotAllowed(host))
+        Err(VerifyError::HostNotAllowed(parsed.host().to_string()))
     }
 }
 
-/// The policy for webhook URLs: https anywhere, or http to loopback.
-pub fn check_webhook_url(url: &str) -> Result<(), VerifyError> {
-    let (scheme, host) = split_url(url)?;
-    match scheme.as_str() {
-        "https" => Ok(()),
-        "http" if is_loopback_host(&host) => Ok(()),
-        "http" => Err(VerifyError::InsecureUrl(url.to_string())),
-        _ => Err(VerifyError::UrlTemplate(format!(
-            "{url:?}: a webhook must be https (or http to loopback)"
+/// The policy for webhook URLs: https anywhere, or http to loopback. Returns the parsed URL the
+/// client is then built from. Errors name the host at most, never the path or query.
+pub fn check_webhook_url(url: &str) -> Result<HostUrl, VerifyError> {
+    let parsed = HostUrl::parse(url)?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if parsed.is_loopback() => Ok(parsed),
+        "http" => Err(VerifyError::InsecureUrl(format!(
+            "webhook host {}",
+            parsed.host()
         ))),
+        _ => Err(VerifyError::UrlTemplate(
+            "a webhook must be https (or http to loopback)".to_string(),
+        )),
     }
 }
 
@@ -463,7 +509,8 @@ impl GenesysHttp {
     }
 }
 
-/// A short, secret-free description of a transport failure.
+/// A short description of a transport failure, in leakgate's own words: nothing the server
+/// sent (which could echo a credential) is quoted.
 pub(crate) fn transport_reason(e: ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
@@ -471,7 +518,11 @@ pub(crate) fn transport_reason(e: ureq::Error) -> String {
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::Io(io) => format!("network error: {}", io.kind()),
         ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
-        other => format!("request failed: {other}"),
+        ureq::Error::Tls(why) => format!("TLS error: {why}"),
+        ureq::Error::Rustls(e) => format!("TLS error: {e}"),
+        ureq::Error::LargeResponseHeader(..) => "answer headers too large".to_string(),
+        // Protocol and other errors can quote what the server sent: named, never quoted.
+        _ => "request failed: HTTP protocol error".to_string(),
     }
 }
 
@@ -498,7 +549,7 @@ fn throttled(reply: &Reply) -> Option<String> {
 }
 
 /// The description of an OAuth error answer (`description` or `error_description`).
-pub(crate) fn description(j: &serde_json::Value) -> Option<String> {
+fn description(j: &serde_json::Value) -> Option<String> {
     ["description", "error_description"]
         .iter()
         .find_map(|k| j.get(k).and_then(|v| v.as_str()))
@@ -527,7 +578,13 @@ mod tests {
         assert!(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).is_ok());
         assert!(UrlTemplate::parse("http://127.0.0.1:8080/{service}.{domain}").is_ok());
         assert!(UrlTemplate::parse("http://localhost:1/{service}.{domain}").is_ok());
-        assert!(UrlTemplate::parse("http://[::1]:1/{service}.{domain}").is_ok());
+        // The proxy bypass reads the same parse: IPv6 loopback is loopback.
+        assert!(UrlTemplate::parse("http://[::1]:1/{service}.{domain}")
+            .unwrap()
+            .is_loopback());
+        assert!(!UrlTemplate::parse(DEFAULT_URL_TEMPLATE)
+            .unwrap()
+            .is_loopback());
         assert!(UrlTemplate::parse("http://127.8.9.10/{service}.{domain}").is_ok());
         assert!(matches!(
             UrlTemplate::parse("http://{service}.{domain}"),
@@ -554,6 +611,19 @@ mod tests {
         assert!(check_webhook_url("http://127.0.0.1:9/hook").is_ok());
         assert!(check_webhook_url("http://hooks.example.com/x").is_err());
         assert!(check_webhook_url("file:///etc/passwd").is_err());
+        // IPv6 loopback: allowed over http, and the same parse says "loopback" for the proxy.
+        for url in [
+            "http://[::1]:9/hook",
+            "http://[::ffff:127.0.0.1]:9/h",
+            "http://LOCALHOST./h",
+        ] {
+            assert!(check_webhook_url(url).unwrap().is_loopback(), "{url}");
+        }
+        assert!(check_webhook_url("http://[::2]:9/hook").is_err());
+        assert!(check_webhook_url("http://127.0.0.1@evil.example/hook").is_err());
+        // Errors never quote the URL's path or query (its credential).
+        let e = check_webhook_url("http://hooks.example.com/T0/B0/tok3n").unwrap_err();
+        assert!(!e.to_string().contains("tok3n"), "{e}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod client;
 pub mod notify;
 mod token;
 
-pub use client::{check_webhook_url, UrlTemplate, DEFAULT_URL_TEMPLATE};
+pub use client::{check_webhook_url, HostUrl, UrlTemplate, DEFAULT_URL_TEMPLATE};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use audit::{AuditLog, AuditRecord};
@@ -125,6 +125,10 @@ pub struct RevokeOptions {
     pub admin: Option<AdminCredentials>,
 }
 
+/// The default cap on token requests per run: enough for a few credentials without region
+/// hints (18 regions each), far below what a repository planted with pairs could make us send.
+pub const DEFAULT_MAX_TOKEN_REQUESTS: usize = 100;
+
 /// Everything verification needs, validated by the caller.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -153,6 +157,11 @@ pub struct VerifyOptions {
     /// Client ids never revoked.
     pub protected_client_ids: Vec<String>,
     pub revoke: Option<RevokeOptions>,
+    /// Token requests one run may send to check credentials (each region tried is one;
+    /// retries of a throttled request are bounded by `max_attempts` instead). Credentials left
+    /// unchecked when it is spent are `skipped`, counted and named in a warning. Re-checks
+    /// after a revocation are not counted: they confirm an action already taken.
+    pub max_token_requests: usize,
     /// Append one JSON line per step here.
     pub audit_log: Option<PathBuf>,
     /// Post `{"text": ...}` here per revocation.
@@ -162,7 +171,8 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     /// Defaults around a URL template: 5 s connect and 10 s read timeouts, 2 requests per
     /// second, 4 attempts with backoff from 0.5 s up to 8 s, `Retry-After` up to 60 s, breaker
-    /// after 5 failures within 60 s for 120 s, 3 re-checks.
+    /// after 5 failures within 60 s for 120 s, 3 re-checks, at most
+    /// [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
     pub fn new(url_template: UrlTemplate) -> Self {
         VerifyOptions {
             url_template,
@@ -178,6 +188,7 @@ impl VerifyOptions {
             breaker_window: Duration::from_secs(60),
             breaker_cooldown: Duration::from_secs(120),
             recheck_attempts: 3,
+            max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
             decoy_client_ids: Vec::new(),
             protected_client_ids: Vec::new(),
             revoke: None,
@@ -198,6 +209,13 @@ pub struct Summary {
     pub rate_limited: usize,
     pub decoys: usize,
     pub skipped: usize,
+    /// `unauthorized_client`: the client exists, the secret is not proven live.
+    pub unconfirmed: usize,
+    /// Credentials left unchecked (counted in `skipped` too) because the cap on token
+    /// requests was reached.
+    pub capped: usize,
+    /// Token requests sent to check credentials (re-checks and admin tokens not included).
+    pub token_requests: usize,
     pub revoked: usize,
     pub revoke_failed: usize,
     pub protected: usize,
@@ -226,8 +244,9 @@ pub(crate) struct Place {
 pub(crate) struct Target {
     pub client_id: String,
     pub secret: Secret,
-    /// Region domain hinted by the context.
-    pub hint: Option<&'static str>,
+    /// Region domains hinted by the contexts of this credential's findings, most often named
+    /// first.
+    pub hints: Vec<&'static str>,
     pub fingerprint: Option<String>,
     pub rule: Option<String>,
     pub places: Vec<Place>,
@@ -243,6 +262,11 @@ pub struct Verifier {
     notifier: Option<Notifier>,
     /// Admin tokens by region domain (or why none could be had).
     admin_tokens: HashMap<&'static str, Result<Token, String>>,
+    /// Regions named by the run's other findings, most often named first: tried after a
+    /// credential's own hints.
+    evidence: Vec<&'static str>,
+    /// Regions where a client of this run answered (live or unconfirmed), with counts.
+    answered: RegionCounts,
     summary: Summary,
 }
 
@@ -268,6 +292,8 @@ impl Verifier {
             audit,
             notifier,
             admin_tokens: HashMap::new(),
+            evidence: Vec::new(),
+            answered: Vec::new(),
             summary: Summary::default(),
         })
     }
@@ -275,59 +301,63 @@ impl Verifier {
     /// Verify (and, if asked, revoke) every Genesys finding in place. Findings of other rules
     /// are left alone; each credential is checked once however many findings share it.
     pub fn run(&mut self, findings: &mut [Finding]) {
-        let mut targets: Vec<(Target, Vec<usize>)> = Vec::new();
+        // (target, finding indexes, hint counts)
+        let mut targets: Vec<(Target, Vec<usize>, RegionCounts)> = Vec::new();
         let mut index: HashMap<(String, String), usize> = HashMap::new();
+        let mut repo_hints = RegionCounts::new();
         for (i, f) in findings.iter_mut().enumerate() {
             if !f.rule_id.starts_with("genesys-") {
                 continue;
             }
             let pair = f.genesys.clone().unwrap_or_default();
-            let Some(client_id) = pair.client_id.filter(|c| !c.is_empty()) else {
-                self.summary.skipped += 1;
-                f.verification = Some(Verification {
-                    status: VerificationStatus::Skipped,
-                    region: None,
-                    org: None,
-                    client_name: None,
-                    checked_at: audit::now_rfc3339(),
-                    reason: Some("no client id paired with the secret".to_string()),
-                });
-                continue;
-            };
             let hint = pair
                 .region
                 .as_deref()
                 .and_then(crate::genesys::region_domain);
+            if let Some(h) = hint {
+                bump(&mut repo_hints, h);
+            }
+            let Some(client_id) = pair.client_id.filter(|c| !c.is_empty()) else {
+                self.summary.skipped += 1;
+                f.verification = Some(skipped("no client id paired with the secret".into()));
+                continue;
+            };
             let place = Place {
                 path: f.path.clone(),
                 commit: f.git.as_ref().map(|g| g.commit.clone()),
                 email: f.git.as_ref().map(|g| g.email.clone()),
             };
+            // One check per (client id, secret), however many times the pair occurs.
             let key = (client_id.clone(), f.secret.clone());
-            match index.get(&key) {
-                Some(&t) => {
-                    let (target, members) = &mut targets[t];
-                    target.hint = target.hint.or(hint);
-                    target.places.push(place);
-                    members.push(i);
-                }
-                None => {
-                    index.insert(key, targets.len());
-                    targets.push((
-                        Target {
-                            client_id,
-                            secret: Secret::new(f.secret.clone()),
-                            hint,
-                            fingerprint: Some(f.fingerprint.clone()),
-                            rule: Some(f.rule_id.clone()),
-                            places: vec![place],
-                        },
-                        vec![i],
-                    ));
-                }
+            let t = *index.entry(key).or_insert_with(|| {
+                targets.push((
+                    Target {
+                        client_id,
+                        secret: Secret::new(f.secret.clone()),
+                        hints: Vec::new(),
+                        fingerprint: Some(f.fingerprint.clone()),
+                        rule: Some(f.rule_id.clone()),
+                        places: Vec::new(),
+                    },
+                    Vec::new(),
+                    Vec::new(),
+                ));
+                targets.len() - 1
+            });
+            let (target, members, hints) = &mut targets[t];
+            target.places.push(place);
+            members.push(i);
+            if let Some(h) = hint {
+                bump(hints, h);
             }
         }
-        for (target, members) in targets {
+        self.evidence = ranked(repo_hints);
+        for (target, _, hints) in &mut targets {
+            target.hints = ranked(std::mem::take(hints));
+        }
+        // Hinted credentials first: they cost one request each and teach the run its regions.
+        targets.sort_by_key(|(t, _, _)| t.hints.is_empty());
+        for (target, members, _) in targets {
             let (verification, revocation) = self.process(&target);
             for i in members {
                 findings[i].verification = Some(verification.clone());
@@ -346,7 +376,10 @@ impl Verifier {
         let target = Target {
             client_id: client_id.to_string(),
             secret: secret.clone(),
-            hint: region.and_then(crate::genesys::region_domain),
+            hints: region
+                .and_then(crate::genesys::region_domain)
+                .into_iter()
+                .collect(),
             fingerprint: None,
             rule: None,
             places: Vec::new(),
@@ -384,6 +417,19 @@ impl Verifier {
             VerificationStatus::RateLimited => self.summary.rate_limited += 1,
             VerificationStatus::Decoy => self.summary.decoys += 1,
             VerificationStatus::Skipped => self.summary.skipped += 1,
+            VerificationStatus::Unconfirmed => self.summary.unconfirmed += 1,
+        }
+        if matches!(
+            verification.status,
+            VerificationStatus::Active | VerificationStatus::Unconfirmed
+        ) {
+            if let Some(d) = verification
+                .region
+                .as_deref()
+                .and_then(crate::genesys::region_domain)
+            {
+                bump(&mut self.answered, d);
+            }
         }
         let revocation = match (&self.opts.revoke, verification.status) {
             (None, _) => None,
@@ -414,6 +460,14 @@ impl Verifier {
                     Some("verification reached no conclusion; nothing was revoked".into()),
                 ))
             }
+            (Some(_), VerificationStatus::Unconfirmed) => Some(self.revocation(
+                RevocationStatus::NotAttempted,
+                Some("not proven live (no token was issued); nothing was revoked".into()),
+            )),
+            (Some(_), VerificationStatus::Skipped) => Some(self.revocation(
+                RevocationStatus::NotAttempted,
+                Some("not checked; nothing was revoked".into()),
+            )),
             (Some(_), _) => None,
         };
         (verification, revocation)
@@ -480,17 +534,107 @@ impl Verifier {
     }
 }
 
-/// Remove the secret from a text that may echo a server's words, and keep it short.
+/// Remove the secret from a text of leakgate's own making (server text never reaches one but
+/// through [`plain_name`]), withhold it whole if it still resembles the secret, keep it short.
 pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
     let mut t = if secret.expose().is_empty() {
         text.to_string()
     } else {
         text.replace(secret.expose(), "*****")
     };
+    if resembles(&t, secret, None) {
+        t = "(withheld: the text resembled the credential)".to_string();
+    }
     if t.chars().count() > 300 {
         t = t.chars().take(300).collect::<String>() + "...";
     }
     t
+}
+
+/// Longest org or client name shown.
+const MAX_NAME_CHARS: usize = 64;
+/// Longest run without a space in a shown name: a secret, its encodings and most of its
+/// fragments are longer.
+const MAX_NAME_WORD: usize = 24;
+
+/// A name a server sent (org, client), when it is plainly a name: short, printable, no long
+/// unbroken run, nothing resembling the credential checked (in any case, base64'd, in a Basic
+/// header, with a character changed). Anything else is dropped rather than scrubbed.
+pub(crate) fn plain_name(name: &str, target: &Target) -> Option<String> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && name.chars().all(|c| !c.is_control())
+        && name
+            .split_whitespace()
+            .all(|w| w.chars().count() <= MAX_NAME_WORD)
+        && !resembles(name, &target.secret, Some(&target.client_id));
+    ok.then(|| name.to_string())
+}
+
+/// Width of the fragments of a secret looked for in a text.
+const WINDOW: usize = 8;
+
+/// True when `text` holds an 8-character fragment of the secret, of its base64 forms or of the
+/// Basic credential `id:secret` in base64, comparing letters and digits only, in any case.
+fn resembles(text: &str, secret: &Secret, client_id: Option<&str>) -> bool {
+    use base64::Engine;
+    let raw = secret.expose();
+    if raw.len() < WINDOW {
+        return false;
+    }
+    let norm = |s: &str| -> Vec<u8> {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    };
+    let hay = norm(text);
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let mut forms = vec![
+        raw.to_string(),
+        raw.chars().rev().collect(),
+        b64.encode(raw),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw),
+    ];
+    if let Some(id) = client_id {
+        forms.push(b64.encode(format!("{id}:{raw}")));
+    }
+    forms.iter().any(|f| {
+        let f = norm(f);
+        f.windows(WINDOW)
+            .any(|w| hay.windows(WINDOW).any(|h| h == w))
+    })
+}
+
+/// A `skipped` verification, now.
+fn skipped(reason: String) -> Verification {
+    Verification {
+        status: VerificationStatus::Skipped,
+        region: None,
+        org: None,
+        client_name: None,
+        checked_at: audit::now_rfc3339(),
+        reason: Some(reason),
+    }
+}
+
+/// Mentions of regions, in first-seen order.
+type RegionCounts = Vec<(&'static str, usize)>;
+
+/// Count one more mention of `region`.
+fn bump(counts: &mut RegionCounts, region: &'static str) {
+    match counts.iter_mut().find(|(r, _)| *r == region) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((region, 1)),
+    }
+}
+
+/// Regions by mentions, most first; ties in the canonical region order.
+fn ranked(mut counts: RegionCounts) -> Vec<&'static str> {
+    let pos = |r: &str| crate::genesys::REGION_DOMAINS.iter().position(|d| *d == r);
+    counts.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), pos(r)));
+    counts.into_iter().map(|(r, _)| r).collect()
 }
 
 fn is_decoy(decoy_client_ids: &[String], client_id: &str) -> bool {
@@ -523,4 +667,86 @@ pub fn mark_decoys(findings: &mut [Finding], decoy_client_ids: &[String]) -> usi
         }
     }
     marked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn target(secret: &str) -> Target {
+        Target {
+            client_id: "0f8e4c1a-2b3d-4e5f-9a6b-7c8d9e0f1a2b".into(),
+            secret: Secret::new(secret),
+            hints: Vec::new(),
+            fingerprint: None,
+            rule: None,
+            places: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_that_echo_the_secret_are_dropped() {
+        // Built from parts: no secret-shaped literal in the sources.
+        let secret: String = [
+            "Qx7", "mK2p", "Lw9v", "Tn4r", "Zs8y", "Hb3c", "Fd6g", "Jk1e", "Pa5u", "Rq0i", "Vo2",
+        ]
+        .concat()
+            + "w";
+        let t = target(&secret);
+        assert_eq!(
+            plain_name("billing-sync", &t).as_deref(),
+            Some("billing-sync")
+        );
+        assert_eq!(
+            plain_name(" Example Org ", &t).as_deref(),
+            Some("Example Org")
+        );
+        let swapped: String = secret
+            .chars()
+            .map(|c| {
+                if c.is_ascii_uppercase() {
+                    c.to_ascii_lowercase()
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect();
+        let mut changed = secret.clone().into_bytes();
+        changed[20] = b'_';
+        let changed = String::from_utf8(changed).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let basic = format!("Basic {}", b64.encode(format!("{}:{secret}", t.client_id)));
+        let halves = format!("{} {}", &secret[..21], &secret[21..]);
+        let url = secret.replace('-', "%2D");
+        for echo in [
+            secret.clone(),
+            swapped,
+            changed,
+            b64.encode(&secret),
+            basic,
+            halves,
+            url,
+            secret.chars().rev().collect(),
+            format!("org of {}", &secret[5..17]),
+        ] {
+            assert_eq!(plain_name(&echo, &t), None, "{echo}");
+            assert!(!scrub(&echo, &t.secret).contains(&secret[5..17]));
+        }
+        assert_eq!(plain_name("a\x1b[31mred", &t), None, "control characters");
+        assert_eq!(plain_name("line\nbreak", &t), None);
+    }
+
+    #[test]
+    fn regions_rank_by_mentions_then_canonical_order() {
+        let mut c = Vec::new();
+        bump(&mut c, "usw2.pure.cloud");
+        bump(&mut c, "mypurecloud.de");
+        bump(&mut c, "mypurecloud.de");
+        bump(&mut c, "mypurecloud.ie");
+        assert_eq!(
+            ranked(c),
+            ["mypurecloud.de", "mypurecloud.ie", "usw2.pure.cloud"]
+        );
+    }
 }

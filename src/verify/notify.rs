@@ -1,7 +1,7 @@
 //! Notices to a chat webhook: one `{"text": ...}` post (the shape Slack and Teams accept) per
 //! revocation attempt, naming where the secret was found and what to do next.
 
-use super::client::{agent, check_webhook_url, is_loopback_host, transport_reason};
+use super::client::{agent, check_webhook_url, transport_reason};
 use super::{
     Revocation, RevocationStatus, RevokeAction, Target, Verification, Verifier, VerifyError,
     VerifyOptions,
@@ -16,14 +16,11 @@ pub struct Notifier {
 impl Notifier {
     /// Check the URL (https, or http to loopback) and build the client.
     pub fn new(url: &str, opts: &VerifyOptions) -> Result<Self, VerifyError> {
-        check_webhook_url(url)?;
-        let loopback = url
-            .split_once("://")
-            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(""))
-            .is_some_and(|h| is_loopback_host(h.trim_start_matches('[').trim_end_matches(']')));
+        // One parse decides the policy and the proxy bypass alike.
+        let parsed = check_webhook_url(url)?;
         Ok(Notifier {
             url: url.to_string(),
-            agent: agent(opts, loopback),
+            agent: agent(opts, parsed.is_loopback()),
         })
     }
 
@@ -142,7 +139,7 @@ mod tests {
         let target = Target {
             client_id: "c1".into(),
             secret: Secret::new("s3cr3t-value"),
-            hint: None,
+            hints: Vec::new(),
             fingerprint: None,
             rule: None,
             places: vec![Place {

@@ -1,14 +1,36 @@
 //! The token check (region by region, the hinted one first), reading `tokens/me` for the org and
 //! client name, and deleting the token a check minted.
 
-use super::client::{description, Auth, Call, CallError, Method, Service};
-use super::{audit, scrub, Secret, Target, Token, Verification, VerificationStatus, Verifier};
+use super::client::{Auth, Call, CallError, Method, Service};
+use super::{
+    audit, plain_name, scrub, Secret, Target, Token, Verification, VerificationStatus, Verifier,
+};
+
+/// OAuth error codes (RFC 6749 5.2 and Genesys) that may be repeated in reasons. Any other text
+/// a server sends is never shown: a hostile or broken server could echo a credential back.
+const OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+    "server_error",
+    "temporarily_unavailable",
+];
+
+/// The reason for `unauthorized_client`: it proves the client id exists, nothing about the secret.
+pub(crate) const UNCONFIRMED_REASON: &str = "unauthorized_client: the client id exists in this region but is not a client-credentials client; Genesys does not document whether the secret was checked first, so it is not proven live (no token was issued)";
 
 /// What the token endpoint of one region said about a pair.
 #[derive(Debug)]
 pub(crate) enum TokenAnswer {
-    /// 200 with a token, or `unauthorized_client` (authenticated, but no token).
-    Live(Option<Token>),
+    /// 200 with a token: the only proof that a secret is live.
+    Live(Token),
+    /// `unauthorized_client`: the client exists here, but no token was issued and whether the
+    /// secret was checked is not documented. Never grounds for a revoke.
+    Unconfirmed,
     /// `invalid_client` (or 401): not this pair, not here.
     Refused,
     /// Still throttled after retries.
@@ -51,8 +73,8 @@ impl Verifier {
             Err(e) => (TokenAnswer::Unknown(e.reason()), None),
         };
         let (outcome, detail) = match &answer {
-            TokenAnswer::Live(Some(_)) => ("active", None),
-            TokenAnswer::Live(None) => ("active", Some("unauthorized_client".to_string())),
+            TokenAnswer::Live(_) => ("active", None),
+            TokenAnswer::Unconfirmed => ("unconfirmed", Some("unauthorized_client".to_string())),
             TokenAnswer::Refused => ("refused", None),
             TokenAnswer::Throttled(r) => ("rate_limited", Some(r.clone())),
             TokenAnswer::Unknown(r) => ("indeterminate", Some(r.clone())),
@@ -62,25 +84,46 @@ impl Verifier {
         answer
     }
 
-    /// Check a target: the hinted region first, then the others one at a time, stopping at the
-    /// first live answer. A minted token is read for org and client name, then deleted (not in
+    /// The regions to try for a target, by evidence: its own hints, then the regions where
+    /// this run's other clients answered, then the regions the run's other findings name, then
+    /// the rest in the canonical order. Each region once.
+    fn region_order(&self, target: &Target) -> Vec<&'static str> {
+        let answered = self.answered.clone();
+        let mut order: Vec<&'static str> = Vec::with_capacity(crate::genesys::REGION_DOMAINS.len());
+        let candidates = target
+            .hints
+            .iter()
+            .copied()
+            .chain(super::ranked(answered))
+            .chain(self.evidence.iter().copied())
+            .chain(crate::genesys::REGION_DOMAINS.iter().copied());
+        for d in candidates {
+            if !order.contains(&d) {
+                order.push(d);
+            }
+        }
+        order
+    }
+
+    /// Check a target region by region in the order of evidence ([`Self::region_order`]),
+    /// stopping at the first region that knows the client, or when the run's cap on token
+    /// requests is spent. A minted token is read for org and client name, then deleted (not in
     /// a dry run, which contacts nothing but the token endpoint).
     pub(crate) fn verify_target(&mut self, target: &Target) -> Verification {
-        let order: Vec<&'static str> = target
-            .hint
-            .into_iter()
-            .chain(
-                crate::genesys::REGION_DOMAINS
-                    .iter()
-                    .copied()
-                    .filter(|d| Some(*d) != target.hint),
-            )
-            .collect();
+        let order = self.region_order(target);
         let checked_at = audit::now_rfc3339();
         let mut last_region = None;
         let mut throttled: Option<String> = None;
         let mut unknown: Option<String> = None;
+        let mut tried = 0usize;
+        let mut capped = false;
         for domain in order {
+            if self.summary.token_requests >= self.opts.max_token_requests {
+                capped = true;
+                break;
+            }
+            self.summary.token_requests += 1;
+            tried += 1;
             last_region = Some(domain);
             let answer =
                 self.token_request(target, &target.client_id, &target.secret, domain, "verify");
@@ -94,27 +137,29 @@ impl Verifier {
                         checked_at,
                         reason: None,
                     };
-                    match token {
-                        Some(token) if !self.dry_run() => {
-                            let (org, name) = self.token_info(target, domain, &token);
-                            v.org = org;
-                            v.client_name = name;
-                            self.delete_token(target, domain, &token, "token_delete");
-                        }
-                        Some(_) => {
-                            v.reason = Some(
-                                "dry run: org and client name not read (token endpoint only)"
-                                    .to_string(),
-                            );
-                        }
-                        None => {
-                            v.reason = Some(
-                                "unauthorized_client: the secret authenticated, but the client is not a client-credentials client"
-                                    .to_string(),
-                            );
-                        }
+                    if self.dry_run() {
+                        v.reason = Some(
+                            "dry run: org and client name not read (token endpoint only)"
+                                .to_string(),
+                        );
+                    } else {
+                        let (org, name) = self.token_info(target, domain, &token);
+                        v.org = org;
+                        v.client_name = name;
+                        self.delete_token(target, domain, &token, "token_delete");
                     }
                     return v;
+                }
+                TokenAnswer::Unconfirmed => {
+                    // Client ids are unique across regions: no other region will know it.
+                    return Verification {
+                        status: VerificationStatus::Unconfirmed,
+                        region: Some(domain.to_string()),
+                        org: None,
+                        client_name: None,
+                        checked_at,
+                        reason: Some(UNCONFIRMED_REASON.to_string()),
+                    };
                 }
                 TokenAnswer::Refused => {}
                 TokenAnswer::Throttled(r) => {
@@ -132,10 +177,22 @@ impl Verifier {
                 }
             }
         }
-        let (status, reason) = match (throttled, unknown) {
-            (Some(t), _) => (VerificationStatus::RateLimited, Some(t)),
-            (None, Some(u)) => (VerificationStatus::Indeterminate, Some(u)),
-            (None, None) => (VerificationStatus::Invalid, None),
+        let regions = crate::genesys::REGION_DOMAINS.len();
+        let cap_note = capped.then(|| {
+            format!(
+                "left unchecked in {} of {regions} regions: the cap of {} token requests per run (--max-verify-requests) was reached",
+                regions - tried,
+                self.opts.max_token_requests
+            )
+        });
+        if capped {
+            self.summary.capped += 1;
+        }
+        let (status, reason) = match (throttled, unknown, cap_note) {
+            (Some(t), _, note) => (VerificationStatus::RateLimited, Some(join(t, note))),
+            (None, Some(u), note) => (VerificationStatus::Indeterminate, Some(join(u, note))),
+            (None, None, Some(note)) => (VerificationStatus::Skipped, Some(note)),
+            (None, None, None) => (VerificationStatus::Invalid, None),
         };
         Verification {
             status,
@@ -173,11 +230,15 @@ impl Verifier {
                         .and_then(|n| n.as_str())
                         .map(str::to_string)
                 };
-                let org = j.get("organization").and_then(named);
-                let client = ["OAuthClient", "oAuthClient", "oauthClient"]
-                    .iter()
-                    .find_map(|k| j.get(*k))
-                    .and_then(named);
+                // Names are server text: kept only when plainly a name (see `plain_name`).
+                let keep = |n: Option<String>| n.and_then(|n| plain_name(&n, target));
+                let org = keep(j.get("organization").and_then(named));
+                let client = keep(
+                    ["OAuthClient", "oAuthClient", "oauthClient"]
+                        .iter()
+                        .find_map(|k| j.get(*k))
+                        .and_then(named),
+                );
                 (org, client)
             }
             Ok(reply) => {
@@ -245,23 +306,30 @@ impl Verifier {
     }
 }
 
-/// What a token endpoint answer means.
+/// `first`, then `; note` when there is one.
+fn join(first: String, note: Option<String>) -> String {
+    match note {
+        Some(n) => format!("{first}; {n}"),
+        None => first,
+    }
+}
+
+/// What a token endpoint answer means. Reasons hold the status and, at most, an allowlisted
+/// OAuth error code; descriptions and bodies are never repeated.
 fn classify(status: u16, j: &serde_json::Value) -> TokenAnswer {
     let error = j.get("error").and_then(|v| v.as_str());
     match (status, error) {
         (200, _) => match j.get("access_token").and_then(|v| v.as_str()) {
-            Some(t) if !t.is_empty() => TokenAnswer::Live(Some(Token(t.to_string()))),
+            Some(t) if !t.is_empty() => TokenAnswer::Live(Token(t.to_string())),
             _ => TokenAnswer::Unknown("HTTP 200 without an access token".to_string()),
         },
         (400 | 401, Some("invalid_client")) => TokenAnswer::Refused,
-        (400 | 401, Some("unauthorized_client")) => TokenAnswer::Live(None),
+        (400 | 401, Some("unauthorized_client")) => TokenAnswer::Unconfirmed,
         (401, None) => TokenAnswer::Refused,
-        (s, Some(e)) => {
-            let d = description(j)
-                .map(|d| format!(": {}", d.chars().take(120).collect::<String>()))
-                .unwrap_or_default();
-            TokenAnswer::Unknown(format!("HTTP {s} {e}{d}"))
-        }
+        (s, Some(e)) => match OAUTH_ERRORS.iter().find(|k| **k == e) {
+            Some(code) => TokenAnswer::Unknown(format!("HTTP {s} {code}")),
+            None => TokenAnswer::Unknown(format!("HTTP {s} with an unrecognised error code")),
+        },
         (s, None) => TokenAnswer::Unknown(format!("HTTP {s}")),
     }
 }
@@ -275,7 +343,7 @@ mod tests {
     fn answers() {
         assert!(matches!(
             classify(200, &json!({"access_token": "t"})),
-            TokenAnswer::Live(Some(_))
+            TokenAnswer::Live(_)
         ));
         assert!(matches!(classify(200, &json!({})), TokenAnswer::Unknown(_)));
         assert!(matches!(
@@ -284,8 +352,24 @@ mod tests {
         ));
         assert!(matches!(
             classify(400, &json!({"error": "unauthorized_client"})),
-            TokenAnswer::Live(None)
+            TokenAnswer::Unconfirmed
         ));
+        match classify(
+            400,
+            &json!({"error": "x-echo-of-a-value", "description": "d"}),
+        ) {
+            TokenAnswer::Unknown(r) => {
+                assert_eq!(r, "HTTP 400 with an unrecognised error code");
+            }
+            other => panic!("{other:?}"),
+        }
+        match classify(
+            403,
+            &json!({"error": "access_denied", "description": "echo"}),
+        ) {
+            TokenAnswer::Unknown(r) => assert_eq!(r, "HTTP 403 access_denied"),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             classify(400, &json!({"error": "invalid_grant"})),
             TokenAnswer::Unknown(_)

@@ -175,7 +175,7 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
 }
 
 /// The tips and hidden commits of a range.
-fn resolve_range(
+pub(super) fn resolve_range(
     repo: &gix::Repository,
     spec: &str,
 ) -> Result<(Vec<ObjectId>, Vec<ObjectId>), GitError> {

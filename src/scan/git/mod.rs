@@ -12,9 +12,11 @@ mod history;
 mod origin;
 mod staged;
 mod tree;
+pub mod trusted;
 
 pub use history::{scan_history, HistoryOptions};
 pub use staged::scan_staged;
+pub use trusted::{TrustedError, TrustedTree};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
