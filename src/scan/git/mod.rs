@@ -59,11 +59,26 @@ pub struct Progress {
 
 /// Open the repository containing `path` (a work tree, a folder in it, a bare repository or a
 /// linked worktree). With `env`, `GIT_DIR` and friends are honoured, as a hook expects.
+///
+/// Replacement objects (`refs/replace/*`) are switched off whatever the repository's config or
+/// environment says: a replacement would let a crafted repository show the scan a clean
+/// object in place of the one that holds a secret. The replacements are still refs, so the
+/// objects they point at are scanned as tips like any other. Grafts (`.git/info/grafts`) are
+/// never applied: gix does not read them.
 fn open(path: &Path, env: bool) -> Result<gix::ThreadSafeRepository, GitError> {
+    const REAL_OBJECTS: &str = "core.useReplaceRefs=false";
+    let mut trust: gix::sec::trust::Mapping<gix::open::Options> = Default::default();
+    for level in [&mut trust.full, &mut trust.reduced] {
+        *level = std::mem::take(level).config_overrides([REAL_OBJECTS]);
+    }
     let found = if env {
-        gix::ThreadSafeRepository::discover_with_environment_overrides(path)
+        gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+            path,
+            Default::default(),
+            trust,
+        )
     } else {
-        gix::ThreadSafeRepository::discover(path)
+        gix::ThreadSafeRepository::discover_opts(path, Default::default(), trust)
     };
     found.map_err(|source| GitError::Open {
         path: path.to_path_buf(),

@@ -182,7 +182,7 @@ impl Compare<'_> {
                 let placeholder = entry.flags.contains(Flags::INTENT_TO_ADD);
                 if is_file && entry.stage_raw() == 0 && !placeholder {
                     let old = match before {
-                        Some((kind, id)) if tree::is_file(kind) => Some(id),
+                        Some((kind, id)) if tree::is_content(kind) => Some(id),
                         _ => None,
                     };
                     if old != Some(entry.id) {
@@ -205,7 +205,7 @@ impl Compare<'_> {
                 path.extend_from_slice(&name);
                 match kind {
                     EntryKind::Tree => self.deleted.push(Deleted::Tree(path, id)),
-                    k if tree::is_file(k) => self.deleted.push(Deleted::Blob(path, id)),
+                    k if tree::is_content(k) => self.deleted.push(Deleted::Blob(path, id)),
                     _ => {}
                 }
             }
@@ -290,7 +290,7 @@ impl<'a> Committed<'a> {
                     }
                     walker.walk(self.repo, id, &mut path, &mut |visit| match visit {
                         Visit::Entry { path, kind, id } => {
-                            if tree::is_file(kind) {
+                            if tree::is_content(kind) {
                                 out.push((path.to_vec(), id.to_owned()));
                             }
                             kind == EntryKind::Tree
