@@ -143,7 +143,7 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
     for r in platform.all().map_err(GitError::References)? {
         match r {
             Ok(mut r) => {
-                let name = r.name().as_bstr().to_string();
+                let name = display_path(r.name().as_bstr());
                 match r.peel_to_id() {
                     Ok(id) => targets.push((name, id.detach())),
                     Err(e) => tally.error(name, format!("cannot resolve reference: {e}")),
@@ -157,13 +157,18 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
     }
     targets.sort_by_key(|t| t.1);
     targets.dedup_by(|a, b| a.1 == b.1);
+    let mut buf = Vec::new();
     for (name, id) in targets {
         match repo.objects.try_header(&id) {
             Ok(Some(h)) => match h.kind() {
-                Kind::Commit => tips.commits.push(id),
+                Kind::Commit => match tree::decode_commit(repo, &id, &mut buf) {
+                    Ok(()) => tips.commits.push(id),
+                    Err(message) => tally.error(name, message),
+                },
                 Kind::Tree => tips.trees.push(id),
                 Kind::Blob => tips.blobs.push(id),
-                Kind::Tag => {}
+                // Peeling follows tags to their end; a tag left over means a broken chain.
+                Kind::Tag => tally.error(name, format!("tag {id} could not be peeled")),
             },
             Ok(None) => tally.error(name, format!("points to missing object {id}")),
             Err(e) => tally.error(name, format!("object {id}: {e}")),
@@ -218,6 +223,19 @@ fn walk_commits(
     skip: Option<HashSet<ObjectId>>,
     inv: &mut Inventory<'_>,
 ) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
+    // One undecodable commit among the tips would stop the walk before it starts: report it
+    // and walk the rest.
+    let mut buf = Vec::new();
+    let tips: Vec<ObjectId> = tips
+        .into_iter()
+        .filter(|id| match tree::decode_commit(repo, id, &mut buf) {
+            Ok(()) => true,
+            Err(message) => {
+                inv.tally.error(format!("commit {id}"), message);
+                false
+            }
+        })
+        .collect();
     if tips.is_empty() {
         return Ok(Vec::new());
     }
@@ -246,9 +264,9 @@ fn walk_commits(
                 inv.progress.commits.fetch_add(1, Relaxed);
             }
             Err(e) => {
-                // The walk cannot go on past a broken commit; scan what it reached.
-                inv.tally.error("(commit walk)", e.to_string());
-                break;
+                // A commit that cannot be decoded is dropped from the walk (its parents are
+                // not reached through it); the walk goes on with every other commit queued.
+                inv.tally.error("(commit walk)", format!("{e:#}"));
             }
         }
     }
@@ -467,11 +485,9 @@ impl<'r> Inventory<'r> {
                     self.enter_diff(old, id, others, &path, &mut stack, found);
                 }
                 kind if tree::is_content(kind) => {
-                    let held = |e: Option<&(EntryKind, ObjectId)>| {
-                        matches!(e, Some((k, held)) if tree::is_content(*k) && *held == id)
-                    };
-                    let new_here = !held(before.as_ref())
-                        && !frame.others.iter().any(|o| held(o.get(&name)));
+                    let held = |e: Option<&(EntryKind, ObjectId)>| matches!(e, Some((k, held)) if tree::is_content(*k) && *held == id);
+                    let new_here =
+                        !held(before.as_ref()) && !frame.others.iter().any(|o| held(o.get(&name)));
                     if new_here {
                         found.push((path.clone(), id));
                     }
@@ -508,13 +524,14 @@ impl<'r> Inventory<'r> {
             return;
         }
         let repo = self.repo;
-        let mut read = |tree: &ObjectId, tally: &mut Tally| match tree::entries(repo, tree, &mut self.buf) {
-            Ok(e) => Some(e),
-            Err(message) => {
-                tally.error(display_path(path), message);
-                None
-            }
-        };
+        let mut read =
+            |tree: &ObjectId, tally: &mut Tally| match tree::entries(repo, tree, &mut self.buf) {
+                Ok(e) => Some(e),
+                Err(message) => {
+                    tally.error(display_path(path), message);
+                    None
+                }
+            };
         let Some(new_entries) = read(&new, &mut self.tally) else {
             return;
         };

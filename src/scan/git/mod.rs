@@ -16,6 +16,7 @@ mod tree;
 pub use history::{scan_history, HistoryOptions};
 pub use staged::scan_staged;
 
+use crate::finding::display_path;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
@@ -24,7 +25,7 @@ use std::sync::atomic::AtomicU64;
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// The path is not in a Git repository, or the repository cannot be opened.
-    #[error("{}: not a readable Git repository: {source}", path.display())]
+    #[error("{}: not a readable Git repository: {source}", display_path(path.as_os_str().as_encoded_bytes()))]
     Open { path: PathBuf, source: gix::Error },
     /// The references could not be listed.
     #[error("listing references: {0}")]
@@ -38,6 +39,9 @@ pub enum GitError {
     /// The index could not be read.
     #[error("reading the index: {0}")]
     Index(gix::Error),
+    /// `--staged` in a bare repository, which has no index of its own to commit from.
+    #[error("{}: a bare repository has no staged changes to scan (run in a work tree, or use --history)", display_path(path.as_os_str().as_encoded_bytes()))]
+    Bare { path: PathBuf },
     /// HEAD could not be resolved.
     #[error("reading HEAD: {0}")]
     Head(gix::Error),

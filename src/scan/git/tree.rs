@@ -1,9 +1,9 @@
 //! Reading commits and trees: the small helpers every Git source shares.
 
+use crate::finding::display_path;
 use gix::hash::{oid, ObjectId};
 use gix::objs::tree::EntryKind;
 use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
-use crate::finding::display_path;
 use std::collections::HashMap;
 
 /// Read object `id`, which must be of `kind`, into `buf`.
@@ -31,6 +31,32 @@ pub(super) fn tree_of(
     CommitRefIter::from_bytes(data, repo.object_hash())
         .tree_id()
         .map_err(|e| format!("commit {id}: {e}"))
+}
+
+/// Check that commit `id` decodes as far as a commit walk reads it: tree, parents, committer.
+pub(super) fn decode_commit(
+    repo: &gix::Repository,
+    id: &oid,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    use gix::objs::commit::ref_iter::Token;
+    let data = read(repo, id, Kind::Commit, buf)?;
+    let hash = repo.object_hash();
+    let bad = |e: &dyn std::fmt::Display| format!("commit {id} cannot be decoded: {e}");
+    for token in CommitRefIter::from_bytes(data, hash) {
+        match token {
+            Ok(Token::Tree { .. } | Token::Parent { .. }) => continue,
+            Ok(_) => break,
+            Err(e) => return Err(bad(&e)),
+        }
+    }
+    CommitRefIter::from_bytes(data, hash)
+        .tree_id()
+        .map_err(|e| bad(&e))?;
+    CommitRefIter::from_bytes(data, hash)
+        .committer()
+        .map_err(|e| bad(&e))?;
+    Ok(())
 }
 
 /// Paths, stored once each and named by a small number.
@@ -169,9 +195,9 @@ impl TreeWalker {
                 data.copy_within(start..end, 0);
                 data.truncate(end - start);
                 self.stack.push(Frame {
-                tree: tree.to_owned(),
-                data,
-                pos: 0,
+                    tree: tree.to_owned(),
+                    data,
+                    pos: 0,
                     base: path.len(),
                 });
             }
