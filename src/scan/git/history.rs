@@ -542,11 +542,14 @@ impl<'r> Inventory<'r> {
             .iter()
             .map(|o| read(o, &mut self.tally).unwrap_or_default())
             .collect();
+        let mut new_entries: Vec<_> = new_entries
+            .into_iter()
+            .map(|(name, (kind, id))| (name, kind, id))
+            .collect();
+        // Taken from the end: by name, so the first path of a blob named twice is stable.
+        new_entries.sort_by(|a, b| b.0.cmp(&a.0));
         stack.push(DiffFrame {
-            new: new_entries
-                .into_iter()
-                .map(|(name, (kind, id))| (name, kind, id))
-                .collect(),
+            new: new_entries,
             old: old_entries,
             others,
             base: path.len(),
