@@ -386,7 +386,6 @@ fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
     for extra in [
         &["--history"][..],
         &["--history", "--range", "main~1..main"][..],
-        &["--history", "--range", "main"][..],
     ] {
         let (code, doc) = scan_json(dir.path(), extra);
         assert_eq!(code, 1, "{extra:?}: {}", doc["errors"]);
