@@ -116,8 +116,11 @@ impl PathNode {
 struct Held {
     slot: usize,
     count: u64,
-    paths: Option<Vec<Rc<PathNode>>>,
+    paths: Listed,
 }
+
+/// The paths below a tree that hold a target, when there are few enough to list.
+type Listed = Option<Vec<Rc<PathNode>>>;
 
 /// What a tree holds of the targets, by slot.
 type Holdings = Rc<Vec<Held>>;
@@ -242,7 +245,7 @@ impl Counter<'_> {
 
     /// What a tree holds, from its entries (subtrees already memoised).
     fn combine(&self, entries: Vec<(Box<[u8]>, bool, ObjectId)>) -> Holdings {
-        let mut by_slot: BTreeMap<usize, (u64, Option<Vec<Rc<PathNode>>>)> = BTreeMap::new();
+        let mut by_slot: BTreeMap<usize, (u64, Listed)> = BTreeMap::new();
         for (name, is_tree, id) in entries {
             if is_tree {
                 // A subtree still open is a cycle, which only a corrupt store can make.
