@@ -532,3 +532,33 @@ fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
         );
     }
 }
+
+#[test]
+fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_allowed() {
+    let dir = repo();
+    write_files(
+        dir.path(),
+        &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
+    );
+    let secret = env_file(12);
+    // `fixtures` sorts before `src`: the blob is first met under the allowed path.
+    let added = commit(
+        dir.path(),
+        &[("fixtures/a.env", &secret), ("src/a.env", &secret)],
+        "same content twice",
+    );
+    let (code, doc) = scan_json(dir.path(), &["--history"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(secrets(&doc), vec![("src/a.env".to_string(), added)]);
+
+    // Only under the allowed path: allowed, and counted as such.
+    let dir = repo();
+    write_files(
+        dir.path(),
+        &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
+    );
+    commit(dir.path(), &[("fixtures/a.env", &env_file(13))], "fixture");
+    let (code, doc) = scan_json(dir.path(), &["--history"]);
+    assert_eq!(code, 0, "{doc}");
+    assert!(findings(&doc).is_empty(), "{doc}");
+}

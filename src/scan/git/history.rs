@@ -112,10 +112,13 @@ pub fn scan_history(
     let jobs = pack_order(&repo, blobs);
     let paths = paths.freeze();
     progress.blobs_total.store(jobs.len() as u64, Relaxed);
-    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress);
+    // A blob is attributed to its first path only; if the configuration allows that path, the
+    // blob is scanned all the same and its findings move to a path that is not allowed.
+    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress, false);
     let mut tally = walk_tally.merge(scanned.tally);
-    origin::attach(
+    tally.stats.allowed += origin::attach(
         &repo,
+        matcher,
         &mut tally.findings,
         &scanned.owners,
         &jobs,
@@ -223,19 +226,22 @@ fn walk_commits(
     skip: Option<HashSet<ObjectId>>,
     inv: &mut Inventory<'_>,
 ) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
-    // One undecodable commit among the tips would stop the walk before it starts: report it
-    // and walk the rest.
+    // One undecodable commit among the tips (or the hidden commits) would stop the walk before
+    // it starts: report it and walk the rest. A hidden commit dropped so only widens the walk.
     let mut buf = Vec::new();
-    let tips: Vec<ObjectId> = tips
-        .into_iter()
-        .filter(|id| match tree::decode_commit(repo, id, &mut buf) {
-            Ok(()) => true,
-            Err(message) => {
-                inv.tally.error(format!("commit {id}"), message);
-                false
-            }
-        })
-        .collect();
+    let mut decodable = |ids: Vec<ObjectId>| -> Vec<ObjectId> {
+        ids.into_iter()
+            .filter(|id| match tree::decode_commit(repo, id, &mut buf) {
+                Ok(()) => true,
+                Err(message) => {
+                    inv.tally.error(format!("commit {id}"), message);
+                    false
+                }
+            })
+            .collect()
+    };
+    let tips = decodable(tips);
+    let hidden = decodable(hidden);
     if tips.is_empty() {
         return Ok(Vec::new());
     }

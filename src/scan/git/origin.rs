@@ -4,6 +4,7 @@
 use super::blobs::{Job, NO_COMMIT};
 use super::tree::{self, PathList};
 use crate::finding::{display_path, Finding, GitOrigin};
+use crate::matcher::Matcher;
 use gix::hash::{oid, ObjectId};
 use gix::hashtable::HashMap;
 use gix::objs::tree::EntryKind;
@@ -11,18 +12,31 @@ use gix::objs::{Kind, TreeRefIter};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-/// Fill `git` on every finding; `owners[i]` is the job finding `i` came from.
+/// Where a blob's findings are reported: its first path, or, when the configuration allows
+/// that path, the first other path holding the blob that it does not allow.
+enum Place {
+    First,
+    Moved(Vec<u8>),
+    /// Every path holding the blob is allowed.
+    Allowed,
+}
+
+/// Fill `git` on every finding; `owners[i]` is the job finding `i` came from. A blob first
+/// seen under a path the configuration allows (scanned all the same) is reported under another
+/// path that holds it and is not allowed, or dropped and counted as allowed when there is none.
+/// Returns how many findings were dropped so.
 pub(super) fn attach(
     repo: &gix::Repository,
-    findings: &mut [Finding],
+    matcher: &Matcher,
+    findings: &mut Vec<Finding>,
     owners: &[usize],
     jobs: &[Job],
     commits: &[ObjectId],
     paths: &PathList,
-) {
+) -> u64 {
     let wanted: BTreeSet<usize> = owners.iter().copied().collect();
     if wanted.is_empty() {
-        return;
+        return 0;
     }
     let targets: HashMap<ObjectId, usize> = wanted
         .iter()
@@ -34,9 +48,27 @@ pub(super) fn attach(
     for (slot, &job) in wanted.iter().enumerate() {
         let from = jobs[job].from;
         let carrier = &carriers.0[slot];
+        let place = if matcher.path_allowed(&paths.get(from.path)) {
+            let other = carrier
+                .paths
+                .iter()
+                .find(|p| !matcher.path_allowed(&display_path(p)));
+            match other {
+                Some(p) => Place::Moved(p.clone()),
+                // Paths not listed may hold it unallowed: report it rather than drop it.
+                None if carrier.overflow => Place::First,
+                None => Place::Allowed,
+            }
+        } else {
+            Place::First
+        };
+        let shown = match &place {
+            Place::Moved(p) => p.as_slice(),
+            _ => paths.bytes(from.path),
+        };
         let mut origin = GitOrigin {
             unreachable: from.unreachable,
-            other_paths: carrier.other_paths(paths.bytes(from.path), from.commit != NO_COMMIT),
+            other_paths: carrier.other_paths(shown, from.commit != NO_COMMIT),
             other_commits: carrier.commits,
             ..GitOrigin::default()
         };
@@ -55,11 +87,28 @@ pub(super) fn attach(
                 }
             }
         }
-        origins.insert(job, origin);
+        origins.insert(job, (origin, place));
     }
-    for (finding, owner) in findings.iter_mut().zip(owners) {
-        finding.git = origins.get(owner).cloned();
+    let mut keep = Vec::with_capacity(findings.len());
+    let mut dropped = 0;
+    for (mut finding, owner) in findings.drain(..).zip(owners) {
+        let Some((origin, place)) = origins.get(owner) else {
+            keep.push(finding);
+            continue;
+        };
+        match place {
+            Place::Allowed => {
+                dropped += 1;
+                continue;
+            }
+            Place::Moved(p) => finding.path = display_path(p),
+            Place::First => {}
+        }
+        finding.git = Some(origin.clone());
+        keep.push(finding);
     }
+    *findings = keep;
+    dropped
 }
 
 /// Paths a tree keeps as a list for each target it holds; a tree holding a target under more

@@ -71,7 +71,16 @@ pub fn scan_staged(
             },
         })
         .collect();
-    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, &Progress::default());
+    // Each staged path is a job of its own, so an allowed path is skipped exactly.
+    let scanned = blobs::scan(
+        &sync,
+        &jobs,
+        &paths,
+        matcher,
+        opts,
+        &Progress::default(),
+        true,
+    );
     let mut tally = compare_tally.merge(scanned.tally);
     let mut warnings = Vec::new();
 
