@@ -6,6 +6,7 @@ mod common;
 
 use common::{client_id, findings, genesys_secret, git, git_identity, git_init, scan_json};
 use common::{run_in, write_files};
+use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -375,11 +376,30 @@ fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
     const DEPTH: usize = 14_000;
     let dir = repo();
     let secret = blob(dir.path(), env_file(9).as_bytes());
-    let mut mktree = Mktree::new(dir.path());
-    let mut tree = mktree.tree(&[format!("100644 blob {secret}\tdeep.env")]);
-    for _ in 0..DEPTH {
-        tree = mktree.tree(&[format!("040000 tree {tree}\td")]);
-    }
+    // Written straight into the object store: a round trip to git per tree is slow.
+    let store = gix::open(dir.path()).unwrap();
+    let write = |kind: EntryKind, name: &str, id: &str| -> String {
+        let entry = Entry {
+            mode: kind.into(),
+            filename: name.into(),
+            oid: gix::ObjectId::from_hex(id.as_bytes()).unwrap(),
+        };
+        let tree = gix::objs::Tree {
+            entries: vec![entry],
+        };
+        store.write_object(&tree).unwrap().to_string()
+    };
+    let chain = |leaf: &str| {
+        let mut tree = write(EntryKind::Blob, "deep.env", leaf);
+        for _ in 0..DEPTH {
+            tree = write(EntryKind::Tree, "d", &tree);
+        }
+        tree
+    };
+    // First the chain with a harmless leaf, then the same chain with the secret: the range
+    // compares the two trees level by level, all the way down.
+    commit_tree(dir.path(), &chain(&blob(dir.path(), b"harmless\n")));
+    let tree = chain(&secret);
     let deep = commit_tree(dir.path(), &tree);
     let path = format!("{}deep.env", "d/".repeat(DEPTH));
 
