@@ -582,3 +582,21 @@ fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_all
     assert_eq!(code, 0, "{doc}");
     assert!(findings(&doc).is_empty(), "{doc}");
 }
+
+#[test]
+fn a_staged_submodule_is_counted_not_silently_passed() {
+    let dir = repo();
+    let target = rev(dir.path(), "HEAD");
+    git(
+        dir.path(),
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{target},vendor/lib"),
+        ],
+    );
+    let (code, doc) = scan_json(dir.path(), &["--staged"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["stats"]["skipped_submodules"], 1, "{doc}");
+}

@@ -189,6 +189,14 @@ impl<'a> Compare<'a> {
                     || entry.mode == Mode::SYMLINK;
                 // `git add -N` entries are placeholders, not part of the commit.
                 let placeholder = entry.flags.contains(Flags::INTENT_TO_ADD);
+                if entry.mode == Mode::COMMIT && entry.stage_raw() == 0 {
+                    // A submodule's commit is another repository's: counted, not entered.
+                    let unchanged =
+                        matches!(before, Some((EntryKind::Commit, id)) if id == entry.id);
+                    if !unchanged {
+                        self.tally.stats.skipped_submodules += 1;
+                    }
+                }
                 if is_content && entry.stage_raw() == 0 && !placeholder {
                     let old = match before {
                         Some((kind, id)) if tree::is_content(kind) => Some(id),
