@@ -369,6 +369,27 @@ fn a_tree_bomb_reports_its_blob_once_and_counts_the_other_paths() {
             "{extra:?}: {took:?} for a 10^6-path bomb"
         );
     }
+
+    // A second bomb that changes its leaf: the range compares the two bombs, each pair of
+    // trees once, and reports only the new blob.
+    let second = blob(dir.path(), env_file(14).as_bytes());
+    let mut leaf = fan("f", "blob", &secret);
+    leaf.push(format!("100644 blob {second}\tg0"));
+    let mut tree = mktree.tree(&leaf);
+    for _ in 0..5 {
+        tree = mktree.tree(&fan("d", "tree", &tree));
+    }
+    let changed = commit_tree(dir.path(), &tree);
+    let started = Instant::now();
+    let (code, doc) = scan_json(dir.path(), &["--history", "--range", "main~1..main"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{doc}");
+    let found = findings(&doc);
+    assert_eq!(found.len(), 1, "only the new blob: {doc}");
+    assert_eq!(found[0]["path"], "d0/d0/d0/d0/d0/g0");
+    assert_eq!(found[0]["commit"], changed.as_str());
+    assert_eq!(found[0]["other_paths"], 99_999, "{doc}");
+    assert!(took < Duration::from_secs(20), "{took:?} for two bombs");
 }
 
 #[test]
