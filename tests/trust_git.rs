@@ -621,3 +621,44 @@ fn a_staged_submodule_is_counted_not_silently_passed() {
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["stats"]["skipped_submodules"], 1, "{doc}");
 }
+
+#[test]
+fn a_range_over_a_merge_reports_only_what_no_parent_had_in_new_directories_too() {
+    let dir = repo();
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    let feature = commit(
+        dir.path(),
+        &[("conf/feature.env", &env_file(15))],
+        "feature",
+    );
+    git(dir.path(), &["checkout", "-q", "main"]);
+    commit(dir.path(), &[("other.txt", "main moves on\n")], "main");
+    git(
+        dir.path(),
+        &["merge", "-q", "--no-ff", "--no-commit", "feature"],
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("conf/merge.env", &env_file(16)),
+            ("new/evil.env", &env_file(17)),
+        ],
+    );
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "merge with a twist"]);
+    let merge = rev(dir.path(), "HEAD");
+    let (code, doc) = scan_json(
+        dir.path(),
+        &["--history", "--range", &format!("{feature}..main")],
+    );
+    assert_eq!(code, 1, "{doc}");
+    let mut found = secrets(&doc);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("conf/merge.env".to_string(), merge.clone()),
+            ("new/evil.env".to_string(), merge)
+        ]
+    );
+}
