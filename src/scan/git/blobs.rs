@@ -49,7 +49,8 @@ pub(super) struct Scanned {
     pub owners: Vec<usize>,
 }
 
-/// Scan every job's blob once.
+/// Scan every job's blob once. With `skip_allowed`, a job whose path the configuration allows
+/// is not read (right when the job's path is the only one its blob is known by).
 pub(super) fn scan(
     sync: &gix::ThreadSafeRepository,
     jobs: &[Job],
@@ -57,7 +58,14 @@ pub(super) fn scan(
     matcher: &Matcher,
     opts: &ScanOptions,
     progress: &Progress,
+    skip_allowed: bool,
 ) -> Scanned {
+    let reader = Reader {
+        paths,
+        matcher,
+        opts,
+        skip_allowed,
+    };
     let next = AtomicUsize::new(0);
     let workers = rayon::current_num_threads().clamp(1, jobs.len().div_ceil(RUN).max(1));
     let cache =
@@ -80,8 +88,7 @@ pub(super) fn scan(
                     break;
                 }
                 for (i, job) in jobs.iter().enumerate().skip(start).take(RUN) {
-                    let bytes =
-                        scan_one(&repo, job, paths, matcher, opts, &mut buf, &mut out.tally);
+                    let bytes = reader.scan_one(&repo, job, &mut buf, &mut out.tally);
                     out.owners.resize(out.tally.findings.len(), i);
                     progress.blobs_done.fetch_add(1, Relaxed);
                     progress.bytes_done.fetch_add(bytes, Relaxed);
@@ -102,46 +109,55 @@ pub(super) fn scan(
     all
 }
 
-/// Scan one blob; returns the bytes read.
-fn scan_one(
-    repo: &gix::Repository,
-    job: &Job,
-    paths: &PathList,
-    matcher: &Matcher,
-    opts: &ScanOptions,
-    buf: &mut Vec<u8>,
-    tally: &mut Tally,
-) -> u64 {
-    let path = paths.get(job.from.path);
-    if matcher.path_allowed(&path) {
-        return 0;
-    }
-    let id = &job.id;
-    // The header is cheap next to inflating the blob, and keeps a huge blob out of memory.
-    match repo.objects.try_header(id) {
-        Ok(Some(h)) if h.size() > opts.max_file_size => {
-            tally.stats.skipped_too_large += 1;
+/// What every worker shares to read and scan blobs.
+struct Reader<'a> {
+    paths: &'a PathList,
+    matcher: &'a Matcher,
+    opts: &'a ScanOptions,
+    skip_allowed: bool,
+}
+
+impl Reader<'_> {
+    /// Scan one blob; returns the bytes read.
+    fn scan_one(
+        &self,
+        repo: &gix::Repository,
+        job: &Job,
+        buf: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> u64 {
+        let (matcher, opts) = (self.matcher, self.opts);
+        let path = self.paths.get(job.from.path);
+        if self.skip_allowed && matcher.path_allowed(&path) {
             return 0;
         }
-        _ => {}
-    }
-    match repo.objects.try_find(id, buf) {
-        Ok(Some(data)) if data.kind == Kind::Blob => {
-            let len = data.data.len() as u64;
-            tally.scan_blob(matcher, &path, data.data);
-            len
+        let id = &job.id;
+        // The header is cheap next to inflating the blob, and keeps a huge blob out of memory.
+        match repo.objects.try_header(id) {
+            Ok(Some(h)) if h.size() > opts.max_file_size => {
+                tally.stats.skipped_too_large += 1;
+                return 0;
+            }
+            _ => {}
         }
-        Ok(Some(data)) => {
-            tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
-            0
-        }
-        Ok(None) => {
-            tally.error(path, format!("blob {id} is missing"));
-            0
-        }
-        Err(e) => {
-            tally.error(path, format!("blob {id}: {e}"));
-            0
+        match repo.objects.try_find(id, buf) {
+            Ok(Some(data)) if data.kind == Kind::Blob => {
+                let len = data.data.len() as u64;
+                tally.scan_blob(matcher, &path, data.data);
+                len
+            }
+            Ok(Some(data)) => {
+                tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
+                0
+            }
+            Ok(None) => {
+                tally.error(path, format!("blob {id} is missing"));
+                0
+            }
+            Err(e) => {
+                tally.error(path, format!("blob {id}: {e}"));
+                0
+            }
         }
     }
 }

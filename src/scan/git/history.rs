@@ -4,7 +4,7 @@
 use super::blobs::{self, Job, Provenance, NO_COMMIT};
 use super::tree::{self, Paths, TreeWalker, Visit};
 use super::{open, origin, GitError, Progress};
-use crate::finding::ScanReport;
+use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::{oid, ObjectId};
@@ -87,7 +87,7 @@ pub fn scan_history(
             .submodules
             .iter()
             .take(5)
-            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .map(|p| display_path(p))
             .collect();
         warnings.push(format!(
             "{} submodule path(s) not entered ({}{}); scan each submodule's repository on its own",
@@ -106,17 +106,19 @@ pub fn scan_history(
         paths,
         commits,
         submodules,
-        links,
         tally: walk_tally,
         ..
     } = inv;
     let jobs = pack_order(&repo, blobs);
     let paths = paths.freeze();
     progress.blobs_total.store(jobs.len() as u64, Relaxed);
-    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress);
+    // A blob is attributed to its first path only; if the configuration allows that path, the
+    // blob is scanned all the same and its findings move to a path that is not allowed.
+    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress, false);
     let mut tally = walk_tally.merge(scanned.tally);
-    origin::attach(
+    tally.stats.allowed += origin::attach(
         &repo,
+        matcher,
         &mut tally.findings,
         &scanned.owners,
         &jobs,
@@ -125,7 +127,6 @@ pub fn scan_history(
     );
     tally.stats.commits = commits.len() as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
-    tally.stats.skipped_symlinks = links.len() as u64;
     Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
 }
 
@@ -145,7 +146,7 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
     for r in platform.all().map_err(GitError::References)? {
         match r {
             Ok(mut r) => {
-                let name = r.name().as_bstr().to_string();
+                let name = display_path(r.name().as_bstr());
                 match r.peel_to_id() {
                     Ok(id) => targets.push((name, id.detach())),
                     Err(e) => tally.error(name, format!("cannot resolve reference: {e}")),
@@ -159,13 +160,18 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
     }
     targets.sort_by_key(|t| t.1);
     targets.dedup_by(|a, b| a.1 == b.1);
+    let mut buf = Vec::new();
     for (name, id) in targets {
         match repo.objects.try_header(&id) {
             Ok(Some(h)) => match h.kind() {
-                Kind::Commit => tips.commits.push(id),
+                Kind::Commit => match tree::decode_commit(repo, &id, &mut buf) {
+                    Ok(()) => tips.commits.push(id),
+                    Err(message) => tally.error(name, message),
+                },
                 Kind::Tree => tips.trees.push(id),
                 Kind::Blob => tips.blobs.push(id),
-                Kind::Tag => {}
+                // Peeling follows tags to their end; a tag left over means a broken chain.
+                Kind::Tag => tally.error(name, format!("tag {id} could not be peeled")),
             },
             Ok(None) => tally.error(name, format!("points to missing object {id}")),
             Err(e) => tally.error(name, format!("object {id}: {e}")),
@@ -220,6 +226,22 @@ fn walk_commits(
     skip: Option<HashSet<ObjectId>>,
     inv: &mut Inventory<'_>,
 ) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
+    // One undecodable commit among the tips (or the hidden commits) would stop the walk before
+    // it starts: report it and walk the rest. A hidden commit dropped so only widens the walk.
+    let mut buf = Vec::new();
+    let mut decodable = |ids: Vec<ObjectId>| -> Vec<ObjectId> {
+        ids.into_iter()
+            .filter(|id| match tree::decode_commit(repo, id, &mut buf) {
+                Ok(()) => true,
+                Err(message) => {
+                    inv.tally.error(format!("commit {id}"), message);
+                    false
+                }
+            })
+            .collect()
+    };
+    let tips = decodable(tips);
+    let hidden = decodable(hidden);
     if tips.is_empty() {
         return Ok(Vec::new());
     }
@@ -248,9 +270,9 @@ fn walk_commits(
                 inv.progress.commits.fetch_add(1, Relaxed);
             }
             Err(e) => {
-                // The walk cannot go on past a broken commit; scan what it reached.
-                inv.tally.error("(commit walk)", e.to_string());
-                break;
+                // A commit that cannot be decoded is dropped from the walk (its parents are
+                // not reached through it); the walk goes on with every other commit queued.
+                inv.tally.error("(commit walk)", format!("{e:#}"));
             }
         }
     }
@@ -311,7 +333,9 @@ struct Inventory<'r> {
     /// Commits in attribution order; `Provenance::commit` indexes this.
     commits: Vec<ObjectId>,
     submodules: BTreeSet<Vec<u8>>,
-    links: HashSet<ObjectId>,
+    /// Tree pairs a range has already compared: comparing them again would only find the same
+    /// blobs under more paths (a crafted tree can name one subtree millions of times).
+    diffed: std::collections::HashSet<(Option<ObjectId>, ObjectId, Vec<ObjectId>)>,
     tally: Tally,
     walker: TreeWalker,
     buf: Vec<u8>,
@@ -327,7 +351,7 @@ impl<'r> Inventory<'r> {
             seen_trees: HashSet::default(),
             commits: Vec::new(),
             submodules: BTreeSet::new(),
-            links: HashSet::default(),
+            diffed: Default::default(),
             tally: Tally::default(),
             walker: TreeWalker::default(),
             buf: Vec::new(),
@@ -369,7 +393,6 @@ impl<'r> Inventory<'r> {
             paths,
             seen_trees,
             submodules,
-            links,
             tally,
             walker,
             ..
@@ -378,7 +401,7 @@ impl<'r> Inventory<'r> {
         walker.walk(repo, tree, &mut path, &mut |visit| match visit {
             Visit::Entry { path, kind, id } => match kind {
                 EntryKind::Tree => seen_trees.insert(id.to_owned()),
-                EntryKind::Blob | EntryKind::BlobExecutable => {
+                EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
                     blobs.entry(id.to_owned()).or_insert_with(|| Provenance {
                         commit,
                         path: paths.intern(path),
@@ -386,14 +409,13 @@ impl<'r> Inventory<'r> {
                     });
                     false
                 }
-                EntryKind::Link => links.insert(id.to_owned()),
                 EntryKind::Commit => submodules.insert(path.to_vec()),
             },
             Visit::Error { path, message } => {
                 let at = if path.is_empty() {
                     what.to_string()
                 } else {
-                    String::from_utf8_lossy(path).into_owned()
+                    display_path(path)
                 };
                 tally.error(at, message);
                 false
@@ -417,79 +439,127 @@ impl<'r> Inventory<'r> {
             .map(|p| tree::tree_of(repo, p, &mut self.buf).ok())
             .collect();
         let first = parent_trees.first().copied().flatten();
+        let others: Vec<ObjectId> = parent_trees.iter().skip(1).flatten().copied().collect();
         let mut found = Vec::new();
-        let mut path = Vec::new();
-        self.diff(first.as_ref(), &new, &mut path, &mut found);
+        self.diff(first, new, others, &mut found);
         found.sort();
         for (path, blob) in found {
-            let in_other_parent = parent_trees
-                .iter()
-                .skip(1)
-                .flatten()
-                .any(|t| tree::blob_at(repo, t, &path, &mut self.buf).as_ref() == Some(&blob));
-            if !in_other_parent {
-                self.add_blob(blob, &path, n, false);
+            self.add_blob(blob, &path, n, false);
+        }
+    }
+
+    /// Blobs at paths of `new` that differ from `old` (the first parent's tree) and that none
+    /// of `others` (the other parents' trees) holds at the same path, into `found`.
+    ///
+    /// The trees are compared directory by directory in lockstep, with an explicit stack of
+    /// the directories on the current path, so no depth exhausts the thread's stack; and a
+    /// combination of trees compared before is not compared again (it can only yield the same
+    /// blobs under other paths, and a crafted tree can name one subtree millions of times).
+    fn diff(
+        &mut self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        others: Vec<ObjectId>,
+        found: &mut Vec<(Vec<u8>, ObjectId)>,
+    ) {
+        let mut path = Vec::new();
+        let mut stack = Vec::new();
+        self.enter_diff(old, new, others, &path, &mut stack, found);
+        while let Some(frame) = stack.last_mut() {
+            path.truncate(frame.base);
+            let Some((name, kind, id)) = frame.new.pop() else {
+                stack.pop();
+                continue;
+            };
+            path.extend_from_slice(&name);
+            let before = frame.old.get(&name).copied();
+            match kind {
+                EntryKind::Tree => {
+                    let old = match before {
+                        Some((EntryKind::Tree, old_id)) => Some(old_id),
+                        _ => None,
+                    };
+                    let others: Vec<ObjectId> = frame
+                        .others
+                        .iter()
+                        .filter_map(|o| match o.get(&name) {
+                            Some((EntryKind::Tree, id)) => Some(*id),
+                            _ => None,
+                        })
+                        .collect();
+                    path.push(b'/');
+                    self.enter_diff(old, id, others, &path, &mut stack, found);
+                }
+                kind if tree::is_content(kind) => {
+                    let held = |e: Option<&(EntryKind, ObjectId)>| matches!(e, Some((k, held)) if tree::is_content(*k) && *held == id);
+                    let new_here =
+                        !held(before.as_ref()) && !frame.others.iter().any(|o| held(o.get(&name)));
+                    if new_here {
+                        found.push((path.clone(), id));
+                    }
+                }
+                _ => {
+                    if before.map(|b| b.1) != Some(id) {
+                        self.submodules.insert(path.clone());
+                    }
+                }
             }
         }
     }
 
-    /// Blobs at paths of `new` that differ from `old`, into `found`.
-    fn diff(
+    /// Put the directory whose trees are `old`, `new` and `others` (at `path`) on `stack`,
+    /// unless there is nothing new in it or it was compared before. A directory no parent has
+    /// is all new: its blobs go straight into `found`.
+    fn enter_diff(
         &mut self,
-        old: Option<&ObjectId>,
-        new: &ObjectId,
-        path: &mut Vec<u8>,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        others: Vec<ObjectId>,
+        path: &[u8],
+        stack: &mut Vec<DiffFrame>,
         found: &mut Vec<(Vec<u8>, ObjectId)>,
     ) {
         if old == Some(new) {
             return;
         }
-        let repo = self.repo;
-        let at = |path: &[u8]| String::from_utf8_lossy(path).into_owned();
-        let new_entries = match tree::entries(repo, new, &mut self.buf) {
-            Ok(e) => e,
-            Err(message) => return self.tally.error(at(path), message),
-        };
-        let old_entries = match old.map(|o| tree::entries(repo, o, &mut self.buf)) {
-            Some(Ok(e)) => e,
-            Some(Err(message)) => {
-                self.tally.error(at(path), message);
-                Default::default()
-            }
-            None => Default::default(),
-        };
-        let base = path.len();
-        for (name, (kind, id)) in new_entries {
-            path.truncate(base);
-            path.extend_from_slice(&name);
-            let before = old_entries.get(&name);
-            match kind {
-                EntryKind::Tree => match before {
-                    Some((EntryKind::Tree, old_id)) => {
-                        path.push(b'/');
-                        self.diff(Some(old_id), &id, path, found);
-                    }
-                    _ => {
-                        path.push(b'/');
-                        self.collect_tree(&id, path, found);
-                    }
-                },
-                EntryKind::Blob | EntryKind::BlobExecutable => {
-                    let same =
-                        matches!(before, Some((k, old_id)) if tree::is_file(*k) && *old_id == id);
-                    if !same {
-                        found.push((path.clone(), id));
-                    }
-                }
-                EntryKind::Commit => {
-                    if before.map(|b| b.1) != Some(id) {
-                        self.submodules.insert(path.clone());
-                    }
-                }
-                EntryKind::Link => {}
-            }
+        if old.is_none() && others.is_empty() {
+            let mut path = path.to_vec();
+            return self.collect_tree(&new, &mut path, found);
         }
-        path.truncate(base);
+        if !self.diffed.insert((old, new, others.clone())) {
+            return;
+        }
+        let repo = self.repo;
+        let mut read =
+            |tree: &ObjectId, tally: &mut Tally| match tree::entries(repo, tree, &mut self.buf) {
+                Ok(e) => Some(e),
+                Err(message) => {
+                    tally.error(display_path(path), message);
+                    None
+                }
+            };
+        let Some(new_entries) = read(&new, &mut self.tally) else {
+            return;
+        };
+        let old_entries = old
+            .and_then(|o| read(&o, &mut self.tally))
+            .unwrap_or_default();
+        let others = others
+            .iter()
+            .map(|o| read(o, &mut self.tally).unwrap_or_default())
+            .collect();
+        let mut new_entries: Vec<_> = new_entries
+            .into_iter()
+            .map(|(name, (kind, id))| (name, kind, id))
+            .collect();
+        // Taken from the end: by name, so the first path of a blob named twice is stable.
+        new_entries.sort_by(|a, b| b.0.cmp(&a.0));
+        stack.push(DiffFrame {
+            new: new_entries,
+            old: old_entries,
+            others,
+            base: path.len(),
+        });
     }
 
     /// Every blob below a tree that is new to the range, into `found`.
@@ -513,15 +583,14 @@ impl<'r> Inventory<'r> {
         walker.walk(repo, tree, path, &mut |visit| match visit {
             Visit::Entry { path, kind, id } => match kind {
                 EntryKind::Tree => seen_trees.insert(id.to_owned()),
-                EntryKind::Blob | EntryKind::BlobExecutable => {
+                EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
                     found.push((path.to_vec(), id.to_owned()));
                     false
                 }
                 EntryKind::Commit => submodules.insert(path.to_vec()),
-                EntryKind::Link => false,
             },
             Visit::Error { path, message } => {
-                tally.error(String::from_utf8_lossy(path).into_owned(), message);
+                tally.error(display_path(path), message);
                 false
             }
         });
@@ -581,6 +650,18 @@ impl<'r> Inventory<'r> {
         }
         Ok(self.blobs.len() - before)
     }
+}
+
+/// A tree's entries by name.
+type Entries = std::collections::HashMap<Vec<u8>, (EntryKind, ObjectId)>;
+
+/// One directory of a range's tree comparison: the new tree's entries still to compare, the
+/// first parent's and the other parents' entries by name, and the length of the path.
+struct DiffFrame {
+    new: Vec<(Vec<u8>, EntryKind, ObjectId)>,
+    old: Entries,
+    others: Vec<Entries>,
+    base: usize,
 }
 
 /// The blobs in the order their packs store them (then loose objects), so each worker reads

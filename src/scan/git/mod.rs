@@ -18,6 +18,7 @@ pub use history::{scan_history, HistoryOptions};
 pub use staged::scan_staged;
 pub use trusted::{TrustedError, TrustedTree};
 
+use crate::finding::display_path;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
@@ -26,7 +27,7 @@ use std::sync::atomic::AtomicU64;
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// The path is not in a Git repository, or the repository cannot be opened.
-    #[error("{}: not a readable Git repository: {source}", path.display())]
+    #[error("{}: not a readable Git repository: {source}", display_path(path.as_os_str().as_encoded_bytes()))]
     Open { path: PathBuf, source: gix::Error },
     /// The references could not be listed.
     #[error("listing references: {0}")]
@@ -40,6 +41,9 @@ pub enum GitError {
     /// The index could not be read.
     #[error("reading the index: {0}")]
     Index(gix::Error),
+    /// `--staged` in a bare repository, which has no index of its own to commit from.
+    #[error("{}: a bare repository has no staged changes to scan (run in a work tree, or use --history)", display_path(path.as_os_str().as_encoded_bytes()))]
+    Bare { path: PathBuf },
     /// HEAD could not be resolved.
     #[error("reading HEAD: {0}")]
     Head(gix::Error),
@@ -61,11 +65,26 @@ pub struct Progress {
 
 /// Open the repository containing `path` (a work tree, a folder in it, a bare repository or a
 /// linked worktree). With `env`, `GIT_DIR` and friends are honoured, as a hook expects.
+///
+/// Replacement objects (`refs/replace/*`) are switched off whatever the repository's config or
+/// environment says: a replacement would let a crafted repository show the scan a clean
+/// object in place of the one that holds a secret. The replacements are still refs, so the
+/// objects they point at are scanned as tips like any other. Grafts (`.git/info/grafts`) are
+/// never applied: gix does not read them.
 fn open(path: &Path, env: bool) -> Result<gix::ThreadSafeRepository, GitError> {
+    const REAL_OBJECTS: &str = "core.useReplaceRefs=false";
+    let mut trust: gix::sec::trust::Mapping<gix::open::Options> = Default::default();
+    for level in [&mut trust.full, &mut trust.reduced] {
+        *level = std::mem::take(level).config_overrides([REAL_OBJECTS]);
+    }
     let found = if env {
-        gix::ThreadSafeRepository::discover_with_environment_overrides(path)
+        gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+            path,
+            Default::default(),
+            trust,
+        )
     } else {
-        gix::ThreadSafeRepository::discover(path)
+        gix::ThreadSafeRepository::discover_opts(path, Default::default(), trust)
     };
     found.map_err(|source| GitError::Open {
         path: path.to_path_buf(),

@@ -3,7 +3,8 @@
 
 use super::blobs::{Job, NO_COMMIT};
 use super::tree::{self, PathList};
-use crate::finding::{Finding, GitOrigin};
+use crate::finding::{display_path, Finding, GitOrigin};
+use crate::matcher::Matcher;
 use gix::hash::{oid, ObjectId};
 use gix::hashtable::HashMap;
 use gix::objs::tree::EntryKind;
@@ -11,18 +12,31 @@ use gix::objs::{Kind, TreeRefIter};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-/// Fill `git` on every finding; `owners[i]` is the job finding `i` came from.
+/// Where a blob's findings are reported: its first path, or, when the configuration allows
+/// that path, the first other path holding the blob that it does not allow.
+enum Place {
+    First,
+    Moved(Vec<u8>),
+    /// Every path holding the blob is allowed.
+    Allowed,
+}
+
+/// Fill `git` on every finding; `owners[i]` is the job finding `i` came from. A blob first
+/// seen under a path the configuration allows (scanned all the same) is reported under another
+/// path that holds it and is not allowed, or dropped and counted as allowed when there is none.
+/// Returns how many findings were dropped so.
 pub(super) fn attach(
     repo: &gix::Repository,
-    findings: &mut [Finding],
+    matcher: &Matcher,
+    findings: &mut Vec<Finding>,
     owners: &[usize],
     jobs: &[Job],
     commits: &[ObjectId],
     paths: &PathList,
-) {
+) -> u64 {
     let wanted: BTreeSet<usize> = owners.iter().copied().collect();
     if wanted.is_empty() {
-        return;
+        return 0;
     }
     let targets: HashMap<ObjectId, usize> = wanted
         .iter()
@@ -34,13 +48,27 @@ pub(super) fn attach(
     for (slot, &job) in wanted.iter().enumerate() {
         let from = jobs[job].from;
         let carrier = &carriers.0[slot];
-        let mut origin = GitOrigin {
-            unreachable: from.unreachable,
-            other_paths: carrier
+        let place = if matcher.path_allowed(&paths.get(from.path)) {
+            let other = carrier
                 .paths
                 .iter()
-                .filter(|p| p.as_slice() != paths.bytes(from.path))
-                .count() as u64,
+                .find(|p| !matcher.path_allowed(&display_path(p)));
+            match other {
+                Some(p) => Place::Moved(p.clone()),
+                // Paths not listed may hold it unallowed: report it rather than drop it.
+                None if carrier.overflow => Place::First,
+                None => Place::Allowed,
+            }
+        } else {
+            Place::First
+        };
+        let shown = match &place {
+            Place::Moved(p) => p.as_slice(),
+            _ => paths.bytes(from.path),
+        };
+        let mut origin = GitOrigin {
+            unreachable: from.unreachable,
+            other_paths: carrier.other_paths(shown, from.commit != NO_COMMIT),
             other_commits: carrier.commits,
             ..GitOrigin::default()
         };
@@ -51,36 +79,107 @@ pub(super) fn attach(
             if let Ok(commit) = repo.find_commit(id) {
                 if let Ok(author) = commit.author() {
                     let author = author.trim();
-                    origin.author = author.name.to_string();
-                    origin.email = author.email.to_string();
+                    origin.author = display_path(author.name);
+                    origin.email = display_path(author.email);
                     if let Ok(time) = author.time() {
                         origin.date = time.format_or_unix(gix::date::time::format::ISO8601_STRICT);
                     }
                 }
             }
         }
-        origins.insert(job, origin);
+        origins.insert(job, (origin, place));
     }
-    for (finding, owner) in findings.iter_mut().zip(owners) {
-        finding.git = origins.get(owner).cloned();
+    let mut keep = Vec::with_capacity(findings.len());
+    let mut dropped = 0;
+    for (mut finding, owner) in findings.drain(..).zip(owners) {
+        let Some((origin, place)) = origins.get(owner) else {
+            keep.push(finding);
+            continue;
+        };
+        match place {
+            Place::Allowed => {
+                dropped += 1;
+                continue;
+            }
+            Place::Moved(p) => finding.path = display_path(p),
+            Place::First => {}
+        }
+        finding.git = Some(origin.clone());
+        keep.push(finding);
     }
+    *findings = keep;
+    dropped
 }
 
-/// For each target blob: how many commits hold it, and under which paths.
+/// Paths a tree keeps as a list for each target it holds; a tree holding a target under more
+/// paths than this keeps only the count (a crafted tree can name one blob 10^7 times).
+const LISTED_PER_TREE: usize = 256;
+/// Distinct paths collected for one target across all commits; beyond this, paths are counted.
+const DISTINCT_PATHS: usize = 4096;
+
+/// For each target blob: how many commits hold it, the distinct paths it is held under (up to
+/// [`DISTINCT_PATHS`]), and the most paths any one commit holds it under.
 #[derive(Default, Clone)]
 struct Carrier {
     commits: u64,
     paths: BTreeSet<Vec<u8>>,
+    /// Some commit held the target under paths not listed: `paths` is incomplete.
+    overflow: bool,
+    most_in_one_commit: u64,
 }
 
-/// What a tree holds of the targets: (target slot, path below the tree).
-type Holdings = Rc<Vec<(usize, Vec<u8>)>>;
+impl Carrier {
+    /// How many paths other than `first` hold the target: exact while every path was listed,
+    /// else at least the most any one commit holds (minus the first path).
+    fn other_paths(&self, first: &[u8], first_in_commits: bool) -> u64 {
+        if !self.overflow {
+            return self.paths.iter().filter(|p| p.as_slice() != first).count() as u64;
+        }
+        let distinct = (self.paths.len() as u64).max(self.most_in_one_commit);
+        distinct.saturating_sub(u64::from(first_in_commits || self.paths.contains(first)))
+    }
+}
+
+/// A path below a tree, as a chain of names shared by every tree that holds it (memory stays
+/// linear in the trees read, however deep they nest).
+struct PathNode {
+    name: Box<[u8]>,
+    rest: Option<Rc<PathNode>>,
+}
+
+impl PathNode {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.name.to_vec();
+        let mut next = &self.rest;
+        while let Some(node) = next {
+            out.push(b'/');
+            out.extend_from_slice(&node.name);
+            next = &node.rest;
+        }
+        out
+    }
+}
+
+/// What a tree holds of one target: how many paths below it (saturating), and those paths
+/// while there are at most [`LISTED_PER_TREE`].
+struct Held {
+    slot: usize,
+    count: u64,
+    paths: Listed,
+}
+
+/// The paths below a tree that hold a target, when there are few enough to list.
+type Listed = Option<Vec<Rc<PathNode>>>;
+
+/// What a tree holds of the targets, by slot.
+type Holdings = Rc<Vec<Held>>;
 
 struct Carriers(Vec<Carrier>);
 
 impl Carriers {
-    /// One more pass over the commits' trees, remembering per tree which targets it holds so
-    /// that every tree is read once.
+    /// One more pass over the commits' trees, remembering per tree which targets it holds and
+    /// under how many paths, so that every tree is read once and paths are counted by
+    /// arithmetic rather than listed.
     fn count(
         repo: &gix::Repository,
         commits: &[ObjectId],
@@ -91,21 +190,37 @@ impl Carriers {
             targets,
             memo: HashMap::default(),
             empty: Rc::new(Vec::new()),
-            bufs: Vec::new(),
+            buf: Vec::new(),
         };
         let mut out = vec![Carrier::default(); targets.len()];
+        let mut roots = gix::hashtable::HashSet::default();
         let mut buf = Vec::new();
         for id in commits {
             let Ok(root) = tree::tree_of(repo, id, &mut buf) else {
                 continue;
             };
-            let held = counter.holdings(&root, 0);
-            let mut counted = BTreeSet::new();
-            for (slot, path) in held.iter() {
-                if counted.insert(*slot) {
-                    out[*slot].commits += 1;
+            let held = counter.holdings(&root);
+            // A root tree seen before holds the same paths.
+            let new_root = roots.insert(root);
+            for h in held.iter() {
+                let carrier = &mut out[h.slot];
+                carrier.commits += 1;
+                carrier.most_in_one_commit = carrier.most_in_one_commit.max(h.count);
+                if !new_root || carrier.overflow {
+                    continue;
                 }
-                out[*slot].paths.insert(path.clone());
+                let Some(paths) = &h.paths else {
+                    carrier.overflow = true;
+                    continue;
+                };
+                for path in paths {
+                    let path = path.to_bytes();
+                    if carrier.paths.len() >= DISTINCT_PATHS && !carrier.paths.contains(&path) {
+                        carrier.overflow = true;
+                        break;
+                    }
+                    carrier.paths.insert(path);
+                }
             }
         }
         Carriers(out)
@@ -117,46 +232,113 @@ struct Counter<'a> {
     targets: &'a HashMap<ObjectId, usize>,
     memo: HashMap<ObjectId, Holdings>,
     empty: Holdings,
-    bufs: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+/// A step of the walk in [`Counter::holdings`].
+enum Step {
+    /// Read a tree and queue its subtrees.
+    Enter(ObjectId),
+    /// All subtrees of the tree are known: add up what its entries hold.
+    Combine(ObjectId, Vec<(Box<[u8]>, bool, ObjectId)>),
 }
 
 impl Counter<'_> {
-    fn holdings(&mut self, tree: &oid, depth: usize) -> Holdings {
-        if let Some(h) = self.memo.get(tree) {
-            return h.clone();
-        }
-        if self.bufs.len() <= depth {
-            self.bufs.resize_with(depth + 1, Vec::new);
-        }
-        let mut buf = std::mem::take(&mut self.bufs[depth]);
-        let mut held = Vec::new();
-        if let Ok(data) = tree::read(self.repo, tree, Kind::Tree, &mut buf) {
-            for entry in TreeRefIter::from_bytes(data, self.repo.object_hash()).flatten() {
-                match entry.mode.kind() {
-                    EntryKind::Tree if depth < 512 => {
-                        for (slot, path) in self.holdings(entry.oid, depth + 1).iter() {
-                            let mut full = entry.filename.to_vec();
-                            full.push(b'/');
-                            full.extend_from_slice(path);
-                            held.push((*slot, full));
+    /// What `root` holds of the targets. Post-order with an explicit stack (any depth), each
+    /// tree once (memoised across commits).
+    fn holdings(&mut self, root: &oid) -> Holdings {
+        let mut steps = vec![Step::Enter(root.to_owned())];
+        let mut open = gix::hashtable::HashSet::default();
+        while let Some(step) = steps.pop() {
+            match step {
+                Step::Enter(id) => {
+                    if self.memo.contains_key(&id) || open.contains(&id) {
+                        continue;
+                    }
+                    let Ok(data) = tree::read(self.repo, &id, Kind::Tree, &mut self.buf) else {
+                        self.memo.insert(id, self.empty.clone());
+                        continue;
+                    };
+                    let mut entries = Vec::new();
+                    for entry in TreeRefIter::from_bytes(data, self.repo.object_hash()).flatten() {
+                        let kind = entry.mode.kind();
+                        let is_tree = kind == EntryKind::Tree;
+                        if is_tree
+                            || (tree::is_content(kind) && self.targets.contains_key(entry.oid))
+                        {
+                            let name: &[u8] = entry.filename;
+                            entries.push((Box::from(name), is_tree, entry.oid.to_owned()));
                         }
                     }
-                    EntryKind::Blob | EntryKind::BlobExecutable => {
-                        if let Some(&slot) = self.targets.get(entry.oid) {
-                            held.push((slot, entry.filename.to_vec()));
-                        }
-                    }
-                    _ => {}
+                    open.insert(id);
+                    let subtrees: Vec<ObjectId> = entries
+                        .iter()
+                        .filter(|e| e.1 && !self.memo.contains_key(&e.2))
+                        .map(|e| e.2)
+                        .collect();
+                    steps.push(Step::Combine(id, entries));
+                    steps.extend(subtrees.into_iter().map(Step::Enter));
+                }
+                Step::Combine(id, entries) => {
+                    open.remove(&id);
+                    let held = self.combine(entries);
+                    self.memo.insert(id, held);
                 }
             }
         }
-        self.bufs[depth] = buf;
-        let held = if held.is_empty() {
-            self.empty.clone()
-        } else {
-            Rc::new(held)
-        };
-        self.memo.insert(tree.to_owned(), held.clone());
-        held
+        self.memo
+            .get(root)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone())
+    }
+
+    /// What a tree holds, from its entries (subtrees already memoised).
+    fn combine(&self, entries: Vec<(Box<[u8]>, bool, ObjectId)>) -> Holdings {
+        let mut by_slot: BTreeMap<usize, (u64, Listed)> = BTreeMap::new();
+        for (name, is_tree, id) in entries {
+            if is_tree {
+                // A subtree still open is a cycle, which only a corrupt store can make.
+                let Some(below) = self.memo.get(&id) else {
+                    continue;
+                };
+                if below.is_empty() {
+                    continue;
+                }
+                let name: Box<[u8]> = name;
+                for h in below.iter() {
+                    let (count, paths) = by_slot.entry(h.slot).or_insert((0, Some(Vec::new())));
+                    *count = count.saturating_add(h.count);
+                    match (paths.as_mut(), &h.paths) {
+                        (Some(list), Some(more)) if list.len() + more.len() <= LISTED_PER_TREE => {
+                            list.extend(more.iter().map(|p| {
+                                Rc::new(PathNode {
+                                    name: name.clone(),
+                                    rest: Some(p.clone()),
+                                })
+                            }))
+                        }
+                        _ => *paths = None,
+                    }
+                }
+            } else if let Some(&slot) = self.targets.get(&id) {
+                let (count, paths) = by_slot.entry(slot).or_insert((0, Some(Vec::new())));
+                *count = count.saturating_add(1);
+                match paths.as_mut() {
+                    Some(list) if list.len() < LISTED_PER_TREE => {
+                        list.push(Rc::new(PathNode { name, rest: None }))
+                    }
+                    _ => *paths = None,
+                }
+            }
+        }
+        if by_slot.is_empty() {
+            return self.empty.clone();
+        }
+        Rc::new(
+            by_slot
+                .into_iter()
+                .map(|(slot, (count, paths))| Held { slot, count, paths })
+                .collect(),
+        )
     }
 }

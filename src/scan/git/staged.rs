@@ -5,7 +5,7 @@
 use super::blobs::{self, Job, Provenance, NO_COMMIT};
 use super::tree::{self, PathList, Paths, TreeWalker, Visit};
 use super::{open, GitError, Progress};
-use crate::finding::ScanReport;
+use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::{oid, ObjectId};
@@ -28,6 +28,11 @@ pub fn scan_staged(
     let started = Instant::now();
     let sync = open(repo_path, true)?;
     let repo = sync.to_thread_local();
+    if repo.is_bare() {
+        return Err(GitError::Bare {
+            path: repo_path.to_path_buf(),
+        });
+    }
     let index = repo.index_or_empty().map_err(GitError::Index)?;
     let state: &gix::index::State = &index;
     let head = repo.head().map_err(GitError::Head)?;
@@ -44,9 +49,9 @@ pub fn scan_staged(
         changes: Vec::new(),
         deleted: Vec::new(),
         tally: Tally::default(),
-        bufs: Vec::new(),
+        buf: Vec::new(),
     };
-    cmp.dir(0, state.entries(), head_tree.as_ref(), state.tree(), 0);
+    cmp.run(head_tree.as_ref(), state.tree());
     let Compare {
         paths,
         changes,
@@ -66,7 +71,16 @@ pub fn scan_staged(
             },
         })
         .collect();
-    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, &Progress::default());
+    // Each staged path is a job of its own, so an allowed path is skipped exactly.
+    let scanned = blobs::scan(
+        &sync,
+        &jobs,
+        &paths,
+        matcher,
+        opts,
+        &Progress::default(),
+        true,
+    );
     let mut tally = compare_tally.merge(scanned.tally);
     let mut warnings = Vec::new();
 
@@ -113,46 +127,42 @@ struct Compare<'a> {
     changes: Vec<Change>,
     deleted: Vec<Deleted>,
     tally: Tally,
-    bufs: Vec<Vec<u8>>,
+    buf: Vec<u8>,
 }
 
-impl Compare<'_> {
-    /// Compare `entries` (all index entries below one directory, whose path is `prefix` bytes
-    /// long including its `/`) with `head`, that directory's tree in HEAD.
-    fn dir(
-        &mut self,
-        prefix: usize,
-        entries: &[gix::index::Entry],
-        head: Option<&ObjectId>,
-        cache: Option<&CacheTree>,
-        depth: usize,
-    ) {
-        if let (Some(cache), Some(head)) = (cache, head) {
-            if cache.num_entries.is_some() && cache.id == *head {
-                return;
-            }
-        }
-        if self.bufs.len() <= depth {
-            self.bufs.resize_with(depth + 1, Vec::new);
-        }
-        let mut buf = std::mem::take(&mut self.bufs[depth]);
+/// One directory of the index being compared: its entries are `lo..hi` (`next` is the first
+/// not yet compared), its path is `prefix` bytes long including its `/`, and `in_head` holds
+/// what HEAD has there that no index entry has claimed yet.
+struct Dir<'a> {
+    prefix: usize,
+    lo: usize,
+    hi: usize,
+    next: usize,
+    in_head: HashMap<Vec<u8>, (EntryKind, ObjectId)>,
+    head: Option<ObjectId>,
+    cache: Option<&'a CacheTree>,
+}
+
+impl<'a> Compare<'a> {
+    /// Compare the whole index with `head`, HEAD's root tree, directory by directory with an
+    /// explicit stack (no index depth exhausts the thread's stack).
+    fn run(&mut self, head: Option<&ObjectId>, cache: Option<&'a CacheTree>) {
         let state = self.state;
-        let mut in_head = match head.map(|h| tree::entries(self.repo, h, &mut buf)) {
-            Some(Ok(e)) => e,
-            Some(Err(message)) => {
-                let at = String::from_utf8_lossy(entries[0].path(state)[..prefix].as_ref());
-                self.tally.error(at.into_owned(), message);
-                HashMap::new()
+        let entries = state.entries();
+        let mut stack = Vec::new();
+        self.open(0, 0, entries.len(), head.copied(), cache, &mut stack);
+        while let Some(dir) = stack.last_mut() {
+            if dir.next >= dir.hi {
+                let dir = stack.pop().expect("a directory on the stack");
+                self.close(dir);
+                continue;
             }
-            None => HashMap::new(),
-        };
-        let mut i = 0;
-        while i < entries.len() {
+            let (prefix, i) = (dir.prefix, dir.next);
             let path: &[u8] = entries[i].path(state);
             let rest = &path[prefix..];
             if let Some(slash) = rest.iter().position(|&b| b == b'/') {
                 let name = &rest[..slash];
-                let end = i + entries[i..]
+                let end = i + entries[i..dir.hi]
                     .iter()
                     .take_while(|e| {
                         let p: &[u8] = e.path(state);
@@ -161,28 +171,35 @@ impl Compare<'_> {
                             && p[prefix + slash] == b'/'
                     })
                     .count();
-                let sub = match in_head.remove(name) {
+                let sub = match dir.in_head.remove(name) {
                     Some((EntryKind::Tree, id)) => Some(id),
                     _ => None,
                 };
-                let sub_cache = cache.and_then(|c| c.children.iter().find(|t| &t.name[..] == name));
-                self.dir(
-                    prefix + slash + 1,
-                    &entries[i..end],
-                    sub.as_ref(),
-                    sub_cache,
-                    depth + 1,
-                );
-                i = end;
+                let sub_cache = dir
+                    .cache
+                    .and_then(|c| c.children.iter().find(|t| &t.name[..] == name));
+                dir.next = end;
+                self.open(prefix + slash + 1, i, end, sub, sub_cache, &mut stack);
             } else {
+                dir.next += 1;
                 let entry = &entries[i];
-                let before = in_head.remove(rest);
-                let is_file = entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE;
+                let before = dir.in_head.remove(rest);
+                let is_content = entry.mode == Mode::FILE
+                    || entry.mode == Mode::FILE_EXECUTABLE
+                    || entry.mode == Mode::SYMLINK;
                 // `git add -N` entries are placeholders, not part of the commit.
                 let placeholder = entry.flags.contains(Flags::INTENT_TO_ADD);
-                if is_file && entry.stage_raw() == 0 && !placeholder {
+                if entry.mode == Mode::COMMIT && entry.stage_raw() == 0 {
+                    // A submodule's commit is another repository's: counted, not entered.
+                    let unchanged =
+                        matches!(before, Some((EntryKind::Commit, id)) if id == entry.id);
+                    if !unchanged {
+                        self.tally.stats.skipped_submodules += 1;
+                    }
+                }
+                if is_content && entry.stage_raw() == 0 && !placeholder {
                     let old = match before {
-                        Some((kind, id)) if tree::is_file(kind) => Some(id),
+                        Some((kind, id)) if tree::is_content(kind) => Some(id),
                         _ => None,
                     };
                     if old != Some(entry.id) {
@@ -194,29 +211,65 @@ impl Compare<'_> {
                         });
                     }
                 }
-                i += 1;
             }
         }
-        // What HEAD has here and the index does not: deleted, kept in case a secret moved.
-        if let Some(first) = entries.first() {
-            let dir = &first.path(state)[..prefix];
-            for (name, (kind, id)) in in_head {
-                let mut path = dir.to_vec();
+    }
+
+    /// Put the directory of index entries `lo..hi` (path `prefix` bytes long) on `stack`,
+    /// with `head`, its tree in HEAD, unless the index's cached tree says it is unchanged.
+    fn open(
+        &mut self,
+        prefix: usize,
+        lo: usize,
+        hi: usize,
+        head: Option<ObjectId>,
+        cache: Option<&'a CacheTree>,
+        stack: &mut Vec<Dir<'a>>,
+    ) {
+        if let (Some(cache), Some(head)) = (cache, head) {
+            if cache.num_entries.is_some() && cache.id == head {
+                return;
+            }
+        }
+        let state = self.state;
+        let in_head = match head.map(|h| tree::entries(self.repo, &h, &mut self.buf)) {
+            Some(Ok(e)) => e,
+            Some(Err(message)) => {
+                let at = state.entries()[lo].path(state);
+                self.tally.error(display_path(&at[..prefix]), message);
+                HashMap::new()
+            }
+            None => HashMap::new(),
+        };
+        stack.push(Dir {
+            prefix,
+            lo,
+            hi,
+            next: lo,
+            in_head,
+            head,
+            cache,
+        });
+    }
+
+    /// What HEAD has in `dir` and the index does not: deleted, kept in case a secret moved.
+    fn close(&mut self, dir: Dir<'a>) {
+        let state = self.state;
+        if dir.lo < dir.hi {
+            let at = &state.entries()[dir.lo].path(state)[..dir.prefix];
+            for (name, (kind, id)) in dir.in_head {
+                let mut path = at.to_vec();
                 path.extend_from_slice(&name);
                 match kind {
                     EntryKind::Tree => self.deleted.push(Deleted::Tree(path, id)),
-                    k if tree::is_file(k) => self.deleted.push(Deleted::Blob(path, id)),
+                    k if tree::is_content(k) => self.deleted.push(Deleted::Blob(path, id)),
                     _ => {}
                 }
             }
-        } else if let Some(head) = head {
-            // The whole directory is gone from the index. The root with an empty index is
-            // the one case that reaches here with entries empty and prefix zero.
-            if prefix == 0 {
-                self.deleted.push(Deleted::Tree(Vec::new(), *head));
-            }
+        } else if let Some(head) = dir.head {
+            // The root with an empty index is the one directory without entries.
+            self.deleted.push(Deleted::Tree(Vec::new(), head));
         }
-        self.bufs[depth] = buf;
     }
 }
 
@@ -258,7 +311,7 @@ impl<'a> Committed<'a> {
         if self.moved.is_none() {
             let mut all = HashSet::new();
             for (path, id) in self.deleted_blobs(deleted) {
-                all.extend(self.fingerprints(&id, &String::from_utf8_lossy(&path)));
+                all.extend(self.fingerprints(&id, &display_path(&path)));
             }
             self.moved = Some(all);
         }
@@ -290,7 +343,7 @@ impl<'a> Committed<'a> {
                     }
                     walker.walk(self.repo, id, &mut path, &mut |visit| match visit {
                         Visit::Entry { path, kind, id } => {
-                            if tree::is_file(kind) {
+                            if tree::is_content(kind) {
                                 out.push((path.to_vec(), id.to_owned()));
                             }
                             kind == EntryKind::Tree

@@ -1,13 +1,10 @@
 //! Reading commits and trees: the small helpers every Git source shares.
 
+use crate::finding::display_path;
 use gix::hash::{oid, ObjectId};
 use gix::objs::tree::EntryKind;
 use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 use std::collections::HashMap;
-
-/// Trees nested deeper than this are reported instead of followed (a crafted repository could
-/// otherwise exhaust the stack).
-const MAX_DEPTH: usize = 512;
 
 /// Read object `id`, which must be of `kind`, into `buf`.
 pub(super) fn read<'a>(
@@ -34,6 +31,32 @@ pub(super) fn tree_of(
     CommitRefIter::from_bytes(data, repo.object_hash())
         .tree_id()
         .map_err(|e| format!("commit {id}: {e}"))
+}
+
+/// Check that commit `id` decodes as far as a commit walk reads it: tree, parents, committer.
+pub(super) fn decode_commit(
+    repo: &gix::Repository,
+    id: &oid,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    use gix::objs::commit::ref_iter::Token;
+    let data = read(repo, id, Kind::Commit, buf)?;
+    let hash = repo.object_hash();
+    let bad = |e: &dyn std::fmt::Display| format!("commit {id} cannot be decoded: {e}");
+    for token in CommitRefIter::from_bytes(data, hash) {
+        match token {
+            Ok(Token::Tree { .. } | Token::Parent { .. }) => continue,
+            Ok(_) => break,
+            Err(e) => return Err(bad(&e)),
+        }
+    }
+    CommitRefIter::from_bytes(data, hash)
+        .tree_id()
+        .map_err(|e| bad(&e))?;
+    CommitRefIter::from_bytes(data, hash)
+        .committer()
+        .map_err(|e| bad(&e))?;
+    Ok(())
 }
 
 /// Paths, stored once each and named by a small number.
@@ -66,9 +89,9 @@ impl Paths {
 pub(super) struct PathList(Vec<Box<[u8]>>);
 
 impl PathList {
-    /// Path `n` as findings show it.
+    /// Path `n` as findings show it: exact, non-UTF-8 bytes escaped.
     pub fn get(&self, n: u32) -> String {
-        String::from_utf8_lossy(&self.0[n as usize]).into_owned()
+        display_path(&self.0[n as usize])
     }
 
     /// Path `n` as bytes.
@@ -89,10 +112,22 @@ pub(super) enum Visit<'a> {
     Error { path: &'a [u8], message: String },
 }
 
-/// Depth-first walks over trees, reusing one buffer per level.
+/// One tree being walked: its raw bytes, where the next entry starts, and how long the path
+/// to it is.
+struct Frame {
+    tree: ObjectId,
+    data: Vec<u8>,
+    pos: usize,
+    base: usize,
+}
+
+/// Depth-first walks over trees with an explicit stack, so a crafted repository of any depth
+/// cannot exhaust the thread's stack; memory is the trees on the current path. Buffers are
+/// reused from walk to walk.
 #[derive(Default)]
 pub(super) struct TreeWalker {
-    bufs: Vec<Vec<u8>>,
+    stack: Vec<Frame>,
+    spare: Vec<Vec<u8>>,
 }
 
 impl TreeWalker {
@@ -105,62 +140,78 @@ impl TreeWalker {
         path: &mut Vec<u8>,
         visit: &mut dyn FnMut(Visit<'_>) -> bool,
     ) {
-        self.walk_at(repo, tree, path, 0, visit)
+        let root = path.len();
+        let hash = repo.object_hash();
+        self.enter(repo, tree, path, visit);
+        while let Some(frame) = self.stack.last_mut() {
+            path.truncate(frame.base);
+            let rest = &frame.data[frame.pos..];
+            let entry = match TreeRefIter::from_bytes(rest, hash).next() {
+                None => {
+                    self.leave();
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let message = format!("tree {}: {e}", frame.tree);
+                    visit(Visit::Error { path, message });
+                    self.leave();
+                    continue;
+                }
+                Some(Ok(entry)) => entry,
+            };
+            // An entry is `<mode> <name>\0<id>`: the name ends at the first NUL.
+            let name_end = memchr::memchr(0, rest).unwrap_or(rest.len());
+            path.extend_from_slice(entry.filename);
+            let (kind, id) = (entry.mode.kind(), entry.oid.to_owned());
+            frame.pos += name_end + 1 + hash.len_in_bytes();
+            let descend = visit(Visit::Entry {
+                path,
+                kind,
+                id: &id,
+            });
+            if descend && kind == EntryKind::Tree {
+                path.push(b'/');
+                self.enter(repo, &id, path, visit);
+            }
+        }
+        path.truncate(root);
     }
 
-    fn walk_at(
+    /// Read `tree` and put it on the stack, or report why it cannot be read.
+    fn enter(
         &mut self,
         repo: &gix::Repository,
         tree: &oid,
-        path: &mut Vec<u8>,
-        depth: usize,
+        path: &[u8],
         visit: &mut dyn FnMut(Visit<'_>) -> bool,
     ) {
-        if depth >= MAX_DEPTH {
-            visit(Visit::Error {
-                path,
-                message: format!("tree {tree} nested deeper than {MAX_DEPTH} levels"),
-            });
-            return;
-        }
-        if self.bufs.len() <= depth {
-            self.bufs.resize_with(depth + 1, Vec::new);
-        }
-        let mut buf = std::mem::take(&mut self.bufs[depth]);
-        match read(repo, tree, Kind::Tree, &mut buf) {
+        let mut data = self.spare.pop().unwrap_or_default();
+        let found = read(repo, tree, Kind::Tree, &mut data).map(|d| (d.as_ptr() as usize, d.len()));
+        match found {
+            Ok((at, len)) => {
+                // Keep exactly the tree's bytes: the object store returns them inside `data`.
+                let start = at.saturating_sub(data.as_ptr() as usize).min(data.len());
+                let end = (start + len).min(data.len());
+                data.copy_within(start..end, 0);
+                data.truncate(end - start);
+                self.stack.push(Frame {
+                    tree: tree.to_owned(),
+                    data,
+                    pos: 0,
+                    base: path.len(),
+                });
+            }
             Err(message) => {
+                self.spare.push(data);
                 visit(Visit::Error { path, message });
             }
-            Ok(data) => {
-                let base = path.len();
-                for entry in TreeRefIter::from_bytes(data, repo.object_hash()) {
-                    let entry = match entry {
-                        Ok(e) => e,
-                        Err(e) => {
-                            visit(Visit::Error {
-                                path,
-                                message: format!("tree {tree}: {e}"),
-                            });
-                            break;
-                        }
-                    };
-                    path.truncate(base);
-                    path.extend_from_slice(entry.filename);
-                    let kind = entry.mode.kind();
-                    let descend = visit(Visit::Entry {
-                        path,
-                        kind,
-                        id: entry.oid,
-                    });
-                    if descend && kind == EntryKind::Tree {
-                        path.push(b'/');
-                        self.walk_at(repo, entry.oid, path, depth + 1, visit);
-                    }
-                }
-                path.truncate(base);
-            }
         }
-        self.bufs[depth] = buf;
+    }
+
+    fn leave(&mut self) {
+        if let Some(frame) = self.stack.pop() {
+            self.spare.push(frame.data);
+        }
     }
 }
 
@@ -182,31 +233,11 @@ pub(super) fn entries(
     Ok(out)
 }
 
-/// The blob at `path` (`/`-separated) below `tree`, if there is one.
-pub(super) fn blob_at(
-    repo: &gix::Repository,
-    tree: &oid,
-    path: &[u8],
-    buf: &mut Vec<u8>,
-) -> Option<ObjectId> {
-    let mut current = tree.to_owned();
-    let mut parts = path.split(|&b| b == b'/').peekable();
-    while let Some(name) = parts.next() {
-        let data = read(repo, &current, Kind::Tree, buf).ok()?;
-        let entry = TreeRefIter::from_bytes(data, repo.object_hash())
-            .filter_map(Result::ok)
-            .find(|e| e.filename == name)?;
-        let (kind, id) = (entry.mode.kind(), entry.oid.to_owned());
-        match (parts.peek().is_some(), kind) {
-            (true, EntryKind::Tree) => current = id,
-            (false, EntryKind::Blob | EntryKind::BlobExecutable) => return Some(id),
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// Whether an entry of this kind holds file content worth scanning.
-pub(super) fn is_file(kind: EntryKind) -> bool {
-    matches!(kind, EntryKind::Blob | EntryKind::BlobExecutable)
+/// Whether an entry of this kind is a blob to scan: a file, or a symlink (whose blob is the
+/// link's target text, which can hold a secret as well as any file).
+pub(super) fn is_content(kind: EntryKind) -> bool {
+    matches!(
+        kind,
+        EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link
+    )
 }
