@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json};
+use common::{
+    client_id, findings, genesys_secret, git, git_init, run_in, scan_json, scan_json_capped,
+};
 use serde_json::Value;
 use std::io::{Cursor, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -280,9 +281,8 @@ fn zip_bomb_is_reported_not_followed() {
     let liar = zero_zip("zeros.bin", 200, 1000);
     write(dir.path(), "bomb.zip", &bomb);
     write(dir.path(), "liar.zip", &liar);
-    let started = Instant::now();
-    let (code, doc) = scan_json(dir.path(), &[]);
-    let took = started.elapsed();
+    // Inflating the bomb would need 200 MiB per member; the scan stays far below.
+    let (code, doc) = scan_json_capped(dir.path(), &[], Some(1024));
     assert_eq!(code, 2, "{doc:#}");
     assert!(findings(&doc).is_empty());
     let errs = errors(&doc);
@@ -300,7 +300,6 @@ fn zip_bomb_is_reported_not_followed() {
         )),
         "the lying member is reported: {errs:?}"
     );
-    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 #[test]

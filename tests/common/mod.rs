@@ -26,9 +26,38 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
 
 /// Run a JSON scan of `dir` and return (exit code, parsed document).
 pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    scan_json_capped(dir, extra, None)
+}
+
+/// Like [`scan_json`], with the process's address space capped at `mib` MiB (`ulimit -v`): a
+/// bound on memory that holds on any machine, where a timing bound would not.
+pub fn scan_json_capped(dir: &Path, extra: &[&str], mib: Option<u64>) -> (i32, serde_json::Value) {
     let mut args = vec!["scan", "--format", "json"];
     args.extend_from_slice(extra);
-    let out = run_in(dir, &args);
+    let out = match mib {
+        None => run_in(dir, &args),
+        Some(mib) => {
+            let mut c = leakgate();
+            let bin = c.get_program().to_owned();
+            // The same environment, through a shell that lowers the limit and then execs.
+            c.env("LEAKGATE_TEST_BIN", bin);
+            let mut sh = Command::new("sh");
+            sh.envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_ID")
+                .env_remove("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET")
+                .env_remove("LEAKGATE_GENESYS_URL_TEMPLATE")
+                .arg("-c")
+                .arg(format!(
+                    "ulimit -v {} && exec \"$LEAKGATE_TEST_BIN\" \"$@\"",
+                    mib * 1024
+                ))
+                .arg("leakgate")
+                .args(&args)
+                .current_dir(dir)
+                .output()
+                .expect("run leakgate under ulimit")
+        }
+    };
     let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\nstderr: {}",
