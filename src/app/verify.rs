@@ -129,7 +129,7 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     let region = match &args.region {
         Some(r) => Some(
             leakgate::genesys::region_domain(r)
-                .with_context(|| format!("unknown Genesys region {r:?}"))?,
+                .context("unknown Genesys region given to --region")?,
         ),
         None => None,
     };
@@ -197,7 +197,8 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
 fn read_secret(env: Option<&str>) -> Result<Secret> {
     let s = match env {
         Some(name) => std::env::var(name)
-            .with_context(|| format!("environment variable {name} is not set"))?,
+            // The name is not shown: a secret passed here by mistake would be.
+            .context("the environment variable named by --secret-env is not set")?,
         None => {
             if std::io::stdin().is_terminal() {
                 eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");
