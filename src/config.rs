@@ -21,8 +21,11 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// The largest `scan.max_file_size` (1 TiB): beyond it the setting is a typo.
 pub const MAX_FILE_SIZE_LIMIT: u64 = 1 << 40;
 
-/// The most entries any allowlist or id list of the configuration may hold.
+/// The most entries `allow.paths`, `allow.rules` and the Genesys id lists may hold.
 pub const MAX_LIST_ENTRIES: usize = 10_000;
+
+/// The most `allow.values` regexes (each compiled under the user-regex limits, as a rule is).
+pub const MAX_ALLOW_VALUES: usize = 200;
 
 /// The longest entry of `allow.paths` or `allow.values`, in bytes.
 pub const MAX_ALLOW_ENTRY_BYTES: usize = 4096;
@@ -217,27 +220,38 @@ impl Config {
                 ));
             }
         }
-        let lists: [(&str, &[String], usize); 5] = [
-            ("allow.paths", &self.allow.paths, MAX_ALLOW_ENTRY_BYTES),
-            ("allow.values", &self.allow.values, MAX_ALLOW_ENTRY_BYTES),
-            ("allow.rules", &self.allow.rules, crate::rules::MAX_ID_BYTES),
+        let regex_bytes = crate::matcher::MAX_USER_REGEX_BYTES;
+        let id_bytes = crate::rules::MAX_ID_BYTES;
+        let lists: [(&str, &[String], usize, usize); 5] = [
+            (
+                "allow.paths",
+                &self.allow.paths,
+                MAX_LIST_ENTRIES,
+                MAX_ALLOW_ENTRY_BYTES,
+            ),
+            (
+                "allow.values",
+                &self.allow.values,
+                MAX_ALLOW_VALUES,
+                regex_bytes,
+            ),
+            ("allow.rules", &self.allow.rules, MAX_LIST_ENTRIES, id_bytes),
             (
                 "genesys.decoy_client_ids",
                 &self.genesys.decoy_client_ids,
+                MAX_LIST_ENTRIES,
                 64,
             ),
             (
                 "genesys.protected_client_ids",
                 &self.genesys.protected_client_ids,
+                MAX_LIST_ENTRIES,
                 64,
             ),
         ];
-        for (field, list, max_len) in lists {
-            if list.len() > MAX_LIST_ENTRIES {
-                return Err((
-                    field.into(),
-                    format!("more than {MAX_LIST_ENTRIES} entries"),
-                ));
+        for (field, list, max_entries, max_len) in lists {
+            if list.len() > max_entries {
+                return Err((field.into(), format!("more than {max_entries} entries")));
             }
             if let Some(i) = list.iter().position(|v| v.is_empty() || v.len() > max_len) {
                 return Err((

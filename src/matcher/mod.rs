@@ -28,7 +28,7 @@ pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
 pub const MAX_USER_REGEX_BYTES: usize = 4096;
 /// The compiled-program and lazy-DFA cache limits for user regexes (built-in rules, which are
 /// reviewed, get [`BUILTIN_REGEX_SIZE_LIMIT`]).
-pub const USER_REGEX_SIZE_LIMIT: usize = 2 << 20;
+pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
 const BUILTIN_REGEX_SIZE_LIMIT: usize = 32 << 20;
 /// `context.lines` beyond this is refused when a configuration is loaded; a rule built in code
 /// is clamped to it, so a window never overflows.
@@ -450,7 +450,7 @@ fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
         return Ok(None);
     }
     // Errors name the entry by position: a glob's text is configuration content.
-    let bad = |i: usize, e: globset::Error| format!("entry {i}: invalid glob ({})", e.kind());
+    let bad = |i: usize, e: globset::Error| format!("entry {i}: invalid glob ({})", glob_kind(&e));
     let mut b = GlobSetBuilder::new();
     for (i, p) in patterns.iter().enumerate() {
         b.add(Glob::new(p).map_err(|e| bad(i, e))?);
@@ -461,7 +461,15 @@ fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     }
     b.build()
         .map(Some)
-        .map_err(|e| format!("invalid glob set ({})", e.kind()))
+        .map_err(|e| format!("invalid glob set ({})", glob_kind(&e)))
+}
+
+/// A glob error's kind; the regex a glob became is configuration content, so not shown.
+fn glob_kind(e: &globset::Error) -> String {
+    match e.kind() {
+        globset::ErrorKind::Regex(_) => "it could not be compiled".into(),
+        k => k.to_string(),
+    }
 }
 
 /// Compile a regex a user wrote: length-capped first, then size-limited.
@@ -485,7 +493,9 @@ fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
 /// What is wrong with a pattern, without its text (regex's own message quotes it).
 fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
     if let regex::Error::CompiledTooBig(limit) = e {
-        return format!("regex: compiles to more than the limit of {limit} bytes; simplify it");
+        return format!(
+            "regex: compiles to more than the limit of {limit} bytes; simplify it (Unicode classes such as \\w{{32,64}} are large: ASCII ones such as [A-Za-z0-9_] are not)"
+        );
     }
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).build();
     match parser.parse(pattern) {
@@ -517,7 +527,12 @@ fn compile_pattern(rule: &Rule, user: bool) -> Result<Pattern, String> {
 
 fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
     let bad = |message: String| MatcherError::Rule {
-        rule_id: rule.id.clone(),
+        // An id that is not kebab-case may be anything (a misplaced secret): not shown.
+        rule_id: if crate::rules::is_valid_id(&rule.id) {
+            rule.id.clone()
+        } else {
+            "with an invalid id".into()
+        },
         message,
     };
     let pattern = OnceLock::new();

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 /// The most rules a configuration may add. Each user rule's regex is compiled at start-up and
 /// runs on every blob holding one of its keywords; beyond a few hundred, a configuration is
 /// more likely an attack on the scan's time than a rule set.
-pub const MAX_USER_RULES: usize = 500;
+pub const MAX_USER_RULES: usize = 200;
 /// The longest rule id.
 pub const MAX_ID_BYTES: usize = 64;
 /// Keywords shorter than this occur in nearly every blob and defeat the prefilter, unless the
@@ -19,7 +19,7 @@ const MAX_TEXT_BYTES: usize = 4096;
 const MAX_LIST: usize = 256;
 
 /// True for a non-empty kebab-case id of at most [`MAX_ID_BYTES`]: the only ids messages show.
-pub(crate) fn is_valid_id(id: &str) -> bool {
+pub fn is_valid_id(id: &str) -> bool {
     (1..=MAX_ID_BYTES).contains(&id.len())
         && id
             .bytes()

@@ -2,7 +2,7 @@
 
 mod lint;
 
-pub use lint::{check_user_rules, lint, LintError, MAX_ID_BYTES, MAX_USER_RULES};
+pub use lint::{check_user_rules, is_valid_id, lint, LintError, MAX_ID_BYTES, MAX_USER_RULES};
 
 use crate::config::{self, ReadError};
 use crate::finding::{Confidence, Severity};
