@@ -40,7 +40,7 @@ pub const MAX_CONTEXT_LINES: usize = 1000;
 pub enum MatcherError {
     #[error("rule {rule_id}: {message}")]
     Rule { rule_id: String, message: String },
-    #[error("allowlist: {0}")]
+    #[error("allow.{0}")]
     Allow(String),
     #[error("keyword automaton: {0}")]
     Keywords(String),
