@@ -30,7 +30,7 @@ pub const BASELINE_VERSION: u32 = 1;
 pub enum BaselineError {
     /// The file could not be opened or read, or was refused (not a regular file, too large,
     /// not UTF-8).
-    #[error("reading baseline {}: {source}", show(path))]
+    #[error("reading baseline {}", show(path))]
     Read {
         path: PathBuf,
         #[source]

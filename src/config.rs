@@ -106,7 +106,7 @@ pub enum ReadError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read, or was refused before parsing.
-    #[error("reading {}: {source}", show(path))]
+    #[error("reading {}", show(path))]
     Read {
         path: PathBuf,
         #[source]

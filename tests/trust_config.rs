@@ -604,7 +604,8 @@ fn files_beyond_the_limits_are_refused_by_what_is_read() {
     let limit = leakgate::baseline::MAX_BASELINE_BYTES;
     let endless = std::io::repeat(b' ').take(limit + 10);
     let e = Baseline::read(endless, Path::new("b.json")).unwrap_err();
-    assert!(e.to_string().contains("larger than the limit"), "{e}");
+    let chain = error_chain(&e);
+    assert!(chain.contains("larger than the limit"), "{chain}");
 }
 
 // ---- 4. the command line never echoes a value ----

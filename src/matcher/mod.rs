@@ -26,9 +26,13 @@ pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
 /// The longest regex a user rule or `allow.values` entry may have, in bytes: checked before
 /// compiling, which for a long pattern costs seconds and gigabytes before any size limit is hit.
 pub const MAX_USER_REGEX_BYTES: usize = 4096;
-/// The compiled-program and lazy-DFA cache limits for user regexes (built-in rules, which are
+/// The compiled-program and lazy-DFA cache limits of one user regex (built-in rules, which are
 /// reviewed, get [`BUILTIN_REGEX_SIZE_LIMIT`]).
 pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// What all user regexes of one configuration may take together: each gets an equal share, up
+/// to [`USER_REGEX_SIZE_LIMIT`] (200 rules and 200 allowed values get 160 KiB each), so a
+/// configuration cannot make start-up cost seconds and hundreds of megabytes.
+pub const USER_REGEX_BUDGET: usize = 64 << 20;
 const BUILTIN_REGEX_SIZE_LIMIT: usize = 32 << 20;
 /// `context.lines` beyond this is refused when a configuration is loaded; a rule built in code
 /// is clamped to it, so a window never overflows.
@@ -57,7 +61,7 @@ impl CompiledRule {
         self.pattern.get_or_init(|| {
             // Built-in rules are compiled by the rule lint in the test suite, user rules eagerly
             // in `Matcher::new`; only a bug gets here with a broken pattern.
-            compile_pattern(&self.rule, false)
+            compile_pattern(&self.rule, None)
                 .unwrap_or_else(|e| panic!("rule {}: {e}", self.rule.id))
         })
     }
@@ -119,15 +123,18 @@ impl Matcher {
         Self::build(rules.into_iter().map(|r| (r, false)).collect(), config)
     }
 
-    /// Compile rules, each with whether its regex is compiled now.
+    /// Compile rules, each with whether its regex is compiled now (under the user limits).
     fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
         let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
         let mut compiled = Vec::new();
         // The configuration's rules are the user's: compiled now, with the user limits.
         let checked = config.rules.iter().cloned().map(|r| (r, true));
-        for (rule, eager) in rules.into_iter().chain(checked) {
+        let rules: Vec<(Rule, bool)> = rules.into_iter().chain(checked).collect();
+        let users = rules.iter().filter(|(_, eager)| *eager).count() + config.allow.values.len();
+        let limit = (USER_REGEX_BUDGET / users.max(1)).min(USER_REGEX_SIZE_LIMIT);
+        for (rule, eager) in rules {
             if !disabled.contains(rule.id.as_str()) {
-                compiled.push(compile(rule, eager)?);
+                compiled.push(compile(rule, eager.then_some(limit))?);
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
@@ -155,7 +162,8 @@ impl Matcher {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    user_regex(v).map_err(|e| MatcherError::Allow(format!("values[{i}]: {e}")))
+                    user_regex(v, limit)
+                        .map_err(|e| MatcherError::Allow(format!("values[{i}]: {e}")))
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -473,13 +481,13 @@ fn glob_kind(e: &globset::Error) -> String {
 }
 
 /// Compile a regex a user wrote: length-capped first, then size-limited.
-fn user_regex(pattern: &str) -> Result<Regex, String> {
+fn user_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
     if pattern.len() > MAX_USER_REGEX_BYTES {
         return Err(format!(
             "regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused"
         ));
     }
-    build_regex(pattern, USER_REGEX_SIZE_LIMIT)
+    build_regex(pattern, limit)
 }
 
 fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
@@ -509,11 +517,11 @@ fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
     }
 }
 
-fn compile_pattern(rule: &Rule, user: bool) -> Result<Pattern, String> {
-    let regex = if user {
-        user_regex(&rule.regex)?
-    } else {
-        build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?
+/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one.
+fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, String> {
+    let regex = match user_limit {
+        Some(limit) => user_regex(&rule.regex, limit)?,
+        None => build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?,
     };
     let secret_group = regex
         .capture_names()
@@ -525,7 +533,8 @@ fn compile_pattern(rule: &Rule, user: bool) -> Result<Pattern, String> {
     })
 }
 
-fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
+/// Compile a rule; with `user_limit`, its regex now under that limit, else on first use.
+fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, MatcherError> {
     let bad = |message: String| MatcherError::Rule {
         // An id that is not kebab-case may be anything (a misplaced secret): not shown.
         rule_id: if crate::rules::is_valid_id(&rule.id) {
@@ -536,8 +545,8 @@ fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
         message,
     };
     let pattern = OnceLock::new();
-    if eager {
-        let _ = pattern.set(compile_pattern(&rule, true).map_err(bad)?);
+    if user_limit.is_some() {
+        let _ = pattern.set(compile_pattern(&rule, user_limit).map_err(bad)?);
     }
     let paths = globs(&rule.paths).map_err(|e| bad(format!("paths: {e}")))?;
     let context = match &rule.context {

@@ -138,7 +138,7 @@ impl Example {
 /// never the file's content.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         path: String,
         #[source]
