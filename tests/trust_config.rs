@@ -920,3 +920,30 @@ fn no_error_path_prints_a_planted_secret() {
         assert!(!all.contains("panicked"), "{what}: {all}");
     }
 }
+
+#[test]
+fn user_regexes_share_one_compile_budget() {
+    let big = rule("big-rule", "kwq", r"kwq(?P<secret>\w{16})", "");
+    let alone = Config::parse(Path::new("c.toml"), &big).unwrap();
+    leakgate::Matcher::new(Vec::new(), &alone).expect("one large rule fits its own limit");
+    let mut text = big.clone();
+    for i in 1..leakgate::rules::MAX_USER_RULES {
+        text.push_str(&rule(
+            &format!("r{i}"),
+            &format!("kw{i:04}"),
+            &format!("kw{i:04}(?P<secret>[a-z]{{8}})"),
+            "",
+        ));
+    }
+    let many = Config::parse(Path::new("c.toml"), &text).unwrap();
+    let e = leakgate::Matcher::new(Vec::new(), &many)
+        .err()
+        .expect("refused");
+    let share = leakgate::matcher::USER_REGEX_BUDGET / leakgate::rules::MAX_USER_RULES;
+    assert!(
+        e.to_string().starts_with(&format!(
+            "rule big-rule: regex: compiles to more than the limit of {share} bytes"
+        )),
+        "{e}"
+    );
+}
