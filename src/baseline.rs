@@ -12,37 +12,51 @@
 //! in a new place is still suppressed. `rule_id`, `path`, `line` and `commit` are there for the
 //! people who read and review the file.
 
+use crate::config::{read_regular, safe_message, show, utf8_text, ReadError};
 use crate::finding::{Finding, ScanReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// The largest baseline read, in bytes (a million entries fit).
+pub const MAX_BASELINE_BYTES: u64 = 64 << 20;
+
 /// The baseline file format version this build reads and writes.
 pub const BASELINE_VERSION: u32 = 1;
 
-/// Why a baseline could not be read or written.
+/// Why a baseline could not be read or written. No message quotes the file's content.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    /// The file could not be opened or read.
-    #[error("reading baseline {path}: {source}")]
+    /// The file could not be opened or read, or was refused (not a regular file, too large,
+    /// not UTF-8).
+    #[error("reading baseline {}", show(path))]
     Read {
         path: PathBuf,
         #[source]
-        source: io::Error,
+        source: ReadError,
     },
-    /// The file is not a baseline document.
-    #[error("baseline {path} is not valid: {source}")]
+    /// The file is not a baseline document. serde_json's error is not kept as the source: its
+    /// message quotes the input.
+    #[error(
+        "baseline {} is not valid: line {line}, column {column}: {message}",
+        show(path)
+    )]
     Parse {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        line: usize,
+        column: usize,
+        /// A description written by leakgate, free of input text.
+        message: String,
     },
     /// The file was written by a newer (or unknown) format version.
-    #[error("baseline {path} has version {found}; this leakgate reads version {BASELINE_VERSION}")]
+    #[error(
+        "baseline {} has version {found}; this leakgate reads version {BASELINE_VERSION}",
+        show(path)
+    )]
     Version { path: PathBuf, found: u32 },
     /// An entry's fingerprint is empty.
-    #[error("baseline {path}: entry {index} has an empty fingerprint")]
+    #[error("baseline {}: entry {index} has an empty fingerprint", show(path))]
     EmptyFingerprint { path: PathBuf, index: usize },
     /// Writing the document failed.
     #[error("writing baseline: {0}")]
@@ -133,29 +147,49 @@ impl Baseline {
         }
     }
 
-    /// Read a baseline from `path`.
+    /// Read a baseline from `path`: a regular file of at most [`MAX_BASELINE_BYTES`].
     pub fn load(path: &Path) -> Result<Self, BaselineError> {
-        let file = std::fs::File::open(path).map_err(|source| BaselineError::Read {
+        let bytes =
+            read_regular(path, MAX_BASELINE_BYTES).map_err(|source| BaselineError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Read a baseline from `reader`, at most [`MAX_BASELINE_BYTES`]; `path` names it in errors.
+    pub fn read(reader: impl Read, path: &Path) -> Result<Self, BaselineError> {
+        let read_err = |source: ReadError| BaselineError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_BASELINE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| read_err(e.into()))?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parse a baseline document from bytes (a file, or a blob read from Git); `path` names it
+    /// in errors.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, BaselineError> {
+        let text = utf8_text(bytes, MAX_BASELINE_BYTES).map_err(|source| BaselineError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::read(io::BufReader::new(file), path)
-    }
-
-    /// Read a baseline from `reader`; `path` names it in errors.
-    pub fn read(mut reader: impl Read, path: &Path) -> Result<Self, BaselineError> {
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|source| BaselineError::Read {
+        let parsed: Baseline = serde_json::from_str(text).map_err(|e| {
+            // serde_json appends " at line L column C" to its message; the place is kept from
+            // its accessors, the message only as a content-free description.
+            let full = e.to_string();
+            let message = full.rfind(" at line ").map_or(&*full, |i| &full[..i]);
+            BaselineError::Parse {
                 path: path.to_path_buf(),
-                source,
-            })?;
-        let parsed: Baseline =
-            serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
-                path: path.to_path_buf(),
-                source,
-            })?;
+                line: e.line(),
+                column: e.column(),
+                message: safe_message(message),
+            }
+        })?;
         if parsed.version != BASELINE_VERSION {
             return Err(BaselineError::Version {
                 path: path.to_path_buf(),

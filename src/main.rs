@@ -3,11 +3,25 @@
 mod app;
 mod cli;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap's own rendering quotes rejected values; ours names only flags and places.
+            let r = cli::errors::render(&e, cli::Cli::command(), &argv);
+            let _ = if r.to_stdout {
+                write!(std::io::stdout(), "{}", r.text)
+            } else {
+                write!(std::io::stderr(), "{}", r.text)
+            };
+            return ExitCode::from(r.code);
+        }
+    };
     match app::run(cli) {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {

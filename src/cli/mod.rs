@@ -1,6 +1,7 @@
 //! Command-line types (clap derive), turned into validated options by the app.
 
 mod baseline;
+pub mod errors;
 mod git;
 mod verify;
 
@@ -120,24 +121,31 @@ pub struct ScanArgs {
     pub verify: VerifyArgs,
 }
 
-/// Parse a size such as `1048576`, `512K`, `50M` or `2G`.
+/// Parse a size such as `1048576`, `512K`, `50M` or `2G` (at least 1 byte, at most 1 TiB).
+/// Messages never quote the value: it may be a secret pasted after the wrong flag.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (digits, mult) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
-            let mult = match c.to_ascii_uppercase() {
+            let mult: u64 = match c.to_ascii_uppercase() {
                 'K' => 1 << 10,
                 'M' => 1 << 20,
                 'G' => 1 << 30,
-                _ => return Err(format!("unknown size suffix in {s:?}: use K, M or G")),
+                _ => return Err("unknown size suffix: use K, M or G".into()),
             };
             (&s[..i], mult)
         }
         _ => (s, 1),
     };
-    digits
+    let n = digits
         .trim()
         .parse::<u64>()
-        .map(|n| n.saturating_mul(mult))
-        .map_err(|_| format!("not a size: {s:?}"))
+        .map_err(|_| "not a size: use a number of bytes, optionally with K, M or G".to_string())?;
+    match n.checked_mul(mult) {
+        Some(n) if (1..=leakgate::config::MAX_FILE_SIZE_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be from 1 byte to {} bytes (1 TiB)",
+            leakgate::config::MAX_FILE_SIZE_LIMIT
+        )),
+    }
 }

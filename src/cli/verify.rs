@@ -46,7 +46,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub verify_timeout: Option<f64>,
     /// Attempts per request while Genesys throttles (default 4).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    #[arg(long, value_name = "N", value_parser = parse_attempts)]
     pub verify_attempts: Option<u32>,
     /// Most token requests one run sends to check credentials (default 100). Each region
     /// tried is one; credentials left unchecked are reported `skipped` and named in a warning.
@@ -64,10 +64,38 @@ impl VerifyArgs {
     }
 }
 
+// Validators never quote the value: it may be a secret pasted after the wrong flag.
 fn parse_positive(s: &str, what: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("{what} must be a positive number, got {s:?}")),
+        _ => Err(format!("{what} must be a positive number")),
+    }
+}
+
+fn parse_attempts(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=10).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 10".into()),
+    }
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    leakgate::genesys::region_domain(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| {
+            "not a Genesys region: use a domain (mypurecloud.ie) or an AWS-style name (eu-west-1)"
+                .to_string()
+        })
+}
+
+fn parse_env_name(s: &str) -> Result<String, String> {
+    let ok = (1..=128).contains(&s.len())
+        && !s.as_bytes()[0].is_ascii_digit()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("must name an environment variable (letters, digits and _), not hold the secret".into())
     }
 }
 
@@ -91,10 +119,10 @@ pub struct VerifyCommandArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: String,
     /// Read the secret from this environment variable (default: the first line of stdin).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_env_name)]
     pub secret_env: Option<String>,
     /// Region to try first: a domain (mypurecloud.ie) or an AWS-style name (eu-west-1).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -23,12 +23,28 @@ use std::sync::OnceLock;
 /// The inline marker that silences a line.
 pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
 
-/// Errors in compiling rules or allowlists.
+/// The longest regex a user rule or `allow.values` entry may have, in bytes: checked before
+/// compiling, which for a long pattern costs seconds and gigabytes before any size limit is hit.
+pub const MAX_USER_REGEX_BYTES: usize = 4096;
+/// The compiled-program and lazy-DFA cache limits of one user regex (built-in rules, which are
+/// reviewed, get [`BUILTIN_REGEX_SIZE_LIMIT`]).
+pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// What all user regexes of one configuration may take together: each gets an equal share, up
+/// to [`USER_REGEX_SIZE_LIMIT`] (200 rules and 200 allowed values get 160 KiB each), so a
+/// configuration cannot make start-up cost seconds and hundreds of megabytes.
+pub const USER_REGEX_BUDGET: usize = 64 << 20;
+const BUILTIN_REGEX_SIZE_LIMIT: usize = 32 << 20;
+/// `context.lines` beyond this is refused when a configuration is loaded; a rule built in code
+/// is clamped to it, so a window never overflows.
+pub const MAX_CONTEXT_LINES: usize = 1000;
+
+/// Errors in compiling rules or allowlists. Messages name the rule and field, never a
+/// pattern's text.
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
     #[error("rule {rule_id}: {message}")]
     Rule { rule_id: String, message: String },
-    #[error("allowlist: {0}")]
+    #[error("allow.{0}")]
     Allow(String),
     #[error("keyword automaton: {0}")]
     Keywords(String),
@@ -45,7 +61,8 @@ impl CompiledRule {
         self.pattern.get_or_init(|| {
             // Built-in rules are compiled by the rule lint in the test suite, user rules eagerly
             // in `Matcher::new`; only a bug gets here with a broken pattern.
-            compile_pattern(&self.rule).unwrap_or_else(|e| panic!("rule {}: {e}", self.rule.id))
+            compile_pattern(&self.rule, None)
+                .unwrap_or_else(|e| panic!("rule {}: {e}", self.rule.id))
         })
     }
 }
@@ -90,7 +107,8 @@ struct Candidate {
 }
 
 impl Matcher {
-    /// Compile the given rules, every regex at once, with no allowlist.
+    /// Compile the given rules, every regex at once under the limits of user rules, with no
+    /// allowlist.
     pub fn for_rules(rules: Vec<Rule>) -> Result<Self, MatcherError> {
         Self::build(
             rules.into_iter().map(|r| (r, true)).collect(),
@@ -105,14 +123,18 @@ impl Matcher {
         Self::build(rules.into_iter().map(|r| (r, false)).collect(), config)
     }
 
-    /// Compile rules, each with whether its regex is compiled now.
+    /// Compile rules, each with whether its regex is compiled now (under the user limits).
     fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
         let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
         let mut compiled = Vec::new();
+        // The configuration's rules are the user's: compiled now, with the user limits.
         let checked = config.rules.iter().cloned().map(|r| (r, true));
-        for (rule, eager) in rules.into_iter().chain(checked) {
+        let rules: Vec<(Rule, bool)> = rules.into_iter().chain(checked).collect();
+        let users = rules.iter().filter(|(_, eager)| *eager).count() + config.allow.values.len();
+        let limit = (USER_REGEX_BUDGET / users.max(1)).min(USER_REGEX_SIZE_LIMIT);
+        for (rule, eager) in rules {
             if !disabled.contains(rule.id.as_str()) {
-                compiled.push(compile(rule, eager)?);
+                compiled.push(compile(rule, eager.then_some(limit))?);
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
@@ -132,12 +154,17 @@ impl Matcher {
         let prefilter = keywords::KeywordIndex::new(keywords)
             .map_err(|e| MatcherError::Keywords(e.to_string()))?;
         let allow = Allow {
-            paths: globs(&config.allow.paths).map_err(MatcherError::Allow)?,
+            paths: globs(&config.allow.paths)
+                .map_err(|e| MatcherError::Allow(format!("paths: {e}")))?,
             values: config
                 .allow
                 .values
                 .iter()
-                .map(|v| Regex::new(v).map_err(|e| MatcherError::Allow(format!("{v}: {e}"))))
+                .enumerate()
+                .map(|(i, v)| {
+                    user_regex(v, limit)
+                        .map_err(|e| MatcherError::Allow(format!("values[{i}]: {e}")))
+                })
                 .collect::<Result<_, _>>()?,
         };
         let mut known_values: HashSet<Vec<u8>> = compiled
@@ -430,23 +457,72 @@ fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     if patterns.is_empty() {
         return Ok(None);
     }
+    // Errors name the entry by position: a glob's text is configuration content.
+    let bad = |i: usize, e: globset::Error| format!("entry {i}: invalid glob ({})", glob_kind(&e));
     let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        b.add(Glob::new(p).map_err(|e| format!("{p}: {e}"))?);
+    for (i, p) in patterns.iter().enumerate() {
+        b.add(Glob::new(p).map_err(|e| bad(i, e))?);
         // `dir/**` should also cover `dir` written without the trailing part.
         if let Some(stripped) = p.strip_prefix("**/") {
-            b.add(Glob::new(stripped).map_err(|e| format!("{p}: {e}"))?);
+            b.add(Glob::new(stripped).map_err(|e| bad(i, e))?);
         }
     }
-    b.build().map(Some).map_err(|e| e.to_string())
+    b.build()
+        .map(Some)
+        .map_err(|e| format!("invalid glob set ({})", glob_kind(&e)))
 }
 
-fn compile_pattern(rule: &Rule) -> Result<Pattern, String> {
-    let regex = RegexBuilder::new(&rule.regex)
-        .size_limit(32 << 20)
-        .dfa_size_limit(32 << 20)
+/// A glob error's kind; the regex a glob became is configuration content, so not shown.
+fn glob_kind(e: &globset::Error) -> String {
+    match e.kind() {
+        globset::ErrorKind::Regex(_) => "it could not be compiled".into(),
+        k => k.to_string(),
+    }
+}
+
+/// Compile a regex a user wrote: length-capped first, then size-limited.
+fn user_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
+    if pattern.len() > MAX_USER_REGEX_BYTES {
+        return Err(format!(
+            "regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused"
+        ));
+    }
+    build_regex(pattern, limit)
+}
+
+fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .size_limit(limit)
+        .dfa_size_limit(limit)
         .build()
-        .map_err(|e| format!("regex: {e}"))?;
+        .map_err(|e| describe_regex_error(pattern, &e))
+}
+
+/// What is wrong with a pattern, without its text (regex's own message quotes it).
+fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
+    if let regex::Error::CompiledTooBig(limit) = e {
+        return format!(
+            "regex: compiles to more than the limit of {limit} bytes; simplify it (Unicode classes such as \\w{{32,64}} are large: ASCII ones such as [A-Za-z0-9_] are not)"
+        );
+    }
+    let mut parser = regex_syntax::ParserBuilder::new().utf8(false).build();
+    match parser.parse(pattern) {
+        Err(regex_syntax::Error::Parse(e)) => {
+            format!("regex: {} (at byte {})", e.kind(), e.span().start.offset)
+        }
+        Err(regex_syntax::Error::Translate(e)) => {
+            format!("regex: {} (at byte {})", e.kind(), e.span().start.offset)
+        }
+        _ => "regex: invalid".to_string(),
+    }
+}
+
+/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one.
+fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, String> {
+    let regex = match user_limit {
+        Some(limit) => user_regex(&rule.regex, limit)?,
+        None => build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?,
+    };
     let secret_group = regex
         .capture_names()
         .position(|n| n == Some("secret"))
@@ -457,14 +533,20 @@ fn compile_pattern(rule: &Rule) -> Result<Pattern, String> {
     })
 }
 
-fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
+/// Compile a rule; with `user_limit`, its regex now under that limit, else on first use.
+fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, MatcherError> {
     let bad = |message: String| MatcherError::Rule {
-        rule_id: rule.id.clone(),
+        // An id that is not kebab-case may be anything (a misplaced secret): not shown.
+        rule_id: if crate::rules::is_valid_id(&rule.id) {
+            rule.id.clone()
+        } else {
+            "with an invalid id".into()
+        },
         message,
     };
     let pattern = OnceLock::new();
-    if eager {
-        let _ = pattern.set(compile_pattern(&rule).map_err(bad)?);
+    if user_limit.is_some() {
+        let _ = pattern.set(compile_pattern(&rule, user_limit).map_err(bad)?);
     }
     let paths = globs(&rule.paths).map_err(|e| bad(format!("paths: {e}")))?;
     let context = match &rule.context {
@@ -474,7 +556,7 @@ fn compile(rule: Rule, eager: bool) -> Result<CompiledRule, MatcherError> {
                 .ascii_case_insensitive(true)
                 .build(&c.keywords)
                 .map_err(|e| bad(format!("context: {e}")))?,
-            c.lines,
+            c.lines.min(MAX_CONTEXT_LINES),
         )),
         None => None,
     };

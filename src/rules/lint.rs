@@ -1,8 +1,142 @@
 //! The rule linter: every rule must compile, name its secret, and prove itself on its examples.
 
 use super::Rule;
-use crate::matcher::{Matcher, MatcherError};
+use crate::matcher::{Matcher, MatcherError, MAX_CONTEXT_LINES};
 use std::collections::HashSet;
+
+/// The most rules a configuration may add. Each user rule's regex is compiled at start-up and
+/// runs on every blob holding one of its keywords; beyond a few hundred, a configuration is
+/// more likely an attack on the scan's time than a rule set.
+pub const MAX_USER_RULES: usize = 200;
+/// The longest rule id.
+pub const MAX_ID_BYTES: usize = 64;
+/// Keywords shorter than this occur in nearly every blob and defeat the prefilter, unless the
+/// rule is restricted by `paths`.
+pub const MIN_KEYWORD_BYTES: usize = 3;
+const MAX_KEYWORD_BYTES: usize = 64;
+const MAX_WORDS: usize = 32;
+const MAX_TEXT_BYTES: usize = 4096;
+const MAX_LIST: usize = 256;
+
+/// True for a non-empty kebab-case id of at most [`MAX_ID_BYTES`]: the only ids messages show.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=MAX_ID_BYTES).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// How a rule is named in messages: its id when it is a valid one, else its position (an
+/// invalid id may be anything, a misplaced secret included).
+fn rule_name(index: usize, rule: &Rule) -> String {
+    if is_valid_id(&rule.id) {
+        rule.id.clone()
+    } else {
+        format!("rule {}", index + 1)
+    }
+}
+
+/// Check the ranges and limits of one rule a user wrote (not its examples); on failure, the
+/// field and what was expected. Text of the rule is never quoted.
+fn check_limits(rule: &Rule) -> Result<(), (String, String)> {
+    let bad = |field: &str, message: String| Err((field.to_string(), message));
+    if !is_valid_id(&rule.id) {
+        return bad(
+            "id",
+            format!("must be 1 to {MAX_ID_BYTES} characters of a-z, 0-9 and -"),
+        );
+    }
+    for (field, text, max) in [
+        ("name", &rule.name, 200),
+        ("description", &rule.description, MAX_TEXT_BYTES),
+        ("regex", &rule.regex, crate::matcher::MAX_USER_REGEX_BYTES),
+    ] {
+        if text.len() > max {
+            return bad(field, format!("longer than {max} bytes"));
+        }
+    }
+    let min_keyword = if rule.paths.is_empty() {
+        MIN_KEYWORD_BYTES
+    } else {
+        1
+    };
+    let mut words: Vec<(&str, &[String], usize)> = vec![
+        ("keywords", &rule.keywords, min_keyword),
+        ("not_after", &rule.not_after, 1),
+    ];
+    if let Some(c) = &rule.context {
+        words.push(("context.keywords", &c.keywords, MIN_KEYWORD_BYTES));
+        if c.lines > MAX_CONTEXT_LINES {
+            return bad(
+                "context.lines",
+                format!("must be from 0 to {MAX_CONTEXT_LINES}"),
+            );
+        }
+    }
+    for (field, list, min) in words {
+        if list.len() > MAX_WORDS {
+            return bad(field, format!("more than {MAX_WORDS} entries"));
+        }
+        if let Some(i) = list
+            .iter()
+            .position(|k| k.len() < min || k.len() > MAX_KEYWORD_BYTES)
+        {
+            let why = if min > 1 {
+                format!("must be {min} to {MAX_KEYWORD_BYTES} bytes long (a shorter keyword occurs in nearly every file; restrict the rule with `paths` to use one)")
+            } else {
+                format!("must be 1 to {MAX_KEYWORD_BYTES} bytes long")
+            };
+            return bad(&format!("{field}[{i}]"), why);
+        }
+    }
+    for (field, list, max) in [
+        ("paths", &rule.paths, MAX_TEXT_BYTES),
+        ("allow_values", &rule.allow_values, MAX_TEXT_BYTES),
+    ] {
+        if list.len() > MAX_LIST {
+            return bad(field, format!("more than {MAX_LIST} entries"));
+        }
+        if let Some(i) = list.iter().position(|p| p.is_empty() || p.len() > max) {
+            return bad(
+                &format!("{field}[{i}]"),
+                format!("must be 1 to {max} bytes long"),
+            );
+        }
+    }
+    for (field, list) in [
+        ("examples", &rule.examples),
+        ("negative_examples", &rule.negative_examples),
+    ] {
+        if list.len() > MAX_LIST {
+            return bad(field, format!("more than {MAX_LIST} entries"));
+        }
+    }
+    if let Some(e) = rule.min_entropy {
+        if !(0.0..=8.0).contains(&e) {
+            return bad("min_entropy", "must be from 0 to 8 (bits per byte)".into());
+        }
+    }
+    Ok(())
+}
+
+/// Check the rules of a configuration: at most [`MAX_USER_RULES`], each within its limits.
+/// On failure, the field's path (`rules[3] (my-rule).keywords[0]`) and what was expected.
+pub fn check_user_rules(rules: &[Rule]) -> Result<(), (String, String)> {
+    if rules.len() > MAX_USER_RULES {
+        return Err(("rules".into(), format!("more than {MAX_USER_RULES} rules")));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        check_limits(rule).map_err(|(field, message)| {
+            let who = if is_valid_id(&rule.id) {
+                format!("rules[{i}] ({})", rule.id)
+            } else {
+                format!("rules[{i}]")
+            };
+            (format!("{who}.{field}"), message)
+        })?;
+    }
+    Ok(())
+}
 
 /// One problem with one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +153,8 @@ impl std::fmt::Display for LintError {
 
 /// Check `rules`: unique ids, compiling regexes with a `secret` group, keywords present in every
 /// example, every example matched by its rule, no negative example matched by it.
+/// `rule_id` is the rule's id when it is valid kebab-case, else `rule N` (its position): an
+/// invalid id is never shown.
 pub fn lint(rules: &[Rule]) -> Vec<LintError> {
     let mut errors = Vec::new();
     let mut err = |id: &str, message: String| {
@@ -28,36 +164,38 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
         })
     };
     let mut seen = HashSet::new();
-    for rule in rules {
+    for (index, rule) in rules.iter().enumerate() {
+        let name = rule_name(index, rule);
+        let name = name.as_str();
         if !seen.insert(rule.id.as_str()) {
-            err(&rule.id, "duplicate rule id".into());
+            err(name, "duplicate rule id".into());
         }
-        if rule.id.is_empty()
-            || !rule
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            err(&rule.id, "id must be non-empty kebab-case".into());
+        if !is_valid_id(&rule.id) {
+            err(name, "id must be non-empty kebab-case".into());
+        }
+        if let Err((field, message)) = check_limits(rule) {
+            if field != "id" {
+                err(name, format!("{field}: {message}"));
+            }
         }
         if rule.keywords.is_empty() && rule.paths.is_empty() {
-            err(&rule.id, "a rule needs keywords or paths".into());
+            err(name, "a rule needs keywords or paths".into());
         }
         if rule.examples.is_empty() {
-            err(&rule.id, "no examples".into());
+            err(name, "no examples".into());
         }
         if rule.negative_examples.is_empty() {
-            err(&rule.id, "no negative_examples".into());
+            err(name, "no negative_examples".into());
         }
         // Compile the rule alone so its examples are judged without the others' help.
         let matcher = match Matcher::for_rules(vec![rule.clone()]) {
             Ok(m) => m,
             Err(MatcherError::Rule { message, .. }) => {
-                err(&rule.id, message);
+                err(name, message);
                 continue;
             }
             Err(e) => {
-                err(&rule.id, e.to_string());
+                err(name, e.to_string());
                 continue;
             }
         };
@@ -70,15 +208,15 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
                     .iter()
                     .any(|k| lower.contains(&k.to_ascii_lowercase()))
             {
-                err(&rule.id, format!("example {} contains no keyword", i + 1));
+                err(name, format!("example {} contains no keyword", i + 1));
             }
             if matcher.scan(ex.path(), text.as_bytes()).is_empty() {
-                err(&rule.id, format!("example {} does not match", i + 1));
+                err(name, format!("example {} does not match", i + 1));
             }
         }
         for (i, ex) in rule.negative_examples.iter().enumerate() {
             if !matcher.scan(ex.path(), ex.text().as_bytes()).is_empty() {
-                err(&rule.id, format!("negative example {} matches", i + 1));
+                err(name, format!("negative example {} matches", i + 1));
             }
         }
     }

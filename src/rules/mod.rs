@@ -2,11 +2,15 @@
 
 mod lint;
 
-pub use lint::{lint, LintError};
+pub use lint::{check_user_rules, is_valid_id, lint, LintError, MAX_ID_BYTES, MAX_USER_RULES};
 
+use crate::config::{self, ReadError};
 use crate::finding::{Confidence, Severity};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// The largest rule file read, in bytes.
+pub const MAX_RULE_FILE_BYTES: u64 = 1 << 20;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -130,37 +134,59 @@ impl Example {
     }
 }
 
-/// Errors in loading rules.
+/// Errors in loading rules. Their messages name the file, the place and what was expected,
+/// never the file's content.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         path: String,
-        source: std::io::Error,
+        #[source]
+        source: ReadError,
     },
-    #[error("parsing {path}: {message}")]
-    Parse { path: String, message: String },
+    #[error("{path}: line {line}, column {column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        /// A description written by leakgate, free of input text.
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
 
 /// Parse one rule file's text; `origin` names it in errors.
 pub fn parse(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
+    if text.len() as u64 > MAX_RULE_FILE_BYTES {
+        return Err(RuleError::Read {
+            path: origin.to_string(),
+            source: ReadError::TooLarge(MAX_RULE_FILE_BYTES),
+        });
+    }
     toml::from_str::<RuleFile>(text)
         .map(|f| f.rules)
-        .map_err(|e| RuleError::Parse {
-            path: origin.to_string(),
-            message: e.to_string(),
+        .map_err(|e| {
+            let (line, column) = config::toml_position(text, &e);
+            RuleError::Parse {
+                path: origin.to_string(),
+                line,
+                column,
+                message: config::safe_message(e.message()),
+            }
         })
 }
 
-/// Read and parse a rule file from disk.
+/// Read and parse a rule file from disk: a regular file of at most [`MAX_RULE_FILE_BYTES`].
 pub fn load_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
-        path: path.display().to_string(),
+    let origin = config::show(path);
+    let read_err = |source| RuleError::Read {
+        path: origin.clone(),
         source,
-    })?;
-    parse(&path.display().to_string(), &text)
+    };
+    let bytes = config::read_regular(path, MAX_RULE_FILE_BYTES).map_err(read_err)?;
+    let text = config::utf8_text(&bytes, MAX_RULE_FILE_BYTES).map_err(read_err)?;
+    parse(&origin, text)
 }
 
 /// The rules compiled into the binary, in file then declaration order.
