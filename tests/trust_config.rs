@@ -640,6 +640,8 @@ fn rejected_command_line_values_are_never_echoed() {
         vec![&secret],
         vec!["rules", &secret],
         vec!["install-hook", ".", &secret],
+        // A value after a flag that takes none becomes a path.
+        vec!["scan", "--verify", &secret],
         vec![
             "verify",
             "--client-id",
@@ -659,6 +661,41 @@ fn rejected_command_line_values_are_never_echoed() {
             "{args:?}: part of the value was printed: {}",
             stderr(&out)
         );
+    }
+}
+
+#[test]
+fn revisions_that_do_not_resolve_are_never_echoed() {
+    let secret = genesys_secret(811);
+    let dir = tempfile::tempdir().unwrap();
+    common::git_init(dir.path());
+    write_files(dir.path(), &[("a.txt", "hi\n")]);
+    common::git(dir.path(), &["add", "."]);
+    common::git(dir.path(), &["commit", "-q", "-m", "one"]);
+    let range = format!("HEAD..{secret}");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["scan", "--history", "--range", &secret, "."],
+        vec!["scan", "--history", "--range", &range, "."],
+        vec![
+            "scan",
+            "--history",
+            "--range",
+            "HEAD..HEAD",
+            "--config-from",
+            &secret,
+            ".",
+        ],
+    ];
+    for args in cases {
+        let out = run(dir.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", both(&out));
+        assert!(
+            stderr(&out).contains("does not resolve"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_absent(&out, &secret, &format!("{args:?}"));
+        assert!(!stderr(&out).contains(&secret[..12]), "{}", stderr(&out));
     }
 }
 

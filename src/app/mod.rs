@@ -70,9 +70,15 @@ impl ScanPlan {
         if args.stdin_name.is_some() && !stdin {
             bail!("--stdin-name names standard input: give `-` among the paths");
         }
-        for p in paths.iter().filter(|p| !is_stdin(p)) {
+        for (n, p) in paths.iter().enumerate().filter(|(_, p)| !is_stdin(p)) {
             if std::fs::symlink_metadata(p).is_err() {
-                bail!("{}: no such file or directory", p.display());
+                // Named by position, not quoted: a value typed after a flag that takes none
+                // lands here, and it may be a secret.
+                bail!(
+                    "path {} of the {} given to scan does not exist",
+                    n + 1,
+                    paths.len()
+                );
             }
         }
         // Standard input says nothing about where config lives: the first path does, or `.`.

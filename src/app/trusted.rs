@@ -35,11 +35,11 @@ impl Trusted {
             Some(WORKTREE) => None,
             Some(rev) => Some(
                 TrustedTree::at(repo, rev, range)
-                    .with_context(|| format!("resolving --config-from {rev}"))?,
+                    .context("resolving the revision given to --config-from")?,
             ),
             None => match range {
                 Some(spec) => TrustedTree::for_range(repo, spec)
-                    .with_context(|| format!("resolving the base of the range {spec}"))?,
+                    .context("resolving the base of the range given to --range")?,
                 None => None,
             },
         };

@@ -3,7 +3,7 @@
 
 use super::blobs::{self, Job, Provenance, NO_COMMIT};
 use super::tree::{self, Paths, TreeWalker, Visit};
-use super::{open, origin, GitError, Progress};
+use super::{open, origin, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
@@ -186,33 +186,27 @@ pub(super) fn resolve_range(
     spec: &str,
 ) -> Result<(Vec<ObjectId>, Vec<ObjectId>), GitError> {
     use gix::revision::plumbing::Spec;
-    let err = |message: String| GitError::Range {
-        spec: spec.to_string(),
-        message,
-    };
     let parsed = repo
         .rev_parse(spec)
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|_| GitError::Range(RevisionProblem::Unknown))?
         .detach();
     let commit = |id: ObjectId| -> Result<ObjectId, GitError> {
         repo.find_object(id)
             .and_then(|o| o.peel_to_kind(Kind::Commit))
             .map(|o| o.id)
-            .map_err(|e| err(e.to_string()))
+            .map_err(|_| GitError::Range(RevisionProblem::NotACommit))
     };
     Ok(match parsed {
         Spec::Include(id) => (vec![commit(id)?], vec![]),
         Spec::Range { from, to } => (vec![commit(to)?], vec![commit(from)?]),
         Spec::Merge { theirs, ours } => {
             let (a, b) = (commit(theirs)?, commit(ours)?);
-            let base = repo.merge_base(a, b).map_err(|e| err(e.to_string()))?;
+            let base = repo
+                .merge_base(a, b)
+                .map_err(|_| GitError::Range(RevisionProblem::MergeBase))?;
             (vec![a, b], base.map(|b| b.detach()).into_iter().collect())
         }
-        other => {
-            return Err(err(format!(
-                "use A..B, A...B or a single revision, not {other:?}"
-            )))
-        }
+        _ => return Err(GitError::Range(RevisionProblem::Shape)),
     })
 }
 

@@ -32,9 +32,10 @@ pub enum GitError {
     /// The references could not be listed.
     #[error("listing references: {0}")]
     References(gix::Error),
-    /// A `--range` that does not resolve.
-    #[error("range {spec:?}: {message}")]
-    Range { spec: String, message: String },
+    /// A revision or range that does not resolve. The text given is not repeated (it may be a
+    /// secret pasted in the wrong place), nor is Git's message, which quotes it.
+    #[error("the revision given does not resolve: {0}")]
+    Range(RevisionProblem),
     /// The commit walk could not start.
     #[error("walking commits: {0}")]
     Walk(gix::Error),
@@ -47,6 +48,19 @@ pub enum GitError {
     /// HEAD could not be resolved.
     #[error("reading HEAD: {0}")]
     Head(gix::Error),
+}
+
+/// Why a revision did not resolve, in words that quote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RevisionProblem {
+    #[error("no such revision in this repository")]
+    Unknown,
+    #[error("it does not name a commit")]
+    NotACommit,
+    #[error("its two sides have no merge base that can be read")]
+    MergeBase,
+    #[error("use A..B, A...B or a single revision")]
+    Shape,
 }
 
 /// Counters a history scan advances as it goes, for a caller that wants to show progress

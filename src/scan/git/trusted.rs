@@ -3,7 +3,7 @@
 //! own gate off.
 
 use super::history::resolve_range;
-use super::{open, GitError};
+use super::{open, GitError, RevisionProblem};
 use gix::hash::ObjectId;
 use gix::objs::Kind;
 use std::path::{Path, PathBuf};
@@ -200,18 +200,14 @@ pub fn display_rel(rel: &Path) -> String {
 
 /// The commit a revision names.
 fn commit_of(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
-    let err = |message: String| GitError::Range {
-        spec: rev.to_string(),
-        message,
-    };
     let id = repo
         .rev_parse_single(rev)
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|_| GitError::Range(RevisionProblem::Unknown))?
         .detach();
     repo.find_object(id)
         .and_then(|o| o.peel_to_kind(Kind::Commit))
         .map(|o| o.id)
-        .map_err(|e| err(e.to_string()))
+        .map_err(|_| GitError::Range(RevisionProblem::NotACommit))
 }
 
 /// `path` relative to `root`, when it lies inside it (both made absolute, symbolic links in
