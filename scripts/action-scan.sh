@@ -132,7 +132,7 @@ scan() {
   esac
 
   # What the event says should be scanned.
-  local base="" head="" why=""
+  local base="" head="" why="" trusted=""
   if [ "$mode" = auto ] || [ "$mode" = range ]; then
     case "$event" in
       pull_request | pull_request_target | pull_request_review | pull_request_review_comment)
@@ -154,6 +154,19 @@ scan() {
           why="could not read 'before' from the push payload"
         elif [ "$before" = "$ZERO_SHA" ] || [ "$created" = true ]; then
           say "A new branch or tag: scanning the full history."
+          # The gate's config comes from the default branch, not from the new branch itself.
+          local default_branch pushed
+          default_branch=$(event_field repository.default_branch)
+          pushed=$(event_field ref)
+          if [ -n "$default_branch" ] && [ "$pushed" != "refs/heads/$default_branch" ]; then
+            local rev
+            for rev in "refs/remotes/origin/$default_branch" "refs/heads/$default_branch"; do
+              if has_commit "$rev"; then
+                trusted=$(git rev-parse --verify -q "$rev^{commit}")
+                break
+              fi
+            done
+          fi
         else
           base=$before
           head=$after
@@ -196,7 +209,10 @@ scan() {
   local range=""
   case "$scanned" in
     tree) ;;
-    history) cmd+=(--history) ;;
+    history)
+      cmd+=(--history)
+      [ -z "$trusted" ] || cmd+=(--config-from "$trusted")
+      ;;
     range)
       range="$base..$head"
       # The configuration and baseline in force are the base's: the change under review cannot

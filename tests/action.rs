@@ -984,6 +984,33 @@ fn first_push_of_a_new_branch_scans_the_full_history() {
 }
 
 #[test]
+fn a_new_branch_cannot_weaken_the_config_that_gates_it() {
+    let repo = repo();
+    write_files(
+        &repo.path,
+        &[(".leakgate.toml", "[allow]\npaths = [\"**\"]\n")],
+    );
+    let head = commit_all(&repo.path, "allow everything");
+    let payload = json!({
+        "ref": "refs/heads/feature",
+        "before": ZERO_SHA,
+        "after": head,
+        "created": true,
+        "deleted": false,
+        "repository": {"name": "app", "default_branch": "main"}
+    });
+    let run = run_action(&repo.path, "push", payload, &[]);
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    assert!(
+        run.log.contains(&format!("--config-from {}", repo.base)),
+        "the default branch's config gates a new branch: {}",
+        run.log
+    );
+    check_common(&run, 2);
+    assert!(run.failed, "{}", run.log);
+}
+
+#[test]
 fn scheduled_run_scans_the_full_history() {
     let repo = repo();
     let run = run_action(
