@@ -72,13 +72,17 @@ impl ScanPlan {
         }
         for (n, p) in paths.iter().enumerate().filter(|(_, p)| !is_stdin(p)) {
             if std::fs::symlink_metadata(p).is_err() {
-                // Named by position, not quoted: a value typed after a flag that takes none
-                // lands here, and it may be a secret.
-                bail!(
-                    "path {} of the {} given to scan does not exist",
-                    n + 1,
-                    paths.len()
-                );
+                // A value typed after a flag that takes none lands here, and it may be a
+                // secret: quoted only when no part of it could be one.
+                let shown = p.to_str().filter(|s| plainly_not_a_secret(s));
+                match shown {
+                    Some(s) => bail!("{s}: no such file or directory"),
+                    None => bail!(
+                        "path {} of the {} given to scan does not exist (not quoted: it could be a secret)",
+                        n + 1,
+                        paths.len()
+                    ),
+                }
             }
         }
         // Standard input says nothing about where config lives: the first path does, or `.`.
@@ -135,6 +139,20 @@ impl ScanPlan {
 /// Whether a path on the command line means standard input.
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// True when no part of `s` between separators is long and mixed enough to be a credential
+/// (16 characters or more drawing on three of: upper case, lower case, digits, symbols).
+fn plainly_not_a_secret(s: &str) -> bool {
+    s.split(['/', '\\', '.', ' ']).all(|part| {
+        let classes = [
+            part.bytes().any(|b| b.is_ascii_uppercase()),
+            part.bytes().any(|b| b.is_ascii_lowercase()),
+            part.bytes().any(|b| b.is_ascii_digit()),
+            part.bytes().any(|b| !b.is_ascii_alphanumeric()),
+        ];
+        part.len() < 16 || classes.iter().filter(|&&c| c).count() < 3
+    }) && !s.chars().any(char::is_control)
 }
 
 /// The folder paths are reported against: the repository root when the first path is inside a

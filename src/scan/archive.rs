@@ -613,7 +613,7 @@ mod tests {
 
     #[test]
     fn damaged_archives_never_panic() {
-        let matcher = Matcher::for_rules(crate::rules::builtin()).unwrap();
+        let matcher = Matcher::new(crate::rules::builtin(), &crate::Config::default()).unwrap();
         let mut rng = fastrand::Rng::with_seed(8);
         for seed in seeds() {
             for _ in 0..400 {
