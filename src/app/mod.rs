@@ -143,7 +143,7 @@ fn is_stdin(path: &Path) -> bool {
 
 /// True when no part of `s` between separators is long and mixed enough to be a credential
 /// (16 characters or more drawing on three of: upper case, lower case, digits, symbols).
-fn plainly_not_a_secret(s: &str) -> bool {
+pub(crate) fn plainly_not_a_secret(s: &str) -> bool {
     s.split(['/', '\\', '.', ' ']).all(|part| {
         let classes = [
             part.bytes().any(|b| b.is_ascii_uppercase()),

@@ -35,11 +35,11 @@ impl Trusted {
             Some(WORKTREE) => None,
             Some(rev) => Some(
                 TrustedTree::at(repo, rev, range)
-                    .context("resolving the revision given to --config-from")?,
+                    .with_context(|| format!("resolving --config-from {}", quoted(rev)))?,
             ),
             None => match range {
                 Some(spec) => TrustedTree::for_range(repo, spec)
-                    .context("resolving the base of the range given to --range")?,
+                    .with_context(|| format!("resolving the base of --range {}", quoted(spec)))?,
                 None => None,
             },
         };
@@ -129,5 +129,14 @@ impl Trusted {
 
     fn rev(&self) -> String {
         self.tree.base().to_hex_with_len(12).to_string()
+    }
+}
+
+/// A revision as errors show it: as typed when it plainly is no secret, else a stand-in.
+fn quoted(rev: &str) -> &str {
+    if super::plainly_not_a_secret(rev) {
+        rev
+    } else {
+        "(not quoted: it could be a secret)"
     }
 }
