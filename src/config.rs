@@ -55,6 +55,9 @@ pub struct GenesysConfig {
 pub struct ScanConfig {
     /// Files larger than this many bytes are skipped (and counted).
     pub max_file_size: Option<u64>,
+    /// Findings listed for one file or blob at most (default 1,000); the rest are counted and
+    /// named in a warning.
+    pub max_findings_per_file: Option<usize>,
 }
 
 /// Errors in reading the configuration.
