@@ -307,7 +307,7 @@ impl WordSet {
                 || words(run)
                     .iter()
                     .any(|w| w.as_ptr() as usize - run.as_ptr() as usize == at);
-            run.len() < 16 || (looks_like_words(run) && starts_word)
+            run.len() < 16 || (wordy(run, 0) && starts_word)
         })
     }
 }
@@ -398,12 +398,17 @@ pub fn follows_hash_marker(before: &[u8]) -> bool {
 /// like text. Random characters break into many short words, so they almost never pass (the
 /// unit tests measure it).
 pub fn looks_like_words(secret: &[u8]) -> bool {
+    // Below 20 letters a value is too short to tell words from chance (a random 16-character
+    // value passes the checks below about once in a thousand): it is kept.
+    wordy(secret, 20)
+}
+
+/// The shape test of [`looks_like_words`] for values of at least `min_letters` letters.
+fn wordy(secret: &[u8], min_letters: usize) -> bool {
     let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
     let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let vowels = secret.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
-    // Below 20 letters a value is too short to tell words from chance (a random 16-character
-    // value passes the checks below about once in a thousand): it is kept.
-    if letters < 20 || digits > 4 || vowels * 4 < letters {
+    if letters < min_letters.max(1) || digits > 4 || vowels * 4 < letters {
         return false;
     }
     // SNAKE_CASE constants have separators; random uppercase (base32) has none.
