@@ -84,7 +84,7 @@ pub struct Matcher {
 /// a finding.
 #[derive(Clone, Copy)]
 struct Raw {
-    rule: usize,
+    rule: u32,
     start: usize,
     end: usize,
 }
@@ -127,8 +127,6 @@ pub const DEFAULT_MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Lookups over one blob, each built on first need and shared by every match in it.
 struct BlobIndex<'d> {
     data: &'d [u8],
-    /// Every raw match's end, sorted: where an earlier value on the line ends.
-    ends: Vec<usize>,
     regions: OnceCell<genesys::Regions>,
     uuids: OnceCell<genesys::Uuids>,
     /// Lines (start, end) holding an inline allow, sorted.
@@ -139,15 +137,11 @@ struct BlobIndex<'d> {
 
 impl BlobIndex<'_> {
     /// The text before a value where its name is: at most [`filters::lead`]'s reach, and never
-    /// reaching back into an earlier match (a previous secret in a bundle is not a name).
-    fn lead(&self, start: usize) -> &[u8] {
+    /// reaching back before `floor`, the end of an earlier match (a previous secret in a bundle
+    /// is not a name).
+    fn lead(&self, start: usize, floor: usize) -> &[u8] {
         let lead = filters::lead(self.data, start);
-        let i = self.ends.partition_point(|&e| e <= start);
-        let floor = i
-            .checked_sub(1)
-            .map_or(0, |j| self.ends[j])
-            .max(start - lead.len());
-        &self.data[floor..start]
+        &self.data[floor.max(start - lead.len())..start]
     }
 
     /// True when the line of `start` or of `end` holds an inline allow. The marked lines are
@@ -296,32 +290,59 @@ impl Matcher {
             let p = self.rules[i].pattern();
             raw.extend(
                 secret_spans(&p.regex, p.secret_group, data).map(|(start, end)| Raw {
-                    rule: i,
+                    rule: i as u32,
                     start,
                     end,
                 }),
             );
         }
         raw.sort_unstable_by_key(|r| (r.start, r.end, r.rule));
-        let mut ends: Vec<usize> = raw.iter().map(|r| r.end).collect();
-        ends.sort_unstable();
+        let hidden = location::Hidden::new(raw.iter().map(|r| (r.start, r.end)));
         let index = BlobIndex {
             data,
-            ends,
             regions: OnceCell::new(),
             uuids: OnceCell::new(),
             allowed_lines: OnceCell::new(),
             context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
         };
-        let candidates: Vec<Candidate> = raw.iter().filter_map(|r| self.check(r, &index)).collect();
-        let hidden = location::Hidden::new(raw.iter().map(|r| (r.start, r.end)));
+        // Matches are checked and resolved in groups that no match spans across, so memory
+        // holds one group's candidates and the listed findings, not every candidate of a
+        // blob dense with matches.
+        let mut kept = Vec::new();
+        let (mut allowed, mut over_cap) = (0u64, 0u64);
+        let mut paired = HashSet::new();
+        // Ends of the matches already passed, to find where the last one before a match ended.
+        let mut pending = std::collections::BinaryHeap::new();
+        let mut floor = 0;
+        let mut group = Vec::new();
+        let mut reach = 0;
+        for (i, r) in raw.iter().enumerate() {
+            while pending
+                .peek()
+                .is_some_and(|&std::cmp::Reverse(e)| e <= r.start)
+            {
+                let std::cmp::Reverse(e) = pending.pop().unwrap_or_default();
+                floor = floor.max(e);
+            }
+            pending.push(std::cmp::Reverse(r.end));
+            if let Some(c) = self.check(r, &index, floor) {
+                group.push(c);
+            }
+            reach = reach.max(r.end);
+            let last = i + 1 == raw.len();
+            if last || (group.len() >= 4096 && raw[i + 1].start >= reach) {
+                for c in self.resolve_overlaps(data, std::mem::take(&mut group), &mut paired) {
+                    if c.allowed {
+                        allowed += 1;
+                    } else if kept.len() < self.max_findings {
+                        kept.push(c);
+                    } else {
+                        over_cap += 1;
+                    }
+                }
+            }
+        }
         drop(raw);
-        let mut kept = self.resolve_overlaps(data, candidates);
-        let before = kept.len();
-        kept.retain(|c| !c.allowed);
-        let allowed = (before - kept.len()) as u64;
-        let over_cap = kept.len().saturating_sub(self.max_findings) as u64;
-        kept.truncate(self.max_findings);
         let findings = location::to_findings(
             path,
             data,
@@ -377,9 +398,10 @@ impl Matcher {
 
     /// Run a raw match through its rule's checks: decoding, known values, placeholders and
     /// look-alikes, context, pairing, allows.
-    fn check(&self, r: &Raw, index: &BlobIndex) -> Option<Candidate> {
+    fn check(&self, r: &Raw, index: &BlobIndex, floor: usize) -> Option<Candidate> {
         let data = index.data;
-        let cr = &self.rules[r.rule];
+        let rule_index = r.rule as usize;
+        let cr = &self.rules[rule_index];
         let rule = &cr.rule;
         let (start, end) = (r.start, r.end);
         let mut decoded = None;
@@ -395,7 +417,7 @@ impl Matcher {
         let secret: &[u8] = decoded.as_deref().unwrap_or(&data[start..end]);
         if self.known_values.contains(secret)
             || (rule.random && filters::looks_like_words(secret))
-            || cr.not_after.found_in_name(index.lead(start))
+            || cr.not_after.found_in_name(index.lead(start, floor))
             || filters::is_not_literal(secret)
             || filters::low_variety(secret, 6.min(secret.len()))
             || filters::follows_hash_marker(&data[..start])
@@ -406,7 +428,7 @@ impl Matcher {
             return None;
         }
         if let Some((ac, lines)) = &cr.context {
-            let hits = index.context_hits[r.rule]
+            let hits = index.context_hits[rule_index]
                 .get_or_init(|| ac.find_iter(data).map(|m| m.start()).collect());
             let lo = genesys::window_start(data, start, *lines);
             let hi = genesys::window_end(data, end, *lines);
@@ -430,7 +452,7 @@ impl Matcher {
         }
         let allowed = self.value_allowed(secret) || index.inline_allowed(start, end);
         Some(Candidate {
-            rule: r.rule,
+            rule: rule_index,
             start,
             end,
             decoded,
@@ -446,12 +468,19 @@ impl Matcher {
     /// Where matches overlap, keep the most specific: non-generic first, then the higher
     /// confidence, then the higher severity, then the earlier rule. A client id paired with a
     /// Genesys secret is part of that finding, not a generic secret of its own.
-    fn resolve_overlaps(&self, data: &[u8], mut candidates: Vec<Candidate>) -> Vec<Candidate> {
-        let paired: HashSet<Vec<u8>> = candidates
-            .iter()
-            .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
-            .map(|id| id.as_bytes().to_vec())
-            .collect();
+    /// `paired` carries the client ids paired so far in the blob from group to group.
+    fn resolve_overlaps(
+        &self,
+        data: &[u8],
+        mut candidates: Vec<Candidate>,
+        paired: &mut HashSet<Vec<u8>>,
+    ) -> Vec<Candidate> {
+        paired.extend(
+            candidates
+                .iter()
+                .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
+                .map(|id| id.as_bytes().to_vec()),
+        );
         if !paired.is_empty() {
             candidates.retain(|c| {
                 !(self.rules[c.rule].rule.generic
