@@ -307,7 +307,7 @@ impl WordSet {
                 || words(run)
                     .iter()
                     .any(|w| w.as_ptr() as usize - run.as_ptr() as usize == at);
-            run.len() < 16 || (wordy(run, 0) && starts_word)
+            run.len() < 16 || (wordy(run, 0, 4) && starts_word)
         })
     }
 }
@@ -399,16 +399,18 @@ pub fn follows_hash_marker(before: &[u8]) -> bool {
 /// unit tests measure it).
 pub fn looks_like_words(secret: &[u8]) -> bool {
     // Below 20 letters a value is too short to tell words from chance (a random 16-character
-    // value passes the checks below about once in a thousand): it is kept.
-    wordy(secret, 20)
+    // value passes the checks below about once in a thousand): it is kept. Text has a vowel
+    // share near 38%, random base64 19%: a third is asked.
+    wordy(secret, 20, 3)
 }
 
-/// The shape test of [`looks_like_words`] for values of at least `min_letters` letters.
-fn wordy(secret: &[u8], min_letters: usize) -> bool {
+/// The shape test of [`looks_like_words`] for values of at least `min_letters` letters, of
+/// which at least one in `vowel_share` is a vowel.
+fn wordy(secret: &[u8], min_letters: usize, vowel_share: usize) -> bool {
     let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
     let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let vowels = secret.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
-    if letters < min_letters.max(1) || digits > 4 || vowels * 4 < letters {
+    if letters < min_letters.max(1) || digits > 4 || vowels * vowel_share < letters {
         return false;
     }
     // SNAKE_CASE constants have separators; random uppercase (base32) has none.
