@@ -431,8 +431,11 @@ fn wordy(secret: &[u8], min_letters: usize, vowel_share: usize) -> bool {
         return false;
     }
     let vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
+    let mixed_case = secret.iter().any(u8::is_ascii_lowercase);
+    // In a camelCase value, an uppercase run is an acronym, not a word (random text has many).
     let pronounceable = |w: &&&[u8]| {
         w.len() >= 3
+            && !(mixed_case && w.iter().all(u8::is_ascii_uppercase))
             && w.iter().filter(|b| vowel(b)).count() * 5 >= w.len()
             && w.split(vowel).all(|consonants| consonants.len() <= 3)
     };
