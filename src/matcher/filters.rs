@@ -442,7 +442,12 @@ fn wordy(secret: &[u8], min_letters: usize, vowel_share: usize) -> bool {
     let in_words: usize = alpha().filter(pronounceable).map(|w| w.len()).sum();
     // Short values must be words all but throughout: chance fills 85% of 24 random letters
     // with word-like pieces about once in 100,000 tries.
-    let share = if letters < 32 { 19 } else { 17 };
+    // (Names before a value, `vowel_share` 4, keep the looser bar: `aws_access_key_id`.)
+    let share = if letters < 32 && vowel_share < 4 {
+        19
+    } else {
+        17
+    };
     in_words * 20 >= letters * share
 }
 
