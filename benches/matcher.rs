@@ -99,6 +99,8 @@ fn minified(sources: &[(String, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+const BASE62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
 fn benches(c: &mut Criterion) {
     let matcher = Matcher::new(rules::builtin(), &Config::default()).unwrap();
     let sources = collect_sources(&source_root(), 8 << 20);
@@ -124,6 +126,27 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(mini.len() as u64));
     g.bench_function("minified_one_line", |b| {
         b.iter(|| matcher.scan("bundle.min.js", &mini).len())
+    });
+    // One line dense with findings, and the same with one inline allow on another line: both
+    // must be linear in the line's length (quadratic before issue 8).
+    let mut rng = fastrand::Rng::with_seed(2);
+    let tokens: Vec<String> = (0..25_000)
+        .map(|_| {
+            let body: String = (0..36)
+                .map(|_| BASE62[rng.usize(..BASE62.len())] as char)
+                .collect();
+            format!("{}{body}", "ghp_")
+        })
+        .collect();
+    let bundle = tokens.join(",").into_bytes();
+    g.throughput(Throughput::Bytes(bundle.len() as u64));
+    g.bench_function("one_line_dense_findings", |b| {
+        b.iter(|| matcher.scan("bundle.min.js", &bundle).len())
+    });
+    let mut allowed = bundle.clone();
+    allowed.extend_from_slice(b"\n// leakgate:allow\n");
+    g.bench_function("one_line_dense_findings_inline_allow", |b| {
+        b.iter(|| matcher.scan("bundle.min.js", &allowed).len())
     });
     g.finish();
 

@@ -78,6 +78,9 @@ pub struct GenesysConfig {
 pub struct ScanConfig {
     /// Files larger than this many bytes are skipped (and counted); 1 to [`MAX_FILE_SIZE_LIMIT`].
     pub max_file_size: Option<u64>,
+    /// Findings listed for one file or blob at most (default 1,000); the rest are counted and
+    /// named in a warning.
+    pub max_findings_per_file: Option<usize>,
 }
 
 /// Why a file leakgate reads as input of its own (configuration, rules, baseline) was refused.

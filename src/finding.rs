@@ -153,8 +153,9 @@ impl Revocation {
     }
 }
 
-/// One secret found in one place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One secret found in one place. `Debug` redacts the secret, so a `{:?}` in a panic or a log
+/// cannot leak it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_name: String,
@@ -170,7 +171,8 @@ pub struct Finding {
     /// The secret itself. Never serialized directly: writers use [`Finding::shown_secret`].
     #[serde(skip)]
     pub secret: String,
-    /// The line holding the secret, cut to a readable window, with the secret redacted.
+    /// The line holding the secret, cut to a readable window, built with every secret on it
+    /// redacted.
     #[serde(skip)]
     pub snippet: Snippet,
     /// Hash of rule id and secret, hex: stable when the secret moves.
@@ -181,13 +183,71 @@ pub struct Finding {
     pub revocation: Option<Revocation>,
 }
 
-/// The context line of a finding, cut to a readable window: text before the match, the matched
-/// text (which holds the secret; writers redact it), text after.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+impl fmt::Debug for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finding")
+            .field("rule_id", &self.rule_id)
+            .field("severity", &self.severity)
+            .field("confidence", &self.confidence)
+            .field("path", &self.path)
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .field("end_line", &self.end_line)
+            .field("end_column", &self.end_column)
+            .field("secret", &redact(&self.secret))
+            .field("snippet", &self.snippet)
+            .field("fingerprint", &self.fingerprint)
+            .field("git", &self.git)
+            .field("genesys", &self.genesys)
+            .field("verification", &self.verification)
+            .field("revocation", &self.revocation)
+            .finish()
+    }
+}
+
+/// The context line of a finding, cut to a readable window: text before the match, the match,
+/// text after. Built redacted: every other secret on the line (of any rule, reported or not) is
+/// already hidden in `before` and `after`, and the match itself is shown only through
+/// [`Snippet::matched`]. `Debug` never shows the raw match.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Snippet {
     pub before: String,
-    pub matched: String,
     pub after: String,
+    /// The match, redacted.
+    redacted: String,
+    /// The match as it is in the blob (first line only), for `--no-redact`.
+    raw: String,
+}
+
+impl Snippet {
+    /// A snippet from already-redacted context and the raw matched text.
+    pub fn new(before: String, raw: String, after: String) -> Self {
+        Snippet {
+            before,
+            redacted: redact(&raw),
+            raw,
+            after,
+        }
+    }
+
+    /// The matched text as output shows it: redacted unless `reveal`.
+    pub fn matched(&self, reveal: bool) -> &str {
+        if reveal {
+            &self.raw
+        } else {
+            &self.redacted
+        }
+    }
+}
+
+impl fmt::Debug for Snippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snippet")
+            .field("before", &self.before)
+            .field("matched", &self.redacted)
+            .field("after", &self.after)
+            .finish()
+    }
 }
 
 impl Finding {
@@ -259,6 +319,9 @@ pub struct Stats {
     #[serde(default)]
     pub skipped_special: u64,
     pub allowed: u64,
+    /// Findings past the per-file cap (`[scan] max_findings_per_file`): found, not listed.
+    #[serde(default)]
+    pub findings_over_cap: u64,
     pub suppressed_by_baseline: u64,
     pub errors: u64,
     /// Git history scans: commits walked.
@@ -299,6 +362,32 @@ mod tests {
         let s = "abcdefghijklmnopqrstuvwxyz";
         assert_eq!(redact(s), "abcd*****");
         assert_eq!(redact("short"), "*****");
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let secret = format!("{}{}", "q8Xz3vLpRt7Wm2Kc9Nf4", "Hs6Jd1Gb5Ya0Te8Uo3IiA");
+        let f = Finding {
+            rule_id: "r".into(),
+            rule_name: "r".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            path: "p".into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 2,
+            secret: secret.clone(),
+            snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
+            fingerprint: "f".into(),
+            git: None,
+            genesys: None,
+            verification: None,
+            revocation: None,
+        };
+        let shown = format!("{f:?} {f:#?} {:?}", f.snippet);
+        assert!(!shown.contains(&secret[4..]), "{shown}");
+        assert_eq!(f.snippet.matched(true), secret);
     }
 
     #[test]

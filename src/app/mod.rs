@@ -225,13 +225,18 @@ fn finish(plan: &ScanPlan, args: &ScanArgs, report: ScanReport) -> Result<Outcom
     let mut err = std::io::stderr().lock();
     if !args.quiet {
         for w in &report.warnings {
-            writeln!(err, "leakgate: warning: {w}")?;
+            writeln!(err, "leakgate: warning: {}", report::escape_control(w))?;
         }
         git::hint(args, &report, &mut err)?;
     }
     if plan.format != Format::Text || args.output.is_some() {
         for e in &report.errors {
-            writeln!(err, "leakgate: error: {}: {}", e.path, e.message)?;
+            writeln!(
+                err,
+                "leakgate: error: {}: {}",
+                report::escape_control(&e.path),
+                report::escape_control(&e.message)
+            )?;
         }
     }
     // Decoys are planted on purpose: reported, never a failure.

@@ -9,20 +9,20 @@ use regex::bytes::Regex;
 use std::sync::LazyLock;
 
 static UUID_V4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+    Regex::new(r"(?i-u)\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
         .unwrap()
 });
 
 static REGION_HOST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(mypurecloud\.com\.au|mypurecloud\.(?:com|ie|de|jp)|[a-z0-9]+\.(?:pure\.cloud|us-gov-pure\.cloud|eusc-pure\.cloud))\b",
+        r"(?i-u)\b(mypurecloud\.com\.au|mypurecloud\.(?:com|ie|de|jp)|[a-z0-9]+\.(?:pure\.cloud|us-gov-pure\.cloud|eusc-pure\.cloud))\b",
     )
     .unwrap()
 });
 
 static REGION_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b((?:us|eu|ap|ca|sa|me|mx|eusc[-_]de)[-_](?:east|west|central|south|north|northeast|southeast)[-_][1-3])\b",
+        r"(?i-u)\b((?:us|eu|ap|ca|sa|me|mx|eusc[-_]de)[-_](?:east|west|central|south|north|northeast|southeast)[-_][1-3])\b",
     )
     .unwrap()
 });
@@ -61,10 +61,37 @@ pub fn pair(
     end: usize,
     require_named: bool,
     regions: &Regions,
+    uuids: &Uuids,
 ) -> GenesysPair {
     GenesysPair {
-        client_id: client_id_near(data, start, end, require_named),
+        client_id: client_id_near(data, start, end, require_named, uuids),
         region: regions.nearest(start).map(str::to_string),
+    }
+}
+
+/// Every UUID v4 in a blob, in order: found once per blob, so pairing many secrets on one long
+/// line costs a lookup each, not a search of the window.
+#[derive(Debug, Default)]
+pub struct Uuids(Vec<(usize, usize)>);
+
+impl Uuids {
+    /// Find the UUIDs in `data`.
+    pub fn find(data: &[u8]) -> Self {
+        Uuids(
+            UUID_V4
+                .find_iter(data)
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+        )
+    }
+
+    /// The UUIDs wholly inside `lo..hi`.
+    fn within(&self, lo: usize, hi: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let first = self.0.partition_point(|&(s, _)| s < lo);
+        self.0[first..]
+            .iter()
+            .take_while(move |&&(_, e)| e <= hi)
+            .copied()
     }
 }
 
@@ -106,16 +133,21 @@ pub(crate) fn window_end(data: &[u8], pos: usize, lines: usize) -> usize {
     at
 }
 
-fn client_id_near(data: &[u8], start: usize, end: usize, require_named: bool) -> Option<String> {
+fn client_id_near(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    require_named: bool,
+    uuids: &Uuids,
+) -> Option<String> {
     let lo = window_start(data, start, PAIR_LINES);
     let hi = window_end(data, end, PAIR_LINES);
     let mut best: Option<(bool, usize, String)> = None;
-    for m in UUID_V4.find_iter(&data[lo..hi]) {
-        let (ms, me) = (lo + m.start(), lo + m.end());
+    for (ms, me) in uuids.within(lo, hi) {
         if ms < end && me > start {
             continue;
         }
-        let id = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
+        let id = String::from_utf8_lossy(&data[ms..me]).to_ascii_lowercase();
         let lead = lead(data, ms);
         let named = ID_WORDS.found_in(lead) || data.get(me) == Some(&b':') && me + 1 == start;
         if require_named && !named {

@@ -10,7 +10,7 @@ mod location;
 pub use filters::entropy;
 
 use crate::config::Config;
-use crate::finding::{Confidence, Finding, GenesysPair};
+use crate::finding::{display_path, Confidence, Finding, GenesysPair};
 use crate::rules::{Decode, PairKind, Rule};
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -93,17 +93,92 @@ pub struct Matcher {
     allow: Allow,
     /// Every rule's `allow_values`: a published example is no secret whichever rule sees it.
     known_values: HashSet<Vec<u8>>,
+    /// The most findings listed for one blob.
+    max_findings: usize,
 }
 
-/// A match before it becomes a finding.
+/// A regex match of one rule, before any check: what snippets hide, whether or not it becomes
+/// a finding.
+#[derive(Clone, Copy)]
+struct Raw {
+    rule: u32,
+    start: usize,
+    end: usize,
+}
+
+/// A match that passed the checks, before it becomes a finding. Compact: the secret is the
+/// blob's bytes at `start..end` unless a rule decoded it.
 struct Candidate {
     rule: usize,
     start: usize,
     end: usize,
-    secret: Vec<u8>,
+    /// The secret a rule decoded from the match (a Basic credential), else none.
+    decoded: Option<Box<[u8]>>,
     genesys: Option<GenesysPair>,
     /// Silenced by an inline marker or a configured value: counted, not reported.
     allowed: bool,
+}
+
+impl Candidate {
+    fn secret<'a>(&'a self, data: &'a [u8]) -> &'a [u8] {
+        self.decoded
+            .as_deref()
+            .unwrap_or(&data[self.start..self.end])
+    }
+}
+
+/// What one blob's scan produced.
+#[derive(Debug, Default)]
+pub struct BlobScan {
+    /// Findings in order of position, at most the per-file cap.
+    pub findings: Vec<Finding>,
+    /// Matches that inline or configured allows silenced.
+    pub allowed: u64,
+    /// Findings past the per-file cap: found, not listed.
+    pub over_cap: u64,
+}
+
+/// Default cap on the findings listed for one file or blob.
+pub const DEFAULT_MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// Lookups over one blob, each built on first need and shared by every match in it.
+struct BlobIndex<'d> {
+    data: &'d [u8],
+    regions: OnceCell<genesys::Regions>,
+    uuids: OnceCell<genesys::Uuids>,
+    /// Lines (start, end) holding an inline allow, sorted.
+    allowed_lines: OnceCell<Vec<(usize, usize)>>,
+    /// Per rule, where its context keywords occur.
+    context_hits: Vec<OnceCell<Vec<usize>>>,
+}
+
+impl BlobIndex<'_> {
+    /// The text before a value where its name is: at most [`filters::lead`]'s reach, and never
+    /// reaching back before `floor`, the end of an earlier match (a previous secret in a bundle
+    /// is not a name).
+    fn lead(&self, start: usize, floor: usize) -> &[u8] {
+        let lead = filters::lead(self.data, start);
+        &self.data[floor.max(start - lead.len())..start]
+    }
+
+    /// True when the line of `start` or of `end` holds an inline allow. The marked lines are
+    /// found once per blob (each line read once), then each match is a binary search.
+    fn inline_allowed(&self, start: usize, end: usize) -> bool {
+        let lines = self.allowed_lines.get_or_init(|| {
+            let mut lines: Vec<(usize, usize)> = Vec::new();
+            for p in memchr::memmem::find_iter(self.data, INLINE_ALLOW) {
+                if lines.last().is_some_and(|&(_, hi)| p < hi) {
+                    continue;
+                }
+                let lo = memchr::memrchr(b'\n', &self.data[..p]).map_or(0, |i| i + 1);
+                let hi = memchr::memchr(b'\n', &self.data[p..]).map_or(self.data.len(), |i| p + i);
+                lines.push((lo, hi));
+            }
+            lines
+        });
+        let i = lines.partition_point(|&(_, hi)| hi < start);
+        lines.get(i).is_some_and(|&(lo, _)| lo <= end)
+    }
 }
 
 impl Matcher {
@@ -188,6 +263,10 @@ impl Matcher {
             }
         }
         Ok(Matcher {
+            max_findings: config
+                .scan
+                .max_findings_per_file
+                .unwrap_or(DEFAULT_MAX_FINDINGS_PER_FILE),
             known_values,
             rules: compiled,
             prefilter,
@@ -209,33 +288,95 @@ impl Matcher {
     /// Scan one blob known by `path` (relative, `/`-separated). Findings come back in order of
     /// position, with no provenance beyond the path.
     pub fn scan(&self, path: &str, data: &[u8]) -> Vec<Finding> {
-        self.scan_counting(path, data).0
+        self.scan_blob(path, data).findings
     }
 
     /// Like [`Matcher::scan`], also returning how many matches inline or configured allows
     /// silenced.
     pub fn scan_counting(&self, path: &str, data: &[u8]) -> (Vec<Finding>, u64) {
+        let r = self.scan_blob(path, data);
+        (r.findings, r.allowed)
+    }
+
+    /// The most findings listed for one blob; the rest are counted in [`BlobScan::over_cap`].
+    pub fn with_max_findings_per_file(mut self, max: usize) -> Self {
+        self.max_findings = max;
+        self
+    }
+
+    /// Scan one blob: its findings (at most the per-file cap), and the counts of what was
+    /// allowed and what was over the cap. Every per-match step is bounded or a lookup in an
+    /// index built once per blob, so time is linear in the blob however many matches it holds.
+    pub fn scan_blob(&self, path: &str, data: &[u8]) -> BlobScan {
         let triggered = self.triggered(path, data);
         if triggered.is_empty() {
-            return (Vec::new(), 0);
+            return BlobScan::default();
         }
-        let mut candidates = Vec::new();
-        let regions = OnceCell::new();
-        // Whether the blob has an inline allow anywhere, looked up once: most have none.
-        let marked = OnceCell::new();
-        for i in triggered {
-            self.run_rule(i, data, &regions, &marked, &mut candidates);
+        let mut raw = Vec::new();
+        for &i in &triggered {
+            let p = self.rules[i].pattern();
+            raw.extend(
+                secret_spans(&p.regex, p.secret_group, data).map(|(start, end)| Raw {
+                    rule: i as u32,
+                    start,
+                    end,
+                }),
+            );
         }
-        let mut kept = self.resolve_overlaps(candidates);
-        let before = kept.len();
-        kept.retain(|c| !c.allowed);
-        let allowed = (before - kept.len()) as u64;
+        raw.sort_unstable_by_key(|r| (r.start, r.end, r.rule));
+        let hidden = location::Hidden::new(raw.iter().map(|r| (r.start, r.end)));
+        let index = BlobIndex {
+            data,
+            regions: OnceCell::new(),
+            uuids: OnceCell::new(),
+            allowed_lines: OnceCell::new(),
+            context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
+        };
+        // Matches are checked and resolved in groups that no match spans across, so memory
+        // holds one group's candidates and the listed findings, not every candidate of a
+        // blob dense with matches.
+        let mut kept = Vec::new();
+        let (mut allowed, mut over_cap) = (0u64, 0u64);
+        let mut paired = HashSet::new();
+        // Ends of the matches already passed, to find where the last one before a match ended.
+        let mut pending = std::collections::BinaryHeap::new();
+        let mut floor = 0;
+        let mut group = Vec::new();
+        let mut reach = 0;
+        for (i, r) in raw.iter().enumerate() {
+            while pending
+                .peek()
+                .is_some_and(|&std::cmp::Reverse(e)| e <= r.start)
+            {
+                let std::cmp::Reverse(e) = pending.pop().unwrap_or_default();
+                floor = floor.max(e);
+            }
+            pending.push(std::cmp::Reverse(r.end));
+            if let Some(c) = self.check(r, &index, floor) {
+                group.push(c);
+            }
+            reach = reach.max(r.end);
+            let last = i + 1 == raw.len();
+            if last || (group.len() >= 4096 && raw[i + 1].start >= reach) {
+                for c in self.resolve_overlaps(data, std::mem::take(&mut group), &mut paired) {
+                    if c.allowed {
+                        allowed += 1;
+                    } else if kept.len() < self.max_findings {
+                        kept.push(c);
+                    } else {
+                        over_cap += 1;
+                    }
+                }
+            }
+        }
+        drop(raw);
         let findings = location::to_findings(
             path,
             data,
+            &hidden,
             kept.into_iter().map(|c| {
                 let rule = &self.rules[c.rule].rule;
-                let secret = String::from_utf8_lossy(&c.secret).into_owned();
+                let secret = display_path(c.secret(data));
                 location::Located {
                     start: c.start,
                     end: c.end,
@@ -246,7 +387,11 @@ impl Matcher {
                 }
             }),
         );
-        (findings, allowed)
+        BlobScan {
+            findings,
+            allowed,
+            over_cap,
+        }
     }
 
     /// Rules whose keyword occurs in `data` (and whose paths match), in rule order.
@@ -278,79 +423,69 @@ impl Matcher {
             .collect()
     }
 
-    fn run_rule(
-        &self,
-        index: usize,
-        data: &[u8],
-        regions: &OnceCell<genesys::Regions>,
-        marked: &OnceCell<bool>,
-        out: &mut Vec<Candidate>,
-    ) {
-        let cr = &self.rules[index];
+    /// Run a raw match through its rule's checks: decoding, known values, placeholders and
+    /// look-alikes, context, pairing, allows.
+    fn check(&self, r: &Raw, index: &BlobIndex, floor: usize) -> Option<Candidate> {
+        let data = index.data;
+        let rule_index = r.rule as usize;
+        let cr = &self.rules[rule_index];
         let rule = &cr.rule;
-        // Where the context keywords occur, found once per blob on the first candidate.
-        let mut context_hits: Option<Vec<usize>> = None;
-        let pattern = cr.pattern();
-        for (start, end) in secret_spans(&pattern.regex, pattern.secret_group, data) {
-            let mut secret = data[start..end].to_vec();
-            let mut genesys = None;
-            if rule.decode == Some(Decode::BasicAuth) {
-                match genesys::decode_basic(&secret) {
-                    Some((id, s)) => {
-                        secret = s.into_bytes();
-                        genesys = Some(GenesysPair {
-                            client_id: Some(id),
-                            region: None,
-                        });
-                    }
-                    None => continue,
-                }
-            }
-            let lead = filters::lead(data, start);
-            if self.known_values.contains(&secret)
-                || (rule.random && filters::looks_like_words(&secret))
-                || cr.not_after.found_in(lead)
-                || filters::is_not_literal(&secret)
-                || filters::low_variety(&secret, 6.min(secret.len()))
-                || filters::follows_hash_marker(&data[..start])
-                || rule.min_entropy.is_some_and(|min| entropy(&secret) < min)
-            {
-                continue;
-            }
-            if let Some((ac, lines)) = &cr.context {
-                let hits = context_hits
-                    .get_or_insert_with(|| ac.find_iter(data).map(|m| m.start()).collect());
-                let lo = genesys::window_start(data, start, *lines);
-                let hi = genesys::window_end(data, end, *lines);
-                let first = hits.partition_point(|&p| p < lo);
-                if hits.get(first).is_none_or(|&p| p >= hi) {
-                    continue;
-                }
-            }
-            if rule.pair == Some(PairKind::Genesys) {
-                let regions = regions.get_or_init(|| genesys::Regions::find(data));
-                let found = genesys::pair(data, start, end, rule.require_pair, regions);
-                if rule.require_pair && found.client_id.is_none() {
-                    continue;
-                }
-                let entry = genesys.get_or_insert_with(GenesysPair::default);
-                if entry.client_id.is_none() {
-                    entry.client_id = found.client_id;
-                }
-                entry.region = found.region;
-            }
-            out.push(Candidate {
-                rule: index,
-                start,
-                end,
-                allowed: (*marked
-                    .get_or_init(|| memchr::memmem::find(data, INLINE_ALLOW).is_some())
-                    && line_has_inline_allow(data, start, end))
-                    || self.value_allowed(&secret),
-                secret,
-                genesys,
+        let (start, end) = (r.start, r.end);
+        let mut decoded = None;
+        let mut genesys = None;
+        if rule.decode == Some(Decode::BasicAuth) {
+            let (id, s) = genesys::decode_basic(&data[start..end])?;
+            decoded = Some(s.into_bytes().into_boxed_slice());
+            genesys = Some(GenesysPair {
+                client_id: Some(id),
+                region: None,
             });
         }
+        let secret: &[u8] = decoded.as_deref().unwrap_or(&data[start..end]);
+        if self.known_values.contains(secret)
+            || (rule.random && filters::looks_like_words(secret))
+            || cr.not_after.found_in_name(index.lead(start, floor))
+            || filters::is_not_literal(secret)
+            || filters::low_variety(secret, 6.min(secret.len()))
+            || filters::follows_hash_marker(&data[..start])
+            || rule
+                .min_entropy
+                .is_some_and(|min| filters::below_entropy(secret, min))
+        {
+            return None;
+        }
+        if let Some((ac, lines)) = &cr.context {
+            let hits = index.context_hits[rule_index]
+                .get_or_init(|| ac.find_iter(data).map(|m| m.start()).collect());
+            let lo = genesys::window_start(data, start, *lines);
+            let hi = genesys::window_end(data, end, *lines);
+            let first = hits.partition_point(|&p| p < lo);
+            if hits.get(first).is_none_or(|&p| p >= hi) {
+                return None;
+            }
+        }
+        if rule.pair == Some(PairKind::Genesys) {
+            let regions = index.regions.get_or_init(|| genesys::Regions::find(data));
+            let uuids = index.uuids.get_or_init(|| genesys::Uuids::find(data));
+            let found = genesys::pair(data, start, end, rule.require_pair, regions, uuids);
+            if rule.require_pair && found.client_id.is_none() {
+                return None;
+            }
+            let entry = genesys.get_or_insert_with(GenesysPair::default);
+            if entry.client_id.is_none() {
+                entry.client_id = found.client_id;
+            }
+            entry.region = found.region;
+        }
+        let allowed = self.value_allowed(secret) || index.inline_allowed(start, end);
+        Some(Candidate {
+            rule: rule_index,
+            start,
+            end,
+            decoded,
+            genesys,
+            allowed,
+        })
     }
 
     fn value_allowed(&self, secret: &[u8]) -> bool {
@@ -360,16 +495,23 @@ impl Matcher {
     /// Where matches overlap, keep the most specific: non-generic first, then the higher
     /// confidence, then the higher severity, then the earlier rule. A client id paired with a
     /// Genesys secret is part of that finding, not a generic secret of its own.
-    fn resolve_overlaps(&self, mut candidates: Vec<Candidate>) -> Vec<Candidate> {
-        let paired: HashSet<Vec<u8>> = candidates
-            .iter()
-            .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
-            .map(|id| id.as_bytes().to_vec())
-            .collect();
+    /// `paired` carries the client ids paired so far in the blob from group to group.
+    fn resolve_overlaps(
+        &self,
+        data: &[u8],
+        mut candidates: Vec<Candidate>,
+        paired: &mut HashSet<Vec<u8>>,
+    ) -> Vec<Candidate> {
+        paired.extend(
+            candidates
+                .iter()
+                .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
+                .map(|id| id.as_bytes().to_vec()),
+        );
         if !paired.is_empty() {
             candidates.retain(|c| {
                 !(self.rules[c.rule].rule.generic
-                    && paired.contains(&c.secret.to_ascii_lowercase()))
+                    && paired.contains(&c.secret(data).to_ascii_lowercase()))
             });
         }
         let rank = |c: &Candidate| {
@@ -447,12 +589,6 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
         .collect()
 }
 
-fn line_has_inline_allow(data: &[u8], start: usize, end: usize) -> bool {
-    let lo = memchr::memrchr(b'\n', &data[..start]).map_or(0, |i| i + 1);
-    let hi = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
-    memchr::memmem::find(&data[lo..hi], INLINE_ALLOW).is_some()
-}
-
 fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     if patterns.is_empty() {
         return Ok(None);
@@ -490,11 +626,19 @@ fn user_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
     build_regex(pattern, limit)
 }
 
+/// Compile a pattern to match bytes, not Unicode: classes, `\b` and `.` work byte-wise, so an
+/// invalid UTF-8 byte beside a secret is just another non-word byte. A pattern that needs
+/// Unicode (`\p{L}`) is compiled with it.
 fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .size_limit(limit)
-        .dfa_size_limit(limit)
-        .build()
+    let build = |unicode: bool| {
+        RegexBuilder::new(pattern)
+            .unicode(unicode)
+            .size_limit(limit)
+            .dfa_size_limit(limit)
+            .build()
+    };
+    build(false)
+        .or_else(|_| build(true))
         .map_err(|e| describe_regex_error(pattern, &e))
 }
 

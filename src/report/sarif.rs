@@ -16,9 +16,12 @@ use std::io::{self, Write};
 /// The key under which findings' fingerprints appear in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "leakgate/v1";
 
-/// Characters escaped in a relative URI reference (paths keep their `/`).
+/// Characters escaped in a relative URI reference (paths keep their `/`): everything RFC 3986
+/// does not allow in a path, `%` itself, and `:` (a first segment with `:` would read as a
+/// scheme). Non-ASCII is percent-encoded as UTF-8 by the encoder.
 const URI_ESCAPES: &AsciiSet = &CONTROLS
     .add(b' ')
+    .add(b':')
     .add(b'"')
     .add(b'#')
     .add(b'%')
@@ -242,4 +245,20 @@ pub fn write_sarif(
 ) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_sarif(report, opts))?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_valid_and_exact() {
+        let path = "a b/c#d%e?f[g]\\h caf\u{e9}:x.env";
+        let uri = utf8_percent_encode(path, URI_ESCAPES).to_string();
+        assert_eq!(uri, "a%20b/c%23d%25e%3Ff%5Bg%5D%5Ch%20caf%C3%A9%3Ax.env");
+        let back = percent_encoding::percent_decode_str(&uri)
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(back, path);
+    }
 }

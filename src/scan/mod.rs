@@ -65,6 +65,8 @@ pub struct Tally {
     pub stats: Stats,
     /// Archive nesting and limits while members are scanned.
     archive: archive::Nesting,
+    /// Warnings about single blobs (findings over the per-file cap).
+    pub warnings: Vec<String>,
 }
 
 impl Tally {
@@ -87,9 +89,17 @@ impl Tally {
             Ok(encoding) => {
                 self.stats.files += 1;
                 self.stats.bytes += data.len() as u64;
-                let (found, allowed) = matcher.scan_counting(path, &encoding.decode(data));
-                self.stats.allowed += allowed;
-                self.findings.extend(found);
+                let scanned = matcher.scan_blob(path, &encoding.decode(data));
+                self.stats.allowed += scanned.allowed;
+                if scanned.over_cap > 0 {
+                    self.stats.findings_over_cap += scanned.over_cap;
+                    self.warnings.push(format!(
+                        "{path}: {} more finding(s) not listed: the first {} are (raise [scan] max_findings_per_file)",
+                        scanned.over_cap,
+                        scanned.findings.len()
+                    ));
+                }
+                self.findings.extend(scanned.findings);
             }
         }
     }
@@ -107,6 +117,7 @@ impl Tally {
     pub fn merge(mut self, other: Tally) -> Tally {
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
         let (a, b) = (&mut self.stats, other.stats);
         a.files += b.files;
         a.bytes += b.bytes;
@@ -117,6 +128,7 @@ impl Tally {
         a.skipped_submodules += b.skipped_submodules;
         a.skipped_special += b.skipped_special;
         a.allowed += b.allowed;
+        a.findings_over_cap += b.findings_over_cap;
         a.errors += b.errors;
         a.commits += b.commits;
         a.archives += b.archives;
@@ -145,7 +157,10 @@ impl Tally {
     }
 
     /// The finished report, sorted.
-    pub fn into_report(self, warnings: Vec<String>) -> ScanReport {
+    pub fn into_report(self, mut warnings: Vec<String>) -> ScanReport {
+        let mut blob_warnings = self.warnings;
+        blob_warnings.sort();
+        warnings.extend(blob_warnings);
         let mut r = ScanReport {
             findings: self.findings,
             errors: self.errors,
