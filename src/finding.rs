@@ -181,6 +181,9 @@ pub struct Finding {
     pub genesys: Option<GenesysPair>,
     pub verification: Option<Verification>,
     pub revocation: Option<Revocation>,
+    /// For a finding inside an archive, the file that holds it (`app.zip` of
+    /// `app.zip!conf/app.env`): what code scanning can point at.
+    pub archive: Option<String>,
 }
 
 impl fmt::Debug for Finding {
@@ -384,6 +387,7 @@ mod tests {
             genesys: None,
             verification: None,
             revocation: None,
+            archive: None,
         };
         let shown = format!("{f:?} {f:#?} {:?}", f.snippet);
         assert!(!shown.contains(&secret[4..]), "{shown}");

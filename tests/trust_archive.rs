@@ -114,6 +114,40 @@ fn secret_in_zip_is_found_with_bang_path_and_member_line() {
 }
 
 #[test]
+fn code_scanning_points_at_the_archive_and_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = genesys_env(21);
+    let inner = zip_of(&[("config/app.env", env.as_bytes())]);
+    write(
+        dir.path(),
+        "dist/bundle.tar",
+        &tar_of(&[(b"lib/app.jar", &inner)]),
+    );
+    let doc = assert_found_at(dir.path(), "dist/bundle.tar!lib/app.jar!config/app.env");
+    assert_eq!(findings(&doc)[0]["archive"], "dist/bundle.tar");
+    let out = run_in(dir.path(), &["scan", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::validate_sarif(&sarif);
+    let result = &sarif["runs"][0]["results"][0];
+    let place = &result["locations"][0]["physicalLocation"];
+    assert_eq!(place["artifactLocation"]["uri"], "dist/bundle.tar");
+    assert_eq!(place["region"]["startLine"], 1);
+    assert_eq!(
+        result["properties"]["archive_member_path"],
+        "dist/bundle.tar!lib/app.jar!config/app.env"
+    );
+    assert_eq!(result["properties"]["archive_member_line"], 4);
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("in dist/bundle.tar!lib/app.jar!config/app.env at line 4"),
+        "{result}"
+    );
+}
+
+#[test]
 fn jar_and_other_zip_kinds_are_found_by_magic_not_name() {
     let env = genesys_env(2);
     let data = zip_of(&[("META-INF/app.properties", env.as_bytes())]);

@@ -114,6 +114,7 @@ pub(super) fn to_findings<'r>(
             genesys: m.genesys,
             verification: None,
             revocation: None,
+            archive: None,
         });
     }
     out

@@ -34,6 +34,9 @@ struct JsonFinding<'a> {
     severity: crate::finding::Severity,
     confidence: crate::finding::Confidence,
     path: &'a str,
+    /// The file in the repository that holds an archive member's finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive: Option<&'a str>,
     line: usize,
     column: usize,
     end_line: usize,
@@ -66,6 +69,7 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
         severity: f.severity,
         confidence: f.confidence,
         path: &f.path,
+        archive: f.archive.as_deref(),
         line: f.line,
         column: f.column,
         end_line: f.end_line,

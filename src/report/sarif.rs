@@ -149,7 +149,35 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
             }
         }
     }
+    // A line inside an archive member is no line of the archive: code scanning is pointed at
+    // the archive file itself, and the member and its line are named.
+    let (uri_path, region) = match &f.archive {
+        Some(archive) => {
+            props.insert("archive_member_path".into(), json!(f.path));
+            props.insert("archive_member_line".into(), json!(f.line));
+            (
+                archive.as_str(),
+                Region {
+                    start_line: Some(1),
+                    ..Default::default()
+                },
+            )
+        }
+        None => (
+            f.path.as_str(),
+            Region {
+                start_line: Some(f.line as i64),
+                start_column: Some(f.column as i64),
+                end_line: Some(f.end_line as i64),
+                end_column: Some(f.end_column as i64),
+                ..Default::default()
+            },
+        ),
+    };
     let mut message = format!("{} found", f.rule_name);
+    if f.archive.is_some() {
+        message.push_str(&format!(" in {} at line {}", f.path, f.line));
+    }
     if let Some(g) = &f.git {
         message.push_str(&format!(" (introduced in commit {})", short(&g.commit)));
     }
@@ -170,17 +198,11 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
         .locations(vec![Location {
             physical_location: Some(PhysicalLocation {
                 artifact_location: Some(ArtifactLocation {
-                    uri: Some(utf8_percent_encode(&f.path, URI_ESCAPES).to_string()),
+                    uri: Some(utf8_percent_encode(uri_path, URI_ESCAPES).to_string()),
                     uri_base_id: Some("%SRCROOT%".into()),
                     ..Default::default()
                 }),
-                region: Some(Region {
-                    start_line: Some(f.line as i64),
-                    start_column: Some(f.column as i64),
-                    end_line: Some(f.end_line as i64),
-                    end_column: Some(f.end_column as i64),
-                    ..Default::default()
-                }),
+                region: Some(region),
                 ..Default::default()
             }),
             ..Default::default()

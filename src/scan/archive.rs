@@ -130,6 +130,7 @@ pub(super) fn expand(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) 
         t.archive.exhausted = false;
     }
     t.archive.depth += 1;
+    let first_finding = t.findings.len();
     // The archive readers are third-party parsers fed hostile bytes: should one panic, that
     // archive is an error and the scan goes on (the tally holds plain counts, safe to keep).
     let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
@@ -147,6 +148,9 @@ pub(super) fn expand(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) 
     });
     if top {
         t.archive.exhausted = false;
+        for f in &mut t.findings[first_finding..] {
+            f.archive = Some(path.to_string());
+        }
     }
     if opened {
         t.stats.archives += 1;

@@ -101,7 +101,17 @@ pub(super) fn attach(
                 dropped += 1;
                 continue;
             }
-            Place::Moved(p) => finding.path = display_path(p),
+            Place::Moved(p) => {
+                let moved = display_path(p);
+                // Inside an archive, only the archive's own path moves; the member stays.
+                match finding.archive.as_mut() {
+                    Some(archive) => {
+                        finding.path = format!("{moved}{}", &finding.path[archive.len()..]);
+                        *archive = moved;
+                    }
+                    None => finding.path = moved,
+                }
+            }
             Place::First => {}
         }
         finding.git = Some(origin.clone());
