@@ -216,6 +216,20 @@ impl<R: Read> Read for Meter<'_, R> {
     }
 }
 
+/// Read one member of `compressed` bytes through a [`Meter`]; `tripped` tells afterwards
+/// whether its ratio was over the limit.
+fn read_metered(t: &mut Tally, inner: impl Read, compressed: u64, tripped: &Cell<bool>) -> Member {
+    let mut meter = Meter {
+        inner,
+        out: 0,
+        base: compressed,
+        tripped,
+    };
+    let got = read_member(t, &mut meter);
+    meter.over();
+    got
+}
+
 fn ratio_message() -> String {
     format!("compression ratio over {MAX_RATIO}; not expanded")
 }
@@ -235,15 +249,7 @@ fn member_path(outer: &str, name: &[u8]) -> String {
 fn describe(e: &dyn std::fmt::Display) -> String {
     let text = e.to_string();
     let line = text.lines().next().unwrap_or("");
-    line.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::report::escape_control(line).into_owned()
 }
 
 /// Hand one member's bytes back to the scan, or count and report why they were not read.
@@ -344,17 +350,7 @@ fn zip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
         }
         let tripped = Cell::new(false);
         let got = match archive.by_index(i) {
-            Ok(file) => {
-                let mut meter = Meter {
-                    inner: file,
-                    out: 0,
-                    base: compressed,
-                    tripped: &tripped,
-                };
-                let got = read_member(t, &mut meter);
-                meter.over();
-                got
-            }
+            Ok(file) => read_metered(t, file, compressed, &tripped),
             Err(e) => Member::Failed(Vec::new(), io::Error::other(describe(&e))),
         };
         if !finish_member(t, matcher, &shown, got, tripped.get(), &mut errors) {
@@ -397,15 +393,7 @@ fn zip_stream(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8], why: &s
                     continue;
                 }
                 let compressed = file.compressed_size();
-                let mut meter = Meter {
-                    inner: file,
-                    out: 0,
-                    base: compressed,
-                    tripped: &tripped,
-                };
-                let got = read_member(t, &mut meter);
-                meter.over();
-                (shown, got)
+                (shown, read_metered(t, file, compressed, &tripped))
             }
         };
         if !finish_member(t, matcher, &shown, got, tripped.get(), &mut errors) {
@@ -639,6 +627,6 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_in_errors() {
-        assert_eq!(describe(&"bad\x1b[2Jname\nsecond"), "bad\\u{1b}[2Jname");
+        assert_eq!(describe(&"bad\x1b[2Jname\nsecond"), "bad\\x1b[2Jname");
     }
 }
