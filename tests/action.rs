@@ -4,8 +4,9 @@
 //! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
 
 mod common;
+use common::env_file;
 
-use common::{client_id, genesys_secret, git, git_init, write_files};
+use common::{git, git_init, write_files};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -584,14 +585,6 @@ fn parse_outputs(text: &str) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
-
-fn env_file(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 fn commit_all(dir: &Path, message: &str) -> String {
     git(dir, &["add", "-A"]);

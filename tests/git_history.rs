@@ -1,26 +1,11 @@
 //! `leakgate scan --history` and `--range` on repositories built at test time with the git CLI.
 
 mod common;
+use common::{commit, env_file};
 
-use common::{client_id, findings, genesys_secret, git, git_init, scan_json, write_files};
+use common::{findings, git, git_init, scan_json, write_files};
 use serde_json::Value;
 use std::path::Path;
-
-/// A Genesys credential pair as an env file would hold it: detected as `genesys-client-secret`.
-fn env_file(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
-
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    write_files(dir, files);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    head(dir)
-}
 
 fn head(dir: &Path) -> String {
     git(dir, &["rev-parse", "HEAD"]).trim().to_string()

@@ -2,26 +2,11 @@
 //! baseline in force are the base commit's, read from Git, and a change to them is a warning.
 
 mod common;
+use common::{commit, env_file};
 
-use common::{client_id, findings, genesys_secret, git, git_init, run_in, write_files};
+use common::{client_id, findings, git, git_init, run_in, write_files};
 use serde_json::Value;
 use std::path::Path;
-
-/// A Genesys credential pair as an env file would hold it.
-fn env_file(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
-
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    write_files(dir, files);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"]).trim().to_string()
-}
 
 /// What one run produced.
 struct Run {

@@ -3,10 +3,9 @@
 //! what was read. Every repository is built at test time, small and fast.
 
 mod common;
+use common::{commit, env_file};
 
-use common::{
-    client_id, findings, genesys_secret, git, git_identity, git_init, scan_json, scan_json_capped,
-};
+use common::{findings, git, git_identity, git_init, scan_json, scan_json_capped};
 use common::{run_in, write_files};
 use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
@@ -14,22 +13,6 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
-
-/// A Genesys credential pair as an env file would hold it: detected as `genesys-client-secret`.
-fn env_file(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
-
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    write_files(dir, files);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    rev(dir, "HEAD")
-}
 
 fn rev(dir: &Path, spec: &str) -> String {
     git(dir, &["rev-parse", spec]).trim().to_string()

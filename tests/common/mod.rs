@@ -196,3 +196,20 @@ pub fn validate_sarif(doc: &serde_json::Value) {
         errors.join("\n")
     );
 }
+
+/// A Genesys credential pair as an env file holds it: found as `genesys-client-secret`.
+pub fn env_file(seed: u64) -> String {
+    format!(
+        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
+        client_id(seed),
+        genesys_secret(seed)
+    )
+}
+
+/// Write `files` into `dir`, commit everything with `message`, and return the commit id.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    write_files(dir, files);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"]).trim().to_string()
+}
