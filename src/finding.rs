@@ -321,6 +321,9 @@ pub struct Stats {
     /// block). Named on the command line, they are read.
     #[serde(default)]
     pub skipped_special: u64,
+    /// Files, blobs and archive members not read because `allow.paths` covers their path.
+    #[serde(default)]
+    pub skipped_allowed_paths: u64,
     pub allowed: u64,
     /// Findings past the per-file cap (`[scan] max_findings_per_file`): found, not listed.
     #[serde(default)]

@@ -442,3 +442,23 @@ fn paths_are_exact_never_lossy() {
         assert!(text.contains("bad\\xff.env:3:"), "{text}");
     }
 }
+
+#[test]
+fn files_under_allowed_paths_are_counted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            (".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n"),
+            ("fixtures/app.env", &genesys_env(61)),
+            ("src/app.env", &genesys_env(62)),
+        ],
+    );
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(findings(&doc).len(), 1, "{doc}");
+    assert_eq!(doc["stats"]["skipped_allowed_paths"], 1, "{doc}");
+    let out = run_in(dir.path(), &["scan"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 under allowed paths"), "{text}");
+}

@@ -94,6 +94,7 @@ pub fn write_text(
         (s.skipped_lfs_pointers, "LFS pointer(s)"),
         (s.skipped_submodules, "submodule(s)"),
         (s.skipped_special, "FIFO(s), socket(s) or device(s)"),
+        (s.skipped_allowed_paths, "under allowed paths"),
     ] {
         if n > 0 {
             rare.push_str(&format!(", {n} {what}"));

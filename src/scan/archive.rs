@@ -334,6 +334,7 @@ fn zip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
         }
         t.stats.archive_members += 1;
         if matcher.path_allowed(&shown) {
+            t.stats.skipped_allowed_paths += 1;
             continue;
         }
         if encrypted {
@@ -386,6 +387,7 @@ fn zip_stream(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8], why: &s
                 members += 1;
                 t.stats.archive_members += 1;
                 if matcher.path_allowed(&shown) {
+                    t.stats.skipped_allowed_paths += 1;
                     continue;
                 }
                 if file.encrypted() {
@@ -468,6 +470,7 @@ fn tar(
         members += 1;
         t.stats.archive_members += 1;
         if matcher.path_allowed(&shown) {
+            t.stats.skipped_allowed_paths += 1;
             continue;
         }
         let got = read_member(t, &mut entry);
@@ -521,6 +524,7 @@ fn gzip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
     let shown = member_path(path, &name);
     t.stats.archive_members += 1;
     if matcher.path_allowed(&shown) {
+        t.stats.skipped_allowed_paths += 1;
         return true;
     }
     let got = read_member(t, &mut Cursor::new(head).chain(&mut meter));

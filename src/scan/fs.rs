@@ -100,7 +100,10 @@ pub fn scan_inputs(
                 Entry::Special => t.stats.skipped_special += 1,
                 Entry::Error { shown, message } => t.error(shown, message),
                 Entry::File { shown, .. } | Entry::Stdin { shown }
-                    if matcher.path_allowed(&shown) => {}
+                    if matcher.path_allowed(&shown) =>
+                {
+                    t.stats.skipped_allowed_paths += 1
+                }
                 Entry::File { len: Some(len), .. } if len > max => t.stats.skipped_too_large += 1,
                 Entry::File { path, shown, len } => match std::fs::File::open(&path) {
                     Ok(file) => scan_reader(matcher, &shown, file, len.unwrap_or(0), max, &mut t),

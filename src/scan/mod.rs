@@ -127,6 +127,7 @@ impl Tally {
         a.skipped_lfs_pointers += b.skipped_lfs_pointers;
         a.skipped_submodules += b.skipped_submodules;
         a.skipped_special += b.skipped_special;
+        a.skipped_allowed_paths += b.skipped_allowed_paths;
         a.allowed += b.allowed;
         a.findings_over_cap += b.findings_over_cap;
         a.errors += b.errors;

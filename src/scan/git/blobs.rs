@@ -129,6 +129,7 @@ impl Reader<'_> {
         let (matcher, opts) = (self.matcher, self.opts);
         let path = self.paths.get(job.from.path);
         if self.skip_allowed && matcher.path_allowed(&path) {
+            tally.stats.skipped_allowed_paths += 1;
             return 0;
         }
         let id = &job.id;
