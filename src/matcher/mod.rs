@@ -646,7 +646,7 @@ fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
 fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
     if let regex::Error::CompiledTooBig(limit) = e {
         return format!(
-            "regex: compiles to more than the limit of {limit} bytes; simplify it (Unicode classes such as (?u:\\w{{32,64}}) are large: ASCII ones are not)"
+            "regex: compiles to more than the limit of {limit} bytes; simplify it (Unicode classes, turned on with (?u), are large: ASCII ones are not)"
         );
     }
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).build();
