@@ -307,7 +307,7 @@ impl WordSet {
                 || words(run)
                     .iter()
                     .any(|w| w.as_ptr() as usize - run.as_ptr() as usize == at);
-            run.len() < 16 || (wordy(run, 0, 4) && starts_word)
+            run.len() < 16 || (wordy(run, 0, 25) && starts_word)
         })
     }
 }
@@ -400,17 +400,18 @@ pub fn follows_hash_marker(before: &[u8]) -> bool {
 pub fn looks_like_words(secret: &[u8]) -> bool {
     // Below 20 letters a value is too short to tell words from chance (a random 16-character
     // value passes the checks below about once in a thousand): it is kept. Text has a vowel
-    // share near 38%, random base64 19%: a third is asked.
-    wordy(secret, 20, 3)
+    // share near 38%, random base64 19%; constants such as `CLIENT_HANDSHAKE_TRAFFIC_SECRET`
+    // (32%) are words too: 30% is asked, and the word checks below do the separating.
+    wordy(secret, 20, 30)
 }
 
 /// The shape test of [`looks_like_words`] for values of at least `min_letters` letters, of
-/// which at least one in `vowel_share` is a vowel.
-fn wordy(secret: &[u8], min_letters: usize, vowel_share: usize) -> bool {
+/// which at least `vowel_pct` percent are vowels.
+fn wordy(secret: &[u8], min_letters: usize, vowel_pct: usize) -> bool {
     let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
     let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let vowels = secret.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
-    if letters < min_letters.max(1) || digits > 4 || vowels * vowel_share < letters {
+    if letters < min_letters.max(1) || digits > 4 || vowels * 100 < letters * vowel_pct {
         return false;
     }
     // SNAKE_CASE constants have separators; random uppercase (base32) has none.
@@ -437,13 +438,13 @@ fn wordy(secret: &[u8], min_letters: usize, vowel_share: usize) -> bool {
         w.len() >= 3
             && !(mixed_case && w.iter().all(u8::is_ascii_uppercase))
             && w.iter().filter(|b| vowel(b)).count() * 5 >= w.len()
-            && w.split(vowel).all(|consonants| consonants.len() <= 3)
+            && w.split(vowel).all(|consonants| consonants.len() <= 4)
     };
     let in_words: usize = alpha().filter(pronounceable).map(|w| w.len()).sum();
     // Short values must be words all but throughout: chance fills 85% of 24 random letters
     // with word-like pieces about once in 100,000 tries.
-    // (Names before a value, `vowel_share` 4, keep the looser bar: `aws_access_key_id`.)
-    let share = if letters < 32 && vowel_share < 4 {
+    // (Names before a value, `vowel_pct` 25, keep the looser bar: `aws_access_key_id`.)
+    let share = if letters < 32 && vowel_pct > 25 {
         19
     } else {
         17
@@ -524,6 +525,8 @@ mod tests {
             b"get_genesys_cloud_oauth_client_credentials",
             b"CloudflareApiTokenForTheProductionDnsZon",
             b"X-Authorization-Token-Header",
+            b"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            b"SERVER_HANDSHAKE_TRAFFIC_SECRET",
         ] {
             assert!(looks_like_words(w), "{}", String::from_utf8_lossy(w));
         }
