@@ -495,6 +495,8 @@ mod tests {
         ] {
             assert!(is_placeholder(p), "{}", String::from_utf8_lossy(p));
         }
+        // Random values with a placeholder word inside; the secret-shaped ones are joined from
+        // parts, so none sits whole in the source.
         for s in [
             &b"q8Xz3vLpRt7Wm2yourAb3Kc9Nf4Hs6Jd1Gb5Ya0Te8"[..],
             &[&b"Fake9sKq2LmZp0Wx7RtYu"[..], b"3VbNc4Hd6Jf1Gs5Ak8Eo2I"].concat()[..],
