@@ -71,7 +71,8 @@ pub fn utf16(data: &[u8]) -> Option<Encoding> {
     }
     let probe = &data[..data.len().min(PROBE) & !1];
     let units = probe.len() / 2;
-    if units < 2 {
+    // UTF-16 of ASCII text is half NUL bytes: text without one is ruled out at memchr speed.
+    if units < 2 || memchr::memchr(0, probe).is_none() {
         return None;
     }
     let ascii = |lo: u8, hi: u8| hi == 0 && (lo.is_ascii_graphic() || b" \t\r\n".contains(&lo));
@@ -125,12 +126,25 @@ pub fn is_binary(data: &[u8]) -> bool {
         return true;
     }
     let probe = &data[..data.len().min(PROBE)];
-    let control = probe
+    let control: usize = probe
         .iter()
-        .filter(|&&b| (b < 0x20 && !b"\t\n\x0b\x0c\r\x1b".contains(&b)) || b == 0x7f)
-        .count();
+        .map(|&b| usize::from(CONTROL[b as usize]))
+        .sum();
     control * 10 > probe.len()
 }
+
+/// The bytes [`is_binary`] counts: C0 controls other than tab, LF, VT, FF, CR and ESC, and DEL.
+/// A table, so the probe of every file is a plain sum.
+const CONTROL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = !matches!(b, 0x09..=0x0d | 0x1b);
+        b += 1;
+    }
+    t[0x7f] = true;
+    t
+};
 
 /// Whether `data` is exactly a Git LFS pointer as the spec defines it: under 1024 bytes, the
 /// line `version https://git-lfs.github.com/spec/v1`, then `key value` lines with keys in
