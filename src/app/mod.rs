@@ -282,13 +282,15 @@ fn rules_command(command: RulesCommand) -> Result<Outcome> {
         }
         RulesCommand::Check { files } => {
             let mut rules = Vec::new();
-            if files.is_empty() {
+            let errors = if files.is_empty() {
                 rules = rules::builtin();
-            }
-            for f in &files {
-                rules.extend(rules::load_file(f)?);
-            }
-            let errors = rules::lint(&rules);
+                rules::lint_builtin(&rules)
+            } else {
+                for f in &files {
+                    rules.extend(rules::load_file(f)?);
+                }
+                rules::lint(&rules)
+            };
             for e in &errors {
                 writeln!(out, "{e}")?;
             }

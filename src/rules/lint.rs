@@ -89,6 +89,25 @@ fn check_limits(rule: &Rule) -> Result<(), (String, String)> {
             return bad(&format!("{field}[{i}]"), why);
         }
     }
+    if let Some(p) = &rule.provider {
+        if !is_valid_id(p) {
+            return bad(
+                "provider",
+                format!("must be 1 to {MAX_ID_BYTES} characters of a-z, 0-9 and -"),
+            );
+        }
+    }
+    if rule.references.len() > MAX_WORDS {
+        return bad("references", format!("more than {MAX_WORDS} entries"));
+    }
+    if let Some(i) = rule.references.iter().position(|r| {
+        !r.starts_with("https://") || r.len() > MAX_TEXT_BYTES || r.contains(char::is_whitespace)
+    }) {
+        return bad(
+            &format!("references[{i}]"),
+            "must be an https:// URL".into(),
+        );
+    }
     for (field, list, max) in [
         ("paths", &rule.paths, MAX_TEXT_BYTES),
         ("allow_values", &rule.allow_values, MAX_TEXT_BYTES),
@@ -218,6 +237,27 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
             if !matcher.scan(ex.path(), ex.text().as_bytes()).is_empty() {
                 err(name, format!("negative example {} matches", i + 1));
             }
+        }
+    }
+    errors
+}
+
+/// [`lint`], plus what every built-in rule must carry: the provider it belongs to and at least
+/// one reference to that provider's documentation.
+pub fn lint_builtin(rules: &[Rule]) -> Vec<LintError> {
+    let mut errors = lint(rules);
+    for (index, rule) in rules.iter().enumerate() {
+        let mut err = |message: &str| {
+            errors.push(LintError {
+                rule_id: rule_name(index, rule),
+                message: message.into(),
+            })
+        };
+        if rule.provider.is_none() {
+            err("no provider");
+        }
+        if rule.references.is_empty() {
+            err("no references");
         }
     }
     errors

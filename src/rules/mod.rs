@@ -2,7 +2,9 @@
 
 mod lint;
 
-pub use lint::{check_user_rules, is_valid_id, lint, LintError, MAX_ID_BYTES, MAX_USER_RULES};
+pub use lint::{
+    check_user_rules, is_valid_id, lint, lint_builtin, LintError, MAX_ID_BYTES, MAX_USER_RULES,
+};
 
 use crate::config::{self, ReadError};
 use crate::finding::{Confidence, Severity};
@@ -29,8 +31,14 @@ pub struct Rule {
     /// Stable id, e.g. `genesys-client-secret`. Genesys rules start with `genesys-`.
     pub id: String,
     pub name: String,
+    /// The provider whose secret this is, in kebab-case (`github`, `genesys`); rules of one
+    /// provider share it. A provider module of the same name may pair and verify its findings.
+    pub provider: Option<String>,
     #[serde(default)]
     pub description: String,
+    /// The provider's documentation of the format or of revoking it (https URLs).
+    #[serde(default)]
+    pub references: Vec<String>,
     pub severity: Severity,
     #[serde(default = "default_confidence")]
     pub confidence: Confidence,
