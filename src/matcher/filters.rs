@@ -402,7 +402,99 @@ pub fn looks_like_words(secret: &[u8]) -> bool {
     // value passes the checks below about once in a thousand): it is kept. Text has a vowel
     // share near 38%, random base64 19%; constants such as `CLIENT_HANDSHAKE_TRAFFIC_SECRET`
     // (32%) are words too: 30% is asked, and the word checks below do the separating.
-    wordy(secret, 20, 30)
+    wordy(secret, 20, 30) || names_itself(secret)
+}
+
+/// Words that name a secret. A value made of words that holds one is the name of a secret
+/// (`AUTH_AZURE_AD_CLIENT_SECRET`, `foobar-refresh-token`, `resolveCredentials`), not one.
+const SECRET_NAMES: [&[u8]; 9] = [
+    b"token",
+    b"secret",
+    b"password",
+    b"passwd",
+    b"credential",
+    b"auth",
+    b"key",
+    b"apikey",
+    b"pwd",
+];
+
+/// The pieces of an identifier: split at `_`, `-` and `.`, and before each uppercase letter
+/// that follows a lowercase one (`resolveCredentials` -> `resolve`, `Credentials`).
+fn segments(v: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..=v.len() {
+        let sep = i < v.len() && matches!(v[i], b'_' | b'-' | b'.');
+        let hump =
+            i > 0 && i < v.len() && v[i].is_ascii_uppercase() && v[i - 1].is_ascii_lowercase();
+        if i == v.len() || sep || hump {
+            if start < i {
+                out.push(&v[start..i]);
+            }
+            start = if sep { i + 1 } else { i };
+        }
+    }
+    out
+}
+
+/// True for a letter run that reads like a word: a vowel in every five letters and no run of
+/// more than four consonants (`COGNITO`, `previous`; not `xQzkt`).
+fn pronounceable(w: &[u8]) -> bool {
+    let vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
+    w.iter().all(u8::is_ascii_alphabetic)
+        && w.iter().filter(|b| vowel(b)).count() * 5 >= w.len()
+        && w.split(vowel).all(|c| c.len() <= 4)
+}
+
+/// True when the value is an identifier made of words rather than random characters:
+/// - `snake_case` or `SCREAMING_CASE` (one case, `_` between pieces) whose every piece is a
+///   pronounceable word or a number of at most two digits: `previous_context`,
+///   `COGNITO_USER_POOLS`, `CLIENT_TRAFFIC_SECRET_0`;
+/// - or pieces in one case of which one names a secret (`foobar-refresh-token`,
+///   `access_token_kwargs`), or camelCase words without digits of which one names a secret
+///   (`RefreshTokenError`, `resolveCredentials`).
+///
+/// Random values almost never qualify: a base64 character is a lowercase letter or `_` with
+/// odds 27/64, so 16 of them are one case with `_` about once in 800,000, and must then also
+/// split into words; a camelCase piece spelling `Token` or `Secret` at a hump is rarer still.
+/// The unit tests measure the drop rate on random values.
+fn names_itself(v: &[u8]) -> bool {
+    let letters = v.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
+    if letters < 8
+        || digits > 2
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b))
+    {
+        return false;
+    }
+    let one_case = !v.iter().any(u8::is_ascii_lowercase) || !v.iter().any(u8::is_ascii_uppercase);
+    let pieces = segments(v);
+    if pieces.len() < 2 {
+        return false;
+    }
+    let small_number = |p: &[u8]| p.len() <= 2 && p.iter().all(u8::is_ascii_digit);
+    let wordlike = |p: &[u8]| pronounceable(p) || small_number(p);
+    if one_case && v.contains(&b'_') && pieces.iter().all(|p| wordlike(p)) {
+        return true;
+    }
+    if !one_case && digits > 0 {
+        return false;
+    }
+    let names_secret = |p: &[u8]| {
+        let lower = p.to_ascii_lowercase();
+        SECRET_NAMES.iter().any(|n| {
+            // `Credentials`, `authorizer`; a camel piece must spell one of four letters or
+            // more (three letters occur by chance).
+            lower == *n || (n.len() >= 4 && lower.starts_with(n))
+        }) && (one_case || p.len() >= 4)
+    };
+    // A one-case value with separators that spells a secret's name is a name, whatever its
+    // other pieces (`access_token_kwargs`, `AUTH_AZURE_AD_B2C_CLIENT_SECRET`); in camelCase the
+    // other pieces must be words too.
+    pieces.iter().any(|p| names_secret(p)) && (one_case || pieces.iter().all(|p| wordlike(p)))
 }
 
 /// The shape test of [`looks_like_words`] for values of at least `min_letters` letters, of
@@ -563,6 +655,40 @@ mod tests {
     /// Each value check's drop rate on random values of the random-shaped rules' alphabets and
     /// lengths (Genesys 43 base64url, GitHub 36 base62 after `ghp_`, AWS 40 base64 and 16
     /// base32 after `AKIA`, generic 16 of its class): none may drop one in this many.
+    #[test]
+    fn identifiers_made_of_words_are_not_secrets() {
+        for v in [
+            "previous_context",
+            "normalized_package",
+            "COGNITO_USER_POOLS",
+            "GATEWAY_IAM_ROLE",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "AUTH_AZURE_AD_B2C_CLIENT_SECRET",
+            "DATABASE_AUTH_TOKEN",
+            "username_password",
+            "foobar-refresh-token",
+            "x-eventbridge-key",
+            "access_token_kwargs",
+            "stripe-api-dev-key",
+            "RefreshTokenError",
+            "resolveCredentials",
+            "authorizerResource",
+        ] {
+            assert!(looks_like_words(v.as_bytes()), "{v}");
+        }
+        // Random pieces, digits in camelCase, a passphrase without a secret's name: kept.
+        for v in [
+            "xq_zvbnt_kprw_mmxl",
+            "resolveCredentials7",
+            "TokenQx7vLp9Zr2Wd",
+            "another-audience",
+            "Kp4_vN9s_Qw2_zT7",
+            "tyrgmeSecretwqpzx",
+        ] {
+            assert!(!looks_like_words(v.as_bytes()), "{v}");
+        }
+    }
+
     #[test]
     fn random_values_pass_every_value_check() {
         // More samples for a measurement: LEAKGATE_DROP_SAMPLES=10000000.
