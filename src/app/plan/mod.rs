@@ -3,6 +3,8 @@
 //! commands receive plans and never see an argument struct.
 
 mod scan;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
