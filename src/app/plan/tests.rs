@@ -120,14 +120,12 @@ fn conflicting_git_flags_are_refused_by_the_parser() {
         &["scan", "--staged", "--range", "a..b"],
         &["scan", "--history", "--range", "a..b", "--all-objects"],
     ] {
-        let e = parse(args).err().expect("refused");
+        let e = parse(args).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::ArgumentConflict, "{args:?}");
     }
-    let e = parse(&["scan", "--all-objects"]).err().expect("refused");
+    let e = parse(&["scan", "--all-objects"]).expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument);
-    let e = parse(&["scan", "--verify", "--dry-run"])
-        .err()
-        .expect("refused");
+    let e = parse(&["scan", "--verify", "--dry-run"]).expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument);
 }
 
@@ -137,7 +135,7 @@ fn standard_input_is_never_a_git_source() {
         let mut args = vec!["scan"];
         args.extend_from_slice(flag);
         args.push("-");
-        let e = request(&args).err().expect("refused");
+        let e = request(&args).expect_err("refused");
         assert!(
             e.contains("standard input (`-`) is scanned as a file"),
             "{e}"
@@ -147,9 +145,7 @@ fn standard_input_is_never_a_git_source() {
 
 #[test]
 fn stdin_name_needs_standard_input_and_defaults_when_absent() {
-    let e = request(&["scan", "--stdin-name", "x.env", "."])
-        .err()
-        .expect("refused");
+    let e = request(&["scan", "--stdin-name", "x.env", "."]).expect_err("refused");
     assert!(e.contains("--stdin-name names standard input"), "{e}");
     let r = request(&["scan", "-", "--stdin-name", "x.env"]).unwrap();
     assert_eq!(r.stdin_name.as_deref(), Some("x.env"));
@@ -162,9 +158,7 @@ fn stdin_name_needs_standard_input_and_defaults_when_absent() {
 
 #[test]
 fn a_git_scan_takes_one_repository() {
-    let e = request(&["scan", "--history", "a", "b"])
-        .err()
-        .expect("refused");
+    let e = request(&["scan", "--history", "a", "b"]).expect_err("refused");
     assert!(
         e.contains("a Git scan takes one repository path, not 2"),
         "{e}"
