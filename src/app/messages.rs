@@ -2,6 +2,7 @@
 //! library error is a flag or a command, it is worded here, where the command line is known.
 
 use super::plan::{ADMIN_ID_ENV, ADMIN_SECRET_ENV};
+use leakgate::finding::ScanReport;
 use leakgate::scan::git::GitError;
 use leakgate::verify::VerifyError;
 
@@ -12,6 +13,15 @@ pub fn describe(err: &anyhow::Error) -> String {
         .map(|cause| worded(cause).unwrap_or_else(|| cause.to_string()))
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// Add to a finished scan's warnings the flags that would have changed what was skipped.
+pub fn add_hints(report: &mut ScanReport) {
+    if report.stats.skipped_too_large > 0 {
+        report.warnings.push(
+            "to scan what is over the size limit, raise it with --max-file-size SIZE (or max_file_size under [scan] in .leakgate.toml)".into(),
+        );
+    }
 }
 
 /// The command-line wording of one library error, when it has one.
@@ -63,6 +73,17 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("--history").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn skipped_large_files_get_the_flag_that_scans_them() {
+        let mut report = ScanReport::default();
+        add_hints(&mut report);
+        assert!(report.warnings.is_empty(), "nothing skipped, no hint");
+        report.stats.skipped_too_large = 2;
+        add_hints(&mut report);
+        assert_eq!(report.warnings.len(), 1);
+        assert!(report.warnings[0].contains("--max-file-size"));
     }
 
     #[test]

@@ -49,15 +49,14 @@ fn scan_command(mut plan: ScanPlan) -> Result<Outcome> {
 /// Run the scan the plan names (a Git source, else the folders), before baselines and
 /// verification.
 fn collect(plan: &ScanPlan) -> Result<ScanReport> {
-    match &plan.source {
-        Source::Git { repo, mode } => git::scan(plan, repo, mode),
-        Source::Tree(inputs) => Ok(scan::fs::scan_inputs(
-            &plan.matcher,
-            inputs,
-            &plan.base,
-            &plan.scan,
-        )),
-    }
+    let mut report = match &plan.source {
+        Source::Git { repo, mode } => git::scan(plan, repo, mode)?,
+        Source::Tree(inputs) => {
+            scan::fs::scan_inputs(&plan.matcher, inputs, &plan.base, &plan.scan)
+        }
+    };
+    messages::add_hints(&mut report);
+    Ok(report)
 }
 
 /// Write the report and warnings, and map the result to an outcome.
