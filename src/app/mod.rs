@@ -14,7 +14,7 @@ use leakgate::matcher::Matcher;
 use leakgate::report::{self, Format};
 use leakgate::rules;
 use leakgate::scan;
-use plan::{ListFormat, Output, Plan, RuleSource, RulesPlan, ScanPlan, Source};
+use plan::{Output, Plan, Print, RuleSource, RulesPlan, ScanPlan, Source};
 use std::io::Write;
 
 /// How a run ended, as the process exit code.
@@ -148,14 +148,14 @@ fn rules_command(plan: RulesPlan) -> Result<Outcome> {
 }
 
 /// `rules list`: the rules in force, as a table or JSON.
-fn list_rules(matcher: &Matcher, format: ListFormat, out: &mut impl Write) -> Result<()> {
+fn list_rules(matcher: &Matcher, format: Print, out: &mut impl Write) -> Result<()> {
     match format {
-        ListFormat::Json => {
+        Print::Json => {
             let all: Vec<_> = matcher.rules().collect();
             serde_json::to_writer_pretty(&mut *out, &all)?;
             writeln!(out)?;
         }
-        ListFormat::Table => {
+        Print::Text => {
             for r in matcher.rules() {
                 writeln!(
                     out,

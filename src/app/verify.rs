@@ -1,7 +1,7 @@
 //! Verification and revocation of Genesys findings, and the `leakgate verify` command: the
 //! planned `VerifyOptions` run, the verifier's summary worded, its warnings shown.
 
-use super::plan::{SecretSource, VerifyCommandPlan, VerifyPlan};
+use super::plan::{Print, SecretSource, VerifyCommandPlan, VerifyPlan};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
@@ -63,7 +63,7 @@ pub fn command(plan: VerifyCommandPlan) -> Result<Outcome> {
         client_id,
         region,
         secret,
-        json,
+        format,
         options: opts,
     } = plan;
     let secret = read_secret(&secret)?;
@@ -72,7 +72,7 @@ pub fn command(plan: VerifyCommandPlan) -> Result<Outcome> {
     let summary = verifier.finish();
 
     let mut out = std::io::stdout().lock();
-    if json {
+    if format == Print::Json {
         let doc = serde_json::json!({
             "client_id": client_id,
             "verification": verification,

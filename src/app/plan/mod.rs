@@ -55,16 +55,16 @@ pub enum RulesPlan {
     List {
         /// The built-in rules plus the configuration's.
         matcher: Box<Matcher>,
-        format: ListFormat,
+        format: Print,
     },
     /// Lint rule files, or the built-in rules.
     Check(RuleSource),
 }
 
-/// How `rules list` prints.
+/// How `rules list` and `verify` print: for people, or as JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListFormat {
-    Table,
+pub enum Print {
+    Text,
     Json,
 }
 
@@ -107,11 +107,7 @@ fn rules_plan(command: RulesCommand) -> Result<RulesPlan> {
             let config = load_config(config.as_deref())?;
             RulesPlan::List {
                 matcher: Box::new(Matcher::new(rules::builtin(), &config)?),
-                format: if json {
-                    ListFormat::Json
-                } else {
-                    ListFormat::Table
-                },
+                format: if json { Print::Json } else { Print::Text },
             }
         }
         RulesCommand::Check { files } if files.is_empty() => RulesPlan::Check(RuleSource::Builtin),

@@ -379,7 +379,7 @@ fn verify_command_plans_one_credential_without_reading_the_secret() {
     assert_eq!(p.client_id, client_id(), "trimmed and lower-cased");
     assert_eq!(p.region, Some("mypurecloud.ie"));
     assert_eq!(p.secret, SecretSource::Env("MY_SECRET".into()));
-    assert!(!p.json);
+    assert_eq!(p.format, Print::Text);
     assert!(p.options.revoke.is_none());
     let Ok(Plan::Verify(p)) =
         plan_of(&["verify", "--client-id", &id, "--json", "--config", config])
@@ -387,7 +387,7 @@ fn verify_command_plans_one_credential_without_reading_the_secret() {
         panic!("a verify plan");
     };
     assert_eq!(p.secret, SecretSource::Stdin);
-    assert!(p.json);
+    assert_eq!(p.format, Print::Json);
 }
 
 #[test]

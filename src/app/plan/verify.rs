@@ -1,7 +1,7 @@
 //! Planning verification and containment: verify flags, the environment and the configuration
 //! turned into [`VerifyOptions`], for a scan's findings or for `leakgate verify`.
 
-use super::load_config;
+use super::{load_config, Print};
 use crate::cli::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
@@ -35,7 +35,7 @@ pub struct VerifyCommandPlan {
     /// The region domain to try first.
     pub region: Option<&'static str>,
     pub secret: SecretSource,
-    pub json: bool,
+    pub format: Print,
     pub options: VerifyOptions,
 }
 
@@ -74,9 +74,9 @@ pub(super) fn scan_plan(v: &VerifyArgs, config: &Config) -> Result<VerifyPlan> {
     Ok(VerifyPlan::On(Box::new(options(v, config)?)))
 }
 
-/// Options from flags, the environment and the configuration.
+/// Options from flags (already checked by [`check_flags`]), the environment and the
+/// configuration.
 fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
-    check_flags(v)?;
     let template = std::env::var(URL_TEMPLATE_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -161,6 +161,7 @@ impl VerifyCommandPlan {
             verify: true,
             ..args.verify.clone()
         };
+        check_flags(&v)?;
         Ok(VerifyCommandPlan {
             client_id,
             region,
@@ -168,7 +169,7 @@ impl VerifyCommandPlan {
                 Some(name) => SecretSource::Env(name.clone()),
                 None => SecretSource::Stdin,
             },
-            json: args.json,
+            format: if args.json { Print::Json } else { Print::Text },
             options: options(&v, &config)?,
         })
     }
