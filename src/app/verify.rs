@@ -10,13 +10,13 @@ use leakgate::verify::{Secret, Verifier};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Verify (and, when the plan says so, revoke) the report's Genesys findings in place.
-pub fn apply(plan: &VerifyPlan, config: &Config, report: &mut ScanReport) -> Result<()> {
+pub fn apply(plan: VerifyPlan, config: &Config, report: &mut ScanReport) -> Result<()> {
     let opts = match plan {
         VerifyPlan::Off => {
             leakgate::verify::mark_decoys(&mut report.findings, &config.genesys.decoy_client_ids);
             return Ok(());
         }
-        VerifyPlan::On(opts) => (**opts).clone(),
+        VerifyPlan::On(opts) => *opts,
     };
     let max_requests = opts.max_token_requests;
     let mut verifier = Verifier::new(opts)?;
