@@ -5,7 +5,6 @@ mod baseline;
 mod git;
 pub mod messages;
 pub mod plan;
-mod trusted;
 mod verify;
 
 use anyhow::{Context, Result};

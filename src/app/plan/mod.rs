@@ -5,6 +5,7 @@
 mod scan;
 #[cfg(test)]
 mod tests;
+mod trusted;
 mod verify;
 
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};

@@ -1,9 +1,9 @@
 //! Planning a scan: what to read and how, the configuration and baseline in force (from the
 //! trusted commit when there is one), the report, and the verify step.
 
+use super::trusted::Trusted;
 use super::verify::{self, VerifyPlan};
 use super::{base_for, plainly_not_a_secret};
-use crate::app::trusted::Trusted;
 use crate::cli::{ColorArg, FormatArg, ScanArgs};
 use anyhow::{bail, Result};
 use leakgate::baseline::Baseline;

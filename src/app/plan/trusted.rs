@@ -2,7 +2,7 @@
 //! the baseline are read from the range's base commit (or `--config-from REV`), never from the
 //! change under review, and a change to them inside the range is a warning.
 
-use super::plan::ConfigSource;
+use super::ConfigSource;
 use anyhow::{bail, Context, Result};
 use leakgate::baseline::Baseline;
 use leakgate::config::{Config, CONFIG_FILE_NAME};
@@ -135,7 +135,7 @@ impl Trusted {
 
 /// A revision as errors show it: as typed when it plainly is no secret, else a stand-in.
 fn quoted(rev: &str) -> &str {
-    if super::plan::plainly_not_a_secret(rev) {
+    if super::plainly_not_a_secret(rev) {
         rev
     } else {
         "(not quoted: it could be a secret)"
