@@ -1,4 +1,4 @@
-//! The `leakgate` binary: parse, dispatch, map the outcome to an exit code.
+//! The `leakgate` binary: parse, plan, run, map the outcome to an exit code.
 
 mod app;
 mod cli;
@@ -22,10 +22,10 @@ fn main() -> ExitCode {
             return ExitCode::from(r.code);
         }
     };
-    match app::run(cli) {
+    match app::plan::plan(cli).and_then(app::run) {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {
-            eprintln!("leakgate: error: {e:#}");
+            eprintln!("leakgate: error: {}", app::messages::describe(&e));
             ExitCode::from(app::Outcome::Error as u8)
         }
     }

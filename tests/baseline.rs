@@ -196,3 +196,18 @@ fn history_baseline_survives_rewritten_history() {
     assert!(findings(&doc).is_empty());
     assert!(suppressed(&doc) >= 1);
 }
+
+#[test]
+fn baseline_create_refuses_to_verify_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &[("app.env", &env_file(5))]);
+    for flag in [&["--verify"][..], &["--revoke", "--dry-run"]] {
+        let mut args = vec!["baseline", "create", "--output", BASELINE];
+        args.extend_from_slice(flag);
+        let out = run_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{flag:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("without verifying them"), "{stderr}");
+        assert!(!dir.path().join(BASELINE).exists(), "nothing is written");
+    }
+}

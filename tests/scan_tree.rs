@@ -279,7 +279,10 @@ fn oversized_files_are_skipped_with_a_warning() {
     assert_eq!(out.status.code(), Some(0));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["stats"]["skipped_too_large"], 1);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 1024 bytes"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("larger than 1024 bytes"), "{stderr}");
+    // The remedy is worded by the binary, which knows the flag.
+    assert!(stderr.contains("raise it with --max-file-size"), "{stderr}");
 }
 
 #[test]

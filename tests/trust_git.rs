@@ -267,6 +267,7 @@ fn staged_in_a_bare_repository_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bare repository"), "{stderr}");
+    assert!(stderr.contains("or use --history"), "{stderr}");
 }
 
 /// `git mktree --batch`, one tree at a time: fast enough for thousands of nested trees.

@@ -1,8 +1,8 @@
 //! Git sources from the command line: history and ranges (with a progress bar on a terminal),
 //! staged changes, and installing the pre-commit hook.
 
-use super::{Outcome, ScanPlan};
-use crate::cli::{InstallHookArgs, ScanArgs};
+use super::plan::{ForeignHook, GitMode, InstallHookPlan, ScanPlan, Source};
+use super::Outcome;
 use anyhow::{bail, Context, Result};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakgate::finding::ScanReport;
@@ -15,40 +15,40 @@ use std::time::{Duration, Instant};
 /// First line after the shebang of the hook `install-hook` writes; marks it as ours.
 const HOOK_MARKER: &str = "# leakgate pre-commit hook";
 
-/// Scan the Git source the arguments name, or `None` when they name the working tree.
-pub fn scan(plan: &ScanPlan, args: &ScanArgs) -> Result<Option<ScanReport>> {
-    let git = &args.git;
-    if !(git.staged || git.history || git.range.is_some()) {
-        return Ok(None);
-    }
-    if plan.paths.len() > 1 {
-        bail!(
-            "a Git scan takes one repository path, not {}",
-            plan.paths.len()
-        );
-    }
-    let repo = &plan.paths[0];
-    if git.staged {
-        let report = scan_staged(repo, &plan.matcher, &plan.scan)
-            .with_context(|| format!("scanning what is staged in {}", repo.display()))?;
-        return Ok(Some(report));
-    }
-    let options = HistoryOptions {
-        range: git.range.clone(),
-        all_objects: git.all_objects,
+/// Scan the repository at `repo` as `mode` says.
+pub fn scan(plan: &ScanPlan, repo: &Path, mode: &GitMode) -> Result<ScanReport> {
+    let options = match mode {
+        GitMode::Staged => {
+            return scan_staged(repo, &plan.matcher, &plan.scan)
+                .with_context(|| format!("scanning what is staged in {}", repo.display()));
+        }
+        GitMode::History { all_objects } => HistoryOptions {
+            range: None,
+            all_objects: *all_objects,
+        },
+        GitMode::Range(spec) => HistoryOptions {
+            range: Some(spec.clone()),
+            all_objects: false,
+        },
     };
     let progress = Progress::default();
-    let show = !args.quiet && std::io::stderr().is_terminal();
-    let report = with_progress(show, &progress, || {
+    let show = !plan.quiet && std::io::stderr().is_terminal();
+    with_progress(show, &progress, || {
         scan_history(repo, &plan.matcher, &plan.scan, &options, &progress)
     })
-    .with_context(|| format!("scanning the history of {}", repo.display()))?;
-    Ok(Some(report))
+    .with_context(|| format!("scanning the history of {}", repo.display()))
 }
 
 /// After the report of a staged scan that blocks a commit: how to allow a false positive.
-pub fn hint(args: &ScanArgs, report: &ScanReport, err: &mut dyn Write) -> std::io::Result<()> {
-    if !args.git.staged || report.findings.is_empty() {
+pub fn hint(plan: &ScanPlan, report: &ScanReport, err: &mut dyn Write) -> std::io::Result<()> {
+    let staged = matches!(
+        plan.source,
+        Source::Git {
+            mode: GitMode::Staged,
+            ..
+        }
+    );
+    if !staged || report.findings.is_empty() {
         return Ok(());
     }
     writeln!(
@@ -115,15 +115,15 @@ fn draw(progress: &Progress, done: &AtomicBool) {
 }
 
 /// `leakgate install-hook`: write `pre-commit` into the repository's hooks folder.
-pub fn install_hook(args: &InstallHookArgs) -> Result<Outcome> {
-    let start = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let repo = gix::discover(&start)
+pub fn install_hook(plan: &InstallHookPlan) -> Result<Outcome> {
+    let start = &plan.start;
+    let repo = gix::discover(start)
         .with_context(|| format!("{}: not in a Git repository", start.display()))?;
     let dir = hooks_dir(&repo);
     let hook = dir.join("pre-commit");
     if let Ok(existing) = std::fs::read_to_string(&hook) {
         if !existing.contains(HOOK_MARKER) {
-            if !args.force {
+            if plan.foreign_hook == ForeignHook::Keep {
                 bail!(
                     "{} exists and was not written by leakgate; add `leakgate scan --staged` to it, or use --force to replace it (the old hook is kept as pre-commit.bak)",
                     hook.display()

@@ -1,35 +1,23 @@
-//! Verification and revocation of Genesys findings, and the `leakgate verify` command: flags and
-//! environment turned into [`VerifyOptions`], the verifier run, its warnings shown.
+//! Verification and revocation of Genesys findings, and the `leakgate verify` command: the
+//! planned `VerifyOptions` run, the verifier's summary worded, its warnings shown.
 
-use super::{Outcome, ScanPlan};
-use crate::cli::{RevokeActionArg, ScanArgs, VerifyArgs, VerifyCommandArgs};
+use super::plan::{Print, SecretSource, VerifyCommandPlan, VerifyPlan};
+use super::Outcome;
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
 use leakgate::finding::{ScanReport, VerificationStatus};
-use leakgate::verify::{
-    AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, Verifier, VerifyOptions,
-    DEFAULT_URL_TEMPLATE,
-};
+use leakgate::verify::{Secret, Verifier};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-use std::time::Duration;
 
-/// Environment variable redirecting Genesys requests (tests, staging).
-const URL_TEMPLATE_ENV: &str = "LEAKGATE_GENESYS_URL_TEMPLATE";
-const ADMIN_ID_ENV: &str = "LEAKGATE_GENESYS_ADMIN_CLIENT_ID";
-const ADMIN_SECRET_ENV: &str = "LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET";
-
-/// Verify (and, when asked, revoke) the report's Genesys findings in place.
-pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Result<()> {
-    let v = &args.verify;
-    if !v.enabled() {
-        if v.audit_log.is_some() || v.notify_webhook.is_some() {
-            bail!("--audit-log and --notify-webhook need --verify or --revoke");
+/// Verify (and, when the plan says so, revoke) the report's Genesys findings in place.
+pub fn apply(plan: VerifyPlan, config: &Config, report: &mut ScanReport) -> Result<()> {
+    let opts = match plan {
+        VerifyPlan::Off => {
+            leakgate::verify::mark_decoys(&mut report.findings, &config.genesys.decoy_client_ids);
+            return Ok(());
         }
-        leakgate::verify::mark_decoys(&mut report.findings, &plan.config.genesys.decoy_client_ids);
-        return Ok(());
-    }
-    let opts = options(v, &plan.config)?;
+        VerifyPlan::On(opts) => *opts,
+    };
     let max_requests = opts.max_token_requests;
     let mut verifier = Verifier::new(opts)?;
     verifier.run(&mut report.findings);
@@ -69,128 +57,22 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
     Ok(())
 }
 
-/// The checks of verify flags that need no configuration, made while planning so a bad flag
-/// fails before any scan.
-pub fn check_flags(v: &VerifyArgs) -> Result<()> {
-    if let Some(url) = &v.notify_webhook {
-        // Never quoted: webhook URLs carry their own credential.
-        if leakgate::verify::check_webhook_url(url).is_err() {
-            bail!("--notify-webhook: a webhook URL must be https (or http to a loopback host); the URL is not shown");
-        }
-    }
-    Ok(())
-}
-
-/// Options from flags, the environment and the configuration.
-fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
-    check_flags(v)?;
-    let template = std::env::var(URL_TEMPLATE_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_URL_TEMPLATE.to_string());
-    let template =
-        UrlTemplate::parse(&template).with_context(|| format!("checking {URL_TEMPLATE_ENV}"))?;
-    let mut o = VerifyOptions::new(template);
-    if let Some(rate) = v.verify_rate {
-        o.rate_per_sec = rate;
-    }
-    if let Some(secs) = v.verify_timeout {
-        o.connect_timeout = Duration::from_secs_f64(secs);
-        o.read_timeout = Duration::from_secs_f64(secs);
-    }
-    if let Some(n) = v.verify_attempts {
-        o.max_attempts = n;
-    }
-    if let Some(scale) = v.verify_time_scale {
-        o.time_scale = scale;
-    }
-    if let Some(n) = v.max_verify_requests {
-        o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
-    }
-    o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
-    o.protected_client_ids = config.genesys.protected_client_ids.clone();
-    o.audit_log = v.audit_log.clone();
-    o.notify_webhook = v.notify_webhook.clone();
-    if v.revoke {
-        let admin = admin_from_env()?;
-        if admin.is_none() && !v.dry_run {
-            bail!(leakgate::verify::VerifyError::MissingAdmin);
-        }
-        o.revoke = Some(RevokeOptions {
-            action: match v.revoke_action {
-                RevokeActionArg::Disable => RevokeAction::Disable,
-                RevokeActionArg::Rotate => RevokeAction::Rotate,
-                RevokeActionArg::Delete => RevokeAction::Delete,
-            },
-            dry_run: v.dry_run,
-            admin,
-        });
-    } else if v.notify_webhook.is_some() {
-        bail!("--notify-webhook needs --revoke");
-    }
-    Ok(o)
-}
-
-/// The admin client from the environment only; both variables or neither.
-fn admin_from_env() -> Result<Option<AdminCredentials>> {
-    let get = |k| {
-        std::env::var(k)
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    match (get(ADMIN_ID_ENV), get(ADMIN_SECRET_ENV)) {
-        (Some(client_id), Some(secret)) => Ok(Some(AdminCredentials {
-            client_id,
-            secret: Secret::new(secret),
-        })),
-        (None, None) => Ok(None),
-        _ => bail!("set both {ADMIN_ID_ENV} and {ADMIN_SECRET_ENV}, or neither"),
-    }
-}
-
 /// `leakgate verify --client-id ID`: check one credential read from stdin or an env var.
-pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
-    let client_id = args.client_id.trim().to_ascii_lowercase();
-    if !leakgate::genesys::is_client_id(&client_id) {
-        bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
-    }
-    let region = match &args.region {
-        Some(r) => Some(
-            // Not quoted: a value pasted into the wrong flag may be a secret.
-            leakgate::genesys::region_domain(r).context(
-                "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
-            )?,
-        ),
-        None => None,
-    };
-    let secret = read_secret(args.secret_env.as_deref())?;
-    let config = match &args.config {
-        Some(file) => Config::load(file)?,
-        None => Config::discover(&super::base_for(Path::new(".")))?.0,
-    };
-    let mut v = VerifyArgs {
-        verify: true,
-        ..VerifyArgs::default()
-    };
-    let a = &args.verify;
-    v.revoke = a.revoke;
-    v.revoke_action = a.revoke_action;
-    v.dry_run = a.dry_run;
-    v.audit_log = a.audit_log.clone();
-    v.notify_webhook = a.notify_webhook.clone();
-    v.verify_rate = a.verify_rate;
-    v.verify_timeout = a.verify_timeout;
-    v.verify_attempts = a.verify_attempts;
-    v.verify_time_scale = a.verify_time_scale;
-    v.max_verify_requests = a.max_verify_requests;
-    let opts = options(&v, &config)?;
+pub fn command(plan: VerifyCommandPlan) -> Result<Outcome> {
+    let VerifyCommandPlan {
+        client_id,
+        region,
+        secret,
+        format,
+        options: opts,
+    } = plan;
+    let secret = read_secret(&secret)?;
     let mut verifier = Verifier::new(opts)?;
     let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
     let summary = verifier.finish();
 
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if format == Print::Json {
         let doc = serde_json::json!({
             "client_id": client_id,
             "verification": verification,
@@ -227,12 +109,12 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
 }
 
 /// The secret from the named environment variable, or the first line of stdin.
-fn read_secret(env: Option<&str>) -> Result<Secret> {
-    let s = match env {
+fn read_secret(source: &SecretSource) -> Result<Secret> {
+    let s = match source {
         // The name is not quoted: a secret passed as the name by mistake stays unseen.
-        Some(name) => std::env::var(name)
+        SecretSource::Env(name) => std::env::var(name)
             .context("the environment variable named by --secret-env is not set (or not UTF-8)")?,
-        None => {
+        SecretSource::Stdin => {
             if std::io::stdin().is_terminal() {
                 eprintln!("leakgate: reading the secret from stdin (it will be visible as you type; prefer a pipe or --secret-env)");
             }

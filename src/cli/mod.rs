@@ -1,4 +1,5 @@
-//! Command-line types (clap derive), turned into validated options by the app.
+//! Command-line types (clap derive). `app::plan` turns them into validated plans; nothing else
+//! in the app sees them.
 
 mod baseline;
 pub mod errors;

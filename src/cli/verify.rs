@@ -16,7 +16,7 @@ pub enum RevokeActionArg {
 }
 
 /// Verification and containment flags, shared by `scan` and `verify`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Verify and revoke (Genesys Cloud)")]
 pub struct VerifyArgs {
     /// Ask the Genesys token endpoint whether each Genesys credential found is live.
@@ -55,13 +55,6 @@ pub struct VerifyArgs {
     /// Scale every wait (backoff, Retry-After, breaker, re-check pauses); for tests.
     #[arg(long, value_name = "F", hide = true, value_parser = parse_scale)]
     pub verify_time_scale: Option<f64>,
-}
-
-impl VerifyArgs {
-    /// True when any network step is asked for.
-    pub fn enabled(&self) -> bool {
-        self.verify || self.revoke
-    }
 }
 
 // Validators never quote the value: it may be a secret pasted after the wrong flag.

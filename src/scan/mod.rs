@@ -148,7 +148,7 @@ impl Tally {
     ) -> ScanReport {
         if self.stats.skipped_too_large > 0 {
             warnings.push(format!(
-                "{} {what} larger than {max_file_size} bytes were not scanned (raise --max-file-size)",
+                "{} {what} larger than {max_file_size} bytes were not scanned",
                 self.stats.skipped_too_large
             ));
         }

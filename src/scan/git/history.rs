@@ -71,7 +71,7 @@ pub fn scan_history(
         let unreachable = inv.add_unreachable()?;
         if unreachable > 0 {
             warnings.push(format!(
-                "{unreachable} unreachable blob(s) scanned (--all-objects); their findings are marked unreachable"
+                "{unreachable} unreachable blob(s) scanned; their findings are marked unreachable"
             ));
         }
     }

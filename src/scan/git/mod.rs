@@ -42,8 +42,8 @@ pub enum GitError {
     /// The index could not be read.
     #[error("reading the index: {0}")]
     Index(gix::Error),
-    /// `--staged` in a bare repository, which has no index of its own to commit from.
-    #[error("{}: a bare repository has no staged changes to scan (run in a work tree, or use --history)", display_path(path.as_os_str().as_encoded_bytes()))]
+    /// A staged scan of a bare repository, which has no index of its own to commit from.
+    #[error("{}: a bare repository has no staged changes to scan", display_path(path.as_os_str().as_encoded_bytes()))]
     Bare { path: PathBuf },
     /// HEAD could not be resolved.
     #[error("reading HEAD: {0}")]

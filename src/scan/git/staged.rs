@@ -98,7 +98,7 @@ pub fn scan_staged(
         tally.findings = keep;
         if dropped > 0 {
             warnings.push(format!(
-                "{dropped} secret(s) in staged files were already committed (in HEAD's version of the file, or in a file this commit removes) and are not reported; `leakgate scan --history` lists committed secrets"
+                "{dropped} secret(s) in staged files were already committed (in HEAD's version of the file, or in a file this commit removes) and are not reported; a scan of the history lists committed secrets"
             ));
         }
     }

@@ -2,7 +2,7 @@
 //! the baseline are read from the range's base commit (or `--config-from REV`), never from the
 //! change under review, and a change to them inside the range is a warning.
 
-use crate::cli::ScanArgs;
+use super::ConfigSource;
 use anyhow::{bail, Context, Result};
 use leakgate::baseline::Baseline;
 use leakgate::config::{Config, CONFIG_FILE_NAME};
@@ -10,8 +10,6 @@ use leakgate::scan::git::trusted::{display_rel as shown, relative_to};
 use leakgate::scan::git::TrustedTree;
 use std::path::{Path, PathBuf};
 
-/// `--config-from` value that reads from the disk.
-pub const WORKTREE: &str = "worktree";
 /// Largest configuration file read from Git.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Largest baseline file read from Git.
@@ -26,18 +24,21 @@ pub struct Trusted {
 }
 
 impl Trusted {
-    /// The trusted commit the arguments call for: `--config-from REV`, else the base of
-    /// `--range`; `None` for `--config-from worktree`, other scans, and a range of one revision
-    /// (it has no base).
-    pub fn for_scan(args: &ScanArgs, repo: &Path) -> Result<Option<Self>> {
-        let range = args.git.range.as_deref();
-        let tree = match args.git.config_from.as_deref().map(str::trim) {
-            Some(WORKTREE) => None,
-            Some(rev) => Some(
+    /// The trusted commit `source` names in the repository at `repo`; `range` is the range
+    /// being scanned, if any. `None` for the disk and for a range of one revision (it has no
+    /// base).
+    pub fn resolve(
+        source: &ConfigSource,
+        range: Option<&str>,
+        repo: &Path,
+    ) -> Result<Option<Self>> {
+        let tree = match source {
+            ConfigSource::Disk => None,
+            ConfigSource::Commit(rev) => Some(
                 TrustedTree::at(repo, rev, range)
                     .with_context(|| format!("resolving --config-from {}", quoted(rev)))?,
             ),
-            None => match range {
+            ConfigSource::RangeBase => match range {
                 Some(spec) => TrustedTree::for_range(repo, spec)
                     .with_context(|| format!("resolving the base of --range {}", quoted(spec)))?,
                 None => None,
