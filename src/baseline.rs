@@ -125,16 +125,6 @@ impl Default for Baseline {
 }
 
 impl Baseline {
-    /// A baseline recording `findings`.
-    pub fn from_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
-        Self::from_entries(
-            findings
-                .into_iter()
-                .map(BaselineEntry::from_finding)
-                .collect(),
-        )
-    }
-
     /// A baseline holding `findings`, sorted and deduplicated.
     pub fn from_entries(mut findings: Vec<BaselineEntry>) -> Self {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

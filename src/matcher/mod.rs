@@ -291,13 +291,6 @@ impl Matcher {
         self.scan_blob(path, data).findings
     }
 
-    /// Like [`Matcher::scan`], also returning how many matches inline or configured allows
-    /// silenced.
-    pub fn scan_counting(&self, path: &str, data: &[u8]) -> (Vec<Finding>, u64) {
-        let r = self.scan_blob(path, data);
-        (r.findings, r.allowed)
-    }
-
     /// The most findings listed for one blob; the rest are counted in [`BlobScan::over_cap`].
     pub fn with_max_findings_per_file(mut self, max: usize) -> Self {
         self.max_findings = max;

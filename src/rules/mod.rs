@@ -160,8 +160,6 @@ pub enum RuleError {
         /// A description written by leakgate, free of input text.
         message: String,
     },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// Parse one rule file's text; `origin` names it in errors.
