@@ -44,15 +44,235 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// Where a scanned blob came from in Git: the commit that first introduced it and who made it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GitOrigin {
-    /// Full hex id of the commit that introduced the blob.
-    pub commit: String,
+/// A rule's id: 1 to [`RuleId::MAX_BYTES`] bytes of `a-z`, `0-9` and `-`, checked when it is
+/// made (parsing a rule file, a configuration or a baseline), so every message may show it: a
+/// string that is not an id may be anything, a misplaced secret included.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RuleId(String);
+
+/// A string that is not a rule id. Its text is not kept: it may be anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a rule id must be {RULE_ID_SHAPE}")]
+pub struct InvalidRuleId;
+
+/// What a rule id is, in the words every message about one uses.
+pub(crate) const RULE_ID_SHAPE: &str = "1 to 64 characters of a-z, 0-9 and -";
+
+impl RuleId {
+    /// The longest rule id, in bytes.
+    pub const MAX_BYTES: usize = 64;
+
+    /// `id` as a rule id, if it is one.
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidRuleId> {
+        let id = id.into();
+        if Self::is_valid(&id) {
+            Ok(RuleId(id))
+        } else {
+            Err(InvalidRuleId)
+        }
+    }
+
+    /// True for a non-empty kebab-case id of at most [`RuleId::MAX_BYTES`].
+    pub fn is_valid(id: &str) -> bool {
+        (1..=Self::MAX_BYTES).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for RuleId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for RuleId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for RuleId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RuleId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for RuleId {
+    type Err = InvalidRuleId;
+    fn from_str(s: &str) -> Result<Self, InvalidRuleId> {
+        RuleId::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        // `Unexpected::Other`, not `Unexpected::Str`: serde would quote the text.
+        RuleId::new(id).map_err(|_| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Other("a string that is not a rule id"),
+                &format!("a rule id of {RULE_ID_SHAPE}").as_str(),
+            )
+        })
+    }
+}
+
+/// A finding's identity: a hash of its rule id and its secret, hex. Stable when the secret
+/// moves, changes line or is found in another commit; what baselines store and match on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// The fingerprint of `secret` found by `rule`: the first 16 bytes of
+    /// SHA-256(rule id, NUL, secret), as 32 lowercase hex digits.
+    pub fn of(rule: &RuleId, secret: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(rule.as_bytes());
+        h.update([0u8]);
+        h.update(secret.as_bytes());
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        Fingerprint(
+            h.finalize()[..16]
+                .iter()
+                .flat_map(|b| {
+                    [
+                        HEX[(b >> 4) as usize] as char,
+                        HEX[(b & 15) as usize] as char,
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Fingerprint {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Fingerprint {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Fingerprint {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The id of a Git commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommitId(gix::hash::ObjectId);
+
+impl CommitId {
+    /// The first 12 hex digits, as messages for people show a commit.
+    pub fn short(&self) -> String {
+        self.0.to_hex_with_len(12).to_string()
+    }
+}
+
+impl From<gix::hash::ObjectId> for CommitId {
+    fn from(id: gix::hash::ObjectId) -> Self {
+        CommitId(id)
+    }
+}
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A string that is not a commit id (its text is not kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a commit id must be 40 hex digits")]
+pub struct InvalidCommitId;
+
+impl std::str::FromStr for CommitId {
+    type Err = InvalidCommitId;
+    fn from_str(s: &str) -> Result<Self, InvalidCommitId> {
+        gix::hash::ObjectId::from_hex(s.as_bytes())
+            .map(CommitId)
+            .map_err(|_| InvalidCommitId)
+    }
+}
+
+impl Serialize for CommitId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CommitId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let hex = String::deserialize(d)?;
+        hex.parse().map_err(|_| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Other("a string that is not a commit id"),
+                &"a commit id of 40 hex digits",
+            )
+        })
+    }
+}
+
+/// The commit that first introduced a blob, and who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub id: CommitId,
+    /// Author name and email; empty when the commit object could not be read.
     pub author: String,
     pub email: String,
-    /// Commit date, RFC 3339.
+    /// Commit date, RFC 3339; empty when the commit object could not be read.
     pub date: String,
+}
+
+/// Where a scanned blob came from in Git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitOrigin {
+    /// The commit that first introduced the blob; `None` for a blob no commit holds (a tag
+    /// pointing straight at it, or a loose unreachable object).
+    pub commit: Option<Commit>,
     /// How many other commits carry the same blob.
     pub other_commits: u64,
     /// How many other paths the blob appears under.
@@ -155,9 +375,9 @@ impl Revocation {
 
 /// One secret found in one place. `Debug` redacts the secret, so a `{:?}` in a panic or a log
 /// cannot leak it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq)]
 pub struct Finding {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub rule_name: String,
     pub severity: Severity,
     pub confidence: Confidence,
@@ -168,15 +388,12 @@ pub struct Finding {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
-    /// The secret itself. Never serialized directly: writers use [`Finding::shown_secret`].
-    #[serde(skip)]
+    /// The secret itself. Writers show it through [`Finding::shown_secret`].
     pub secret: String,
     /// The line holding the secret, cut to a readable window, built with every secret on it
     /// redacted.
-    #[serde(skip)]
     pub snippet: Snippet,
-    /// Hash of rule id and secret, hex: stable when the secret moves.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     pub git: Option<GitOrigin>,
     pub genesys: Option<GenesysPair>,
     pub verification: Option<Verification>,
@@ -263,14 +480,19 @@ impl Finding {
         }
     }
 
-    /// Sort key: path, position, rule, then commit.
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+    /// The commit that introduced the finding's blob, for a history scan.
+    pub fn commit(&self) -> Option<&Commit> {
+        self.git.as_ref().and_then(|g| g.commit.as_ref())
+    }
+
+    /// Sort key: path, position, rule, then commit (none first).
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<CommitId>) {
         (
             &self.path,
             self.line,
             self.column,
             &self.rule_id,
-            self.git.as_ref().map(|g| g.commit.as_str()).unwrap_or(""),
+            self.commit().map(|c| c.id),
         )
     }
 }
@@ -374,7 +596,7 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let secret = format!("{}{}", "q8Xz3vLpRt7Wm2Kc9Nf4", "Hs6Jd1Gb5Ya0Te8Uo3IiA");
         let f = Finding {
-            rule_id: "r".into(),
+            rule_id: RuleId::new("r").unwrap(),
             rule_name: "r".into(),
             severity: Severity::High,
             confidence: Confidence::High,
@@ -385,7 +607,7 @@ mod tests {
             end_column: 2,
             secret: secret.clone(),
             snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
-            fingerprint: "f".into(),
+            fingerprint: Fingerprint::of(&RuleId::new("r").unwrap(), &secret),
             git: None,
             genesys: None,
             verification: None,

@@ -10,12 +10,11 @@ mod location;
 pub use filters::entropy;
 
 use crate::config::Config;
-use crate::finding::{display_path, Confidence, Finding, GenesysPair};
+use crate::finding::{display_path, Confidence, Finding, Fingerprint, GenesysPair, RuleId};
 use crate::rules::{Decode, PairKind, Rule};
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
-use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -43,7 +42,7 @@ pub const MAX_CONTEXT_LINES: usize = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
     #[error("rule {rule_id}: {message}")]
-    Rule { rule_id: String, message: String },
+    Rule { rule_id: RuleId, message: String },
     #[error("allow.{0}")]
     Allow(String),
     #[error("keyword automaton: {0}")]
@@ -200,7 +199,7 @@ impl Matcher {
 
     /// Compile rules, each with whether its regex is compiled now (under the user limits).
     fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
-        let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
+        let disabled: HashSet<&RuleId> = config.allow.rules.iter().collect();
         let mut compiled = Vec::new();
         // The configuration's rules are the user's: compiled now, with the user limits.
         let checked = config.rules.iter().cloned().map(|r| (r, true));
@@ -208,7 +207,7 @@ impl Matcher {
         let users = rules.iter().filter(|(_, eager)| *eager).count() + config.allow.values.len();
         let limit = (USER_REGEX_BUDGET / users.max(1)).min(USER_REGEX_SIZE_LIMIT);
         for (rule, eager) in rules {
-            if !disabled.contains(rule.id.as_str()) {
+            if !disabled.contains(&rule.id) {
                 compiled.push(compile(rule, eager.then_some(limit))?);
             }
         }
@@ -248,10 +247,8 @@ impl Matcher {
             .map(|v| v.as_bytes().to_vec())
             .collect();
         // A configuration's own rule examples live in `.leakgate.toml`: they are not leaks.
-        let custom: HashSet<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
-        for r in compiled
-            .iter()
-            .filter(|r| custom.contains(r.rule.id.as_str()))
+        let custom: HashSet<&RuleId> = config.rules.iter().map(|r| &r.id).collect();
+        for r in compiled.iter().filter(|r| custom.contains(&r.rule.id))
         {
             for ex in &r.rule.examples {
                 let p = r.pattern();
@@ -373,7 +370,7 @@ impl Matcher {
                 location::Located {
                     start: c.start,
                     end: c.end,
-                    fingerprint: fingerprint(&rule.id, &secret),
+                    fingerprint: Fingerprint::of(&rule.id, &secret),
                     rule,
                     secret,
                     genesys: c.genesys,
@@ -564,24 +561,6 @@ fn secret_spans<'a>(
     })
 }
 
-/// Hash of rule id and secret, hex: a finding's identity that survives moves and renames.
-pub fn fingerprint(rule_id: &str, secret: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(rule_id.as_bytes());
-    h.update([0u8]);
-    h.update(secret.as_bytes());
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    h.finalize()[..16]
-        .iter()
-        .flat_map(|b| {
-            [
-                HEX[(b >> 4) as usize] as char,
-                HEX[(b & 15) as usize] as char,
-            ]
-        })
-        .collect()
-}
-
 fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     if patterns.is_empty() {
         return Ok(None);
@@ -673,12 +652,7 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
 /// Compile a rule; with `user_limit`, its regex now under that limit, else on first use.
 fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, MatcherError> {
     let bad = |message: String| MatcherError::Rule {
-        // An id that is not kebab-case may be anything (a misplaced secret): not shown.
-        rule_id: if crate::rules::is_valid_id(&rule.id) {
-            rule.id.clone()
-        } else {
-            "with an invalid id".into()
-        },
+        rule_id: rule.id.clone(),
         message,
     };
     let pattern = OnceLock::new();
