@@ -620,6 +620,60 @@ mod tests {
     }
 
     #[test]
+    fn rule_ids_are_kebab_case() {
+        for ok in ["a", "genesys-client-secret", "x1-2", &"a".repeat(RuleId::MAX_BYTES)] {
+            assert_eq!(RuleId::new(ok).unwrap(), ok);
+        }
+        for bad in ["", "Upper", "snake_case", "sp ace", "é", &"a".repeat(65)] {
+            assert_eq!(RuleId::new(bad), Err(InvalidRuleId), "{bad:?}");
+        }
+        assert!(RULE_ID_SHAPE.contains(&RuleId::MAX_BYTES.to_string()));
+    }
+
+    /// A rule file, a configuration's `allow.rules` and a baseline refuse an id that is not
+    /// one when they are parsed, all with the same message, which does not quote it.
+    #[test]
+    fn invalid_rule_ids_are_refused_at_parse_time_without_quoting_them() {
+        let planted = "Zq9Xw2Lm_NOT_AN_ID";
+        let expected = format!("value out of range or not allowed, expected a rule id of {RULE_ID_SHAPE}");
+        let rule = format!(
+            "[[rules]]\nid = \"{planted}\"\nname = \"n\"\nseverity = \"low\"\nkeywords = [\"abc\"]\nregex = 'abc(?P<secret>x)'\n"
+        );
+        let messages = [
+            crate::rules::parse("r.toml", &rule).unwrap_err().to_string(),
+            crate::Config::parse(std::path::Path::new(".leakgate.toml"), &rule)
+                .unwrap_err()
+                .to_string(),
+            crate::Config::parse(
+                std::path::Path::new(".leakgate.toml"),
+                &format!("[allow]\nrules = [\"ok-id\", \"{planted}\"]\n"),
+            )
+            .unwrap_err()
+            .to_string(),
+            crate::baseline::Baseline::parse(
+                std::path::Path::new("b.json"),
+                format!(r#"{{"version":1,"findings":[{{"fingerprint":"f","rule_id":"{planted}","path":"p","line":1}}]}}"#).as_bytes(),
+            )
+            .unwrap_err()
+            .to_string(),
+        ];
+        for m in messages {
+            assert!(m.contains(&expected), "{m}");
+            assert!(!m.contains(planted), "{m}");
+        }
+    }
+
+    #[test]
+    fn commit_ids_show_in_full_and_short() {
+        let hex = "0123456789abcdef".repeat(3)[..40].to_string();
+        let id: CommitId = hex.parse().unwrap();
+        assert_eq!(id.to_string(), hex);
+        assert_eq!(id.short(), hex[..12]);
+        assert_eq!(serde_json::to_value(id).unwrap(), hex.as_str());
+        assert!("".parse::<CommitId>().is_err() && "xyz".parse::<CommitId>().is_err());
+    }
+
+    #[test]
     fn paths_are_exact_and_escaped() {
         assert_eq!(display_path(b"src/a.rs"), "src/a.rs");
         assert_eq!(display_path(b"a\\b"), "a\\b");
