@@ -59,7 +59,7 @@ pub enum BaselineError {
     #[error("baseline {}: entry {index} has an empty fingerprint", show(path))]
     EmptyFingerprint { path: PathBuf, index: usize },
     /// Writing the document failed.
-    #[error("writing baseline: {0}")]
+    #[error("writing baseline")]
     Write(#[from] io::Error),
 }
 
@@ -372,10 +372,7 @@ mod tests {
     #[test]
     fn invalid_ids_are_refused_without_quoting_them() {
         let planted = "Zq9Xw2Lm_SECRET";
-        for (rule, commit) in [
-            (planted, "null"),
-            ("r", &format!("\"{planted}\"")[..]),
-        ] {
+        for (rule, commit) in [(planted, "null"), ("r", &format!("\"{planted}\"")[..])] {
             let doc = format!(
                 r#"{{"version":1,"findings":[{{"fingerprint":"f","rule_id":"{rule}","path":"p","line":1,"commit":{commit}}}]}}"#
             );
@@ -383,7 +380,10 @@ mod tests {
             let shown = e.to_string();
             assert!(matches!(e, BaselineError::Parse { .. }), "{shown}");
             assert!(!shown.contains(planted), "{shown}");
-            assert!(shown.contains("value out of range or not allowed, expected a"), "{shown}");
+            assert!(
+                shown.contains("value out of range or not allowed, expected a"),
+                "{shown}"
+            );
         }
     }
 }

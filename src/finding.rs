@@ -621,7 +621,12 @@ mod tests {
 
     #[test]
     fn rule_ids_are_kebab_case() {
-        for ok in ["a", "genesys-client-secret", "x1-2", &"a".repeat(RuleId::MAX_BYTES)] {
+        for ok in [
+            "a",
+            "genesys-client-secret",
+            "x1-2",
+            &"a".repeat(RuleId::MAX_BYTES),
+        ] {
             assert_eq!(RuleId::new(ok).unwrap(), ok);
         }
         for bad in ["", "Upper", "snake_case", "sp ace", "é", &"a".repeat(65)] {
@@ -635,7 +640,8 @@ mod tests {
     #[test]
     fn invalid_rule_ids_are_refused_at_parse_time_without_quoting_them() {
         let planted = "Zq9Xw2Lm_NOT_AN_ID";
-        let expected = format!("value out of range or not allowed, expected a rule id of {RULE_ID_SHAPE}");
+        let expected =
+            format!("value out of range or not allowed, expected a rule id of {RULE_ID_SHAPE}");
         let rule = format!(
             "[[rules]]\nid = \"{planted}\"\nname = \"n\"\nseverity = \"low\"\nkeywords = [\"abc\"]\nregex = 'abc(?P<secret>x)'\n"
         );

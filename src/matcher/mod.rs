@@ -41,12 +41,16 @@ pub const MAX_CONTEXT_LINES: usize = 1000;
 /// pattern's text.
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
+    /// A rule's regex, globs or context do not compile. `message` is leakgate's description:
+    /// the regex and glob crates' own errors quote the pattern, so they are not kept as sources.
     #[error("rule {rule_id}: {message}")]
     Rule { rule_id: RuleId, message: String },
+    /// An `allow.paths` or `allow.values` entry does not compile; described as for `Rule`.
     #[error("allow.{0}")]
     Allow(String),
-    #[error("keyword automaton: {0}")]
-    Keywords(String),
+    /// The keyword prefilter could not be built.
+    #[error("keyword automaton")]
+    Keywords(#[source] aho_corasick::BuildError),
 }
 
 /// A rule's compiled regex and the index of its `secret` group.
@@ -225,8 +229,7 @@ impl Matcher {
                 }
             }
         }
-        let prefilter = keywords::KeywordIndex::new(keywords)
-            .map_err(|e| MatcherError::Keywords(e.to_string()))?;
+        let prefilter = keywords::KeywordIndex::new(keywords).map_err(MatcherError::Keywords)?;
         let allow = Allow {
             paths: globs(&config.allow.paths)
                 .map_err(|e| MatcherError::Allow(format!("paths: {e}")))?,
@@ -248,8 +251,7 @@ impl Matcher {
             .collect();
         // A configuration's own rule examples live in `.leakgate.toml`: they are not leaks.
         let custom: HashSet<&RuleId> = config.rules.iter().map(|r| &r.id).collect();
-        for r in compiled.iter().filter(|r| custom.contains(&r.rule.id))
-        {
+        for r in compiled.iter().filter(|r| custom.contains(&r.rule.id)) {
             for ex in &r.rule.examples {
                 let p = r.pattern();
                 for caps in p.regex.captures_iter(ex.text().as_bytes()) {

@@ -2,8 +2,8 @@
 
 use super::ReportOptions;
 use crate::finding::{
-    CommitId, Finding, Fingerprint, GenesysPair, InputError, Revocation, RuleId, ScanReport,
-    Stats, Verification,
+    CommitId, Finding, Fingerprint, GenesysPair, InputError, Revocation, RuleId, ScanReport, Stats,
+    Verification,
 };
 use serde::Serialize;
 use std::io::{self, Write};

@@ -117,9 +117,8 @@ pub fn check_user_rules(rules: &[Rule]) -> Result<(), (String, String)> {
         return Err(("rules".into(), format!("more than {MAX_USER_RULES} rules")));
     }
     for (i, rule) in rules.iter().enumerate() {
-        check_limits(rule).map_err(|(field, message)| {
-            (format!("rules[{i}] ({}).{field}", rule.id), message)
-        })?;
+        check_limits(rule)
+            .map_err(|(field, message)| (format!("rules[{i}] ({}).{field}", rule.id), message))?;
     }
     Ok(())
 }
@@ -173,7 +172,8 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
                 continue;
             }
             Err(e) => {
-                err(name, e.to_string());
+                let cause = std::error::Error::source(&e).map(|s| format!(": {s}"));
+                err(name, format!("{e}{}", cause.unwrap_or_default()));
                 continue;
             }
         };

@@ -384,13 +384,7 @@ impl<'r> Inventory<'r> {
     }
 
     /// Record every blob below `tree`, skipping subtrees already seen (their blobs are known).
-    fn add_tree(
-        &mut self,
-        tree: &oid,
-        commit: Option<CommitIndex>,
-        unreachable: bool,
-        what: &str,
-    ) {
+    fn add_tree(&mut self, tree: &oid, commit: Option<CommitIndex>, unreachable: bool, what: &str) {
         if !self.seen_trees.insert(tree.to_owned()) {
             return;
         }
