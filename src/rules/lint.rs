@@ -1,7 +1,8 @@
 //! The rule linter: every rule must compile, name its secret, and prove itself on its examples.
 
 use super::Rule;
-use crate::finding::{RuleId, RULE_ID_SHAPE};
+use crate::finding::RuleId;
+use crate::ids::RULE_ID_SHAPE;
 use crate::matcher::{Matcher, MatcherError, MAX_CONTEXT_LINES};
 use std::collections::HashSet;
 
