@@ -13,7 +13,7 @@
 //! people who read and review the file.
 
 use crate::config::{read_regular, safe_message, show, utf8_text, ReadError};
-use crate::finding::{Finding, ScanReport};
+use crate::finding::{CommitId, Finding, Fingerprint, RuleId, ScanReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
@@ -59,7 +59,7 @@ pub enum BaselineError {
     #[error("baseline {}: entry {index} has an empty fingerprint", show(path))]
     EmptyFingerprint { path: PathBuf, index: usize },
     /// Writing the document failed.
-    #[error("writing baseline: {0}")]
+    #[error("writing baseline")]
     Write(#[from] io::Error),
 }
 
@@ -67,16 +67,29 @@ pub enum BaselineError {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BaselineEntry {
     /// Hash of rule id and secret: the only field matching uses.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// The rule that found it.
-    pub rule_id: String,
+    pub rule_id: RuleId,
     /// Where it was found when the baseline was made, `/`-separated.
     pub path: String,
     /// 1-based line where it was found.
     pub line: usize,
-    /// The commit that introduced it, for history scans.
-    #[serde(default)]
-    pub commit: Option<String>,
+    /// The commit that introduced it, for history scans; `null` for other scans and for a
+    /// blob no commit holds.
+    #[serde(default, deserialize_with = "commit_or_none")]
+    pub commit: Option<CommitId>,
+}
+
+/// A baseline entry's commit: a commit id, or `null`. Baselines of earlier versions wrote `""`
+/// for a blob no commit holds: read as `null`.
+fn commit_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<CommitId>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(hex) if !hex.is_empty() => {
+            CommitId::deserialize(serde::de::value::StringDeserializer::<D::Error>::new(hex))
+                .map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 impl BaselineEntry {
@@ -87,17 +100,17 @@ impl BaselineEntry {
             rule_id: finding.rule_id.clone(),
             path: finding.path.clone(),
             line: finding.line,
-            commit: finding.git.as_ref().map(|g| g.commit.clone()),
+            commit: finding.commit().map(|c| c.id),
         }
     }
 
-    fn sort_key(&self) -> (&str, usize, &str, Option<&str>, &str) {
+    fn sort_key(&self) -> (&str, usize, &str, Option<CommitId>, &str) {
         (
             &self.path,
             self.line,
             &self.rule_id,
-            self.commit.as_deref(),
-            &self.fingerprint,
+            self.commit,
+            self.fingerprint.as_str(),
         )
     }
 }
@@ -111,7 +124,7 @@ pub struct Baseline {
     pub findings: Vec<BaselineEntry>,
     /// Fingerprints, for lookups.
     #[serde(skip)]
-    fingerprints: BTreeSet<String>,
+    fingerprints: BTreeSet<Fingerprint>,
 }
 
 impl Default for Baseline {
@@ -125,16 +138,6 @@ impl Default for Baseline {
 }
 
 impl Baseline {
-    /// A baseline recording `findings`.
-    pub fn from_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
-        Self::from_entries(
-            findings
-                .into_iter()
-                .map(BaselineEntry::from_finding)
-                .collect(),
-        )
-    }
-
     /// A baseline holding `findings`, sorted and deduplicated.
     pub fn from_entries(mut findings: Vec<BaselineEntry>) -> Self {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -199,7 +202,7 @@ impl Baseline {
         if let Some(index) = parsed
             .findings
             .iter()
-            .position(|e| e.fingerprint.trim().is_empty())
+            .position(|e| e.fingerprint.as_str().trim().is_empty())
         {
             return Err(BaselineError::EmptyFingerprint {
                 path: path.to_path_buf(),
@@ -217,7 +220,7 @@ impl Baseline {
     }
 
     /// True when the baseline lists a finding with this fingerprint.
-    pub fn contains(&self, fingerprint: &str) -> bool {
+    pub fn contains(&self, fingerprint: &Fingerprint) -> bool {
         self.fingerprints.contains(fingerprint)
     }
 
@@ -245,11 +248,17 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matcher::Matcher;
 
-    fn entry(fp: &str, path: &str, line: usize) -> BaselineEntry {
+    /// A fingerprint standing for secret `n` of rule `r`.
+    fn fp(n: u32) -> Fingerprint {
+        Fingerprint::of(&"r".parse().unwrap(), &format!("secret {n}"))
+    }
+
+    fn entry(fp: Fingerprint, path: &str, line: usize) -> BaselineEntry {
         BaselineEntry {
-            fingerprint: fp.into(),
-            rule_id: "r".into(),
+            fingerprint: fp,
+            rule_id: "r".parse().unwrap(),
             path: path.into(),
             line,
             commit: None,
@@ -259,19 +268,19 @@ mod tests {
     #[test]
     fn entries_are_sorted_and_deduplicated() {
         let b = Baseline::from_entries(vec![
-            entry("b", "z.txt", 1),
-            entry("a", "a.txt", 9),
-            entry("a", "a.txt", 2),
-            entry("b", "z.txt", 1),
+            entry(fp(2), "z.txt", 1),
+            entry(fp(1), "a.txt", 9),
+            entry(fp(1), "a.txt", 2),
+            entry(fp(2), "z.txt", 1),
         ]);
         let paths: Vec<_> = b.findings.iter().map(|e| (&*e.path, e.line)).collect();
         assert_eq!(paths, [("a.txt", 2), ("a.txt", 9), ("z.txt", 1)]);
-        assert!(b.contains("a") && b.contains("b") && !b.contains("c"));
+        assert!(b.contains(&fp(1)) && b.contains(&fp(2)) && !b.contains(&fp(3)));
     }
 
     #[test]
     fn round_trips_and_checks_version() {
-        let b = Baseline::from_entries(vec![entry("f", "x", 1)]);
+        let b = Baseline::from_entries(vec![entry(fp(1), "x", 1)]);
         let mut buf = Vec::new();
         b.write(&mut buf).unwrap();
         let back = Baseline::read(&buf[..], Path::new("b.json")).unwrap();
@@ -293,5 +302,88 @@ mod tests {
             Baseline::read(doc.as_bytes(), Path::new("b.json")),
             Err(BaselineError::EmptyFingerprint { index: 0, .. })
         ));
+    }
+
+    /// A baseline as leakgate wrote it before fingerprints, rule ids and commits were types
+    /// (fingerprint: 32 hex digits of SHA-256 over rule id, NUL, secret; `""` for a blob in no
+    /// commit) still loads and suppresses the same finding found today.
+    #[test]
+    fn baselines_written_before_still_suppress() {
+        let rules = crate::rules::parse(
+            "inline",
+            "[[rules]]\nid = \"demo-token\"\nname = \"Demo\"\nseverity = \"high\"\n\
+             keywords = [\"demo_\"]\nregex = 'demo_(?P<secret>[a-z0-9]{24})'\n",
+        )
+        .unwrap();
+        let matcher = Matcher::for_rules(rules).unwrap();
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let secret: String = (0..24)
+            .map(|i| ALPHABET[(i * 7 + 3) % 36] as char)
+            .collect();
+        let findings = matcher.scan("app.env", format!("T=demo_{secret}\n").as_bytes());
+        assert_eq!(findings.len(), 1);
+
+        // The fingerprint as the earlier code computed it, written out here from its
+        // definition rather than by the code under test.
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("demo-token\0{secret}"));
+        let old: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(findings[0].fingerprint.as_str(), old);
+
+        let commit = &"0123456789abcdef".repeat(3)[..40];
+        let doc = format!(
+            r#"{{"version": 1, "findings": [
+  {{"fingerprint": "{old}", "rule_id": "demo-token", "path": "app.env", "line": 1, "commit": ""}},
+  {{"fingerprint": "{old}", "rule_id": "demo-token", "path": "b.env", "line": 3, "commit": "{commit}"}},
+  {{"fingerprint": "{old}", "rule_id": "demo-token", "path": "c.env", "line": 2, "commit": null}},
+  {{"fingerprint": "{old}", "rule_id": "demo-token", "path": "d.env", "line": 2}}
+]}}"#
+        );
+        let baseline = Baseline::parse(Path::new("b.json"), doc.as_bytes()).unwrap();
+        assert!(baseline.contains(&findings[0].fingerprint));
+        let mut report = ScanReport {
+            findings,
+            ..ScanReport::default()
+        };
+        assert_eq!(baseline.suppress(&mut report), 1);
+        assert!(report.findings.is_empty());
+
+        // Written back: the same fingerprints and ids; the commit of a blob in no commit is null.
+        let mut out = Vec::new();
+        baseline.write(&mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let entries = v["findings"].as_array().unwrap();
+        assert!(entries
+            .iter()
+            .all(|e| e["fingerprint"] == old.as_str() && e["rule_id"] == "demo-token"));
+        let commits: Vec<_> = entries.iter().map(|e| e["commit"].clone()).collect();
+        assert_eq!(
+            commits,
+            [
+                serde_json::Value::Null,
+                commit.into(),
+                serde_json::Value::Null,
+                serde_json::Value::Null
+            ]
+        );
+    }
+
+    /// Rule ids and commits that are not ones are refused with messages that quote nothing.
+    #[test]
+    fn invalid_ids_are_refused_without_quoting_them() {
+        let planted = "Zq9Xw2Lm_SECRET";
+        for (rule, commit) in [(planted, "null"), ("r", &format!("\"{planted}\"")[..])] {
+            let doc = format!(
+                r#"{{"version":1,"findings":[{{"fingerprint":"f","rule_id":"{rule}","path":"p","line":1,"commit":{commit}}}]}}"#
+            );
+            let e = Baseline::parse(Path::new("b.json"), doc.as_bytes()).unwrap_err();
+            let shown = e.to_string();
+            assert!(matches!(e, BaselineError::Parse { .. }), "{shown}");
+            assert!(!shown.contains(planted), "{shown}");
+            assert!(
+                shown.contains("value out of range or not allowed, expected a"),
+                "{shown}"
+            );
+        }
     }
 }

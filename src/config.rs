@@ -6,7 +6,7 @@
 //! error ever quotes the file's content (a misplaced secret, or whatever a hostile symlink
 //! points at), only where the problem is and what was expected.
 
-use crate::finding::display_path;
+use crate::finding::{display_path, RuleId};
 use crate::rules::Rule;
 use serde::Deserialize;
 use std::io::{self, Read};
@@ -57,7 +57,7 @@ pub struct AllowConfig {
     pub values: Vec<String>,
     /// Rule ids that are turned off.
     #[serde(default)]
-    pub rules: Vec<String>,
+    pub rules: Vec<RuleId>,
 }
 
 /// Genesys-specific settings.
@@ -223,9 +223,14 @@ impl Config {
                 ));
             }
         }
+        if self.allow.rules.len() > MAX_LIST_ENTRIES {
+            return Err((
+                "allow.rules".into(),
+                format!("more than {MAX_LIST_ENTRIES} entries"),
+            ));
+        }
         let regex_bytes = crate::matcher::MAX_USER_REGEX_BYTES;
-        let id_bytes = crate::rules::MAX_ID_BYTES;
-        let lists: [(&str, &[String], usize, usize); 5] = [
+        let lists: [(&str, &[String], usize, usize); 4] = [
             (
                 "allow.paths",
                 &self.allow.paths,
@@ -238,7 +243,6 @@ impl Config {
                 MAX_ALLOW_VALUES,
                 regex_bytes,
             ),
-            ("allow.rules", &self.allow.rules, MAX_LIST_ENTRIES, id_bytes),
             (
                 "genesys.decoy_client_ids",
                 &self.genesys.decoy_client_ids,

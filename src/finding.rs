@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use crate::ids::{CommitId, Fingerprint, InvalidCommitId, InvalidRuleId, RuleId};
+
 /// How bad a leak of this kind is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,15 +46,23 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// Where a scanned blob came from in Git: the commit that first introduced it and who made it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GitOrigin {
-    /// Full hex id of the commit that introduced the blob.
-    pub commit: String,
+/// The commit that first introduced a blob, and who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub id: CommitId,
+    /// Author name and email; empty when the commit object could not be read.
     pub author: String,
     pub email: String,
-    /// Commit date, RFC 3339.
+    /// Commit date, RFC 3339; empty when the commit object could not be read.
     pub date: String,
+}
+
+/// Where a scanned blob came from in Git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitOrigin {
+    /// The commit that first introduced the blob; `None` for a blob no commit holds (a tag
+    /// pointing straight at it, or a loose unreachable object).
+    pub commit: Option<Commit>,
     /// How many other commits carry the same blob.
     pub other_commits: u64,
     /// How many other paths the blob appears under.
@@ -155,9 +165,9 @@ impl Revocation {
 
 /// One secret found in one place. `Debug` redacts the secret, so a `{:?}` in a panic or a log
 /// cannot leak it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq)]
 pub struct Finding {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub rule_name: String,
     pub severity: Severity,
     pub confidence: Confidence,
@@ -168,15 +178,12 @@ pub struct Finding {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
-    /// The secret itself. Never serialized directly: writers use [`Finding::shown_secret`].
-    #[serde(skip)]
+    /// The secret itself. Writers show it through [`Finding::shown_secret`].
     pub secret: String,
     /// The line holding the secret, cut to a readable window, built with every secret on it
     /// redacted.
-    #[serde(skip)]
     pub snippet: Snippet,
-    /// Hash of rule id and secret, hex: stable when the secret moves.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     pub git: Option<GitOrigin>,
     pub genesys: Option<GenesysPair>,
     pub verification: Option<Verification>,
@@ -263,14 +270,19 @@ impl Finding {
         }
     }
 
-    /// Sort key: path, position, rule, then commit.
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+    /// The commit that introduced the finding's blob, for a history scan.
+    pub fn commit(&self) -> Option<&Commit> {
+        self.git.as_ref().and_then(|g| g.commit.as_ref())
+    }
+
+    /// Sort key: path, position, rule, then commit (none first).
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<CommitId>) {
         (
             &self.path,
             self.line,
             self.column,
             &self.rule_id,
-            self.git.as_ref().map(|g| g.commit.as_str()).unwrap_or(""),
+            self.commit().map(|c| c.id),
         )
     }
 }
@@ -374,7 +386,7 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let secret = format!("{}{}", "q8Xz3vLpRt7Wm2Kc9Nf4", "Hs6Jd1Gb5Ya0Te8Uo3IiA");
         let f = Finding {
-            rule_id: "r".into(),
+            rule_id: RuleId::new("r").unwrap(),
             rule_name: "r".into(),
             severity: Severity::High,
             confidence: Confidence::High,
@@ -385,7 +397,7 @@ mod tests {
             end_column: 2,
             secret: secret.clone(),
             snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
-            fingerprint: "f".into(),
+            fingerprint: Fingerprint::of(&RuleId::new("r").unwrap(), &secret),
             git: None,
             genesys: None,
             verification: None,

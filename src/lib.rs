@@ -31,6 +31,7 @@ pub mod baseline;
 pub mod config;
 pub mod finding;
 pub mod genesys;
+mod ids;
 pub mod matcher;
 pub mod report;
 pub mod rules;

@@ -227,7 +227,8 @@ fn secrets_one_layer_down() {
     // The fingerprint is that of the decoded secret, so the same credential is known everywhere.
     assert_eq!(
         found[0]["fingerprint"],
-        leakgate::matcher::fingerprint("genesys-basic-credentials", &s)
+        leakgate::finding::Fingerprint::of(&"genesys-basic-credentials".parse().unwrap(), &s)
+            .as_str()
     );
 }
 

@@ -369,3 +369,35 @@ fn stashed_secrets_are_scanned() {
         "{found:?} not in {stash_family}"
     );
 }
+
+#[test]
+fn a_blob_in_no_commit_has_null_commit_fields_in_every_format() {
+    let dir = repo();
+    // A tag pointing straight at a blob: reachable, but no commit introduced it.
+    let loose = dir.path().join("loose.env");
+    std::fs::write(&loose, env_file(15)).unwrap();
+    let blob = git(dir.path(), &["hash-object", "-w", "loose.env"]);
+    std::fs::remove_file(&loose).unwrap();
+    git(dir.path(), &["tag", "blob-tag", blob.trim()]);
+
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    let f = findings(&doc)
+        .iter()
+        .find(|f| f["rule_id"] == "genesys-client-secret")
+        .expect("the tagged blob is scanned");
+    for key in ["commit", "author", "email", "date"] {
+        assert_eq!(f[key], Value::Null, "{key}: {f}");
+    }
+
+    let out = common::run_in(dir.path(), &["scan", "--history", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["properties"]["commit"], Value::Null, "{result}");
+    let message = result["message"]["text"].as_str().unwrap();
+    assert!(!message.contains("introduced in commit"), "{message}");
+
+    let out = common::run_in(dir.path(), &["scan", "--history"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("in no commit"), "{text}");
+}

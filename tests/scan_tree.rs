@@ -80,7 +80,8 @@ fn json_finding_shape_and_redaction() {
     );
     assert_eq!(
         f["fingerprint"],
-        leakgate::matcher::fingerprint("genesys-client-secret", &secret)
+        leakgate::finding::Fingerprint::of(&"genesys-client-secret".parse().unwrap(), &secret)
+            .as_str()
     );
     for key in ["files", "bytes", "skipped_binary", "errors", "elapsed_ms"] {
         assert!(doc["stats"].get(key).is_some(), "stats lacks {key}");

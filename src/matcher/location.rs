@@ -2,7 +2,7 @@
 //! every secret on it redacted.
 
 use super::effective_confidence;
-use crate::finding::{display_path, redact, Finding, GenesysPair, Snippet};
+use crate::finding::{display_path, redact, Finding, Fingerprint, GenesysPair, Snippet};
 use crate::rules::Rule;
 
 /// Characters of context kept on each side of a match in a snippet.
@@ -15,7 +15,7 @@ pub(super) struct Located<'r> {
     pub end: usize,
     pub rule: &'r Rule,
     pub secret: String,
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     pub genesys: Option<GenesysPair>,
 }
 

@@ -10,12 +10,11 @@ mod location;
 pub use filters::entropy;
 
 use crate::config::Config;
-use crate::finding::{display_path, Confidence, Finding, GenesysPair};
+use crate::finding::{display_path, Confidence, Finding, Fingerprint, GenesysPair, RuleId};
 use crate::rules::{Decode, PairKind, Rule};
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
-use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -42,12 +41,16 @@ pub const MAX_CONTEXT_LINES: usize = 1000;
 /// pattern's text.
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
+    /// A rule's regex, globs or context do not compile. `message` is leakgate's description:
+    /// the regex and glob crates' own errors quote the pattern, so they are not kept as sources.
     #[error("rule {rule_id}: {message}")]
-    Rule { rule_id: String, message: String },
+    Rule { rule_id: RuleId, message: String },
+    /// An `allow.paths` or `allow.values` entry does not compile; described as for `Rule`.
     #[error("allow.{0}")]
     Allow(String),
-    #[error("keyword automaton: {0}")]
-    Keywords(String),
+    /// The keyword prefilter could not be built.
+    #[error("keyword automaton")]
+    Keywords(#[source] aho_corasick::BuildError),
 }
 
 /// A rule's compiled regex and the index of its `secret` group.
@@ -200,7 +203,7 @@ impl Matcher {
 
     /// Compile rules, each with whether its regex is compiled now (under the user limits).
     fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
-        let disabled: HashSet<&str> = config.allow.rules.iter().map(String::as_str).collect();
+        let disabled: HashSet<&RuleId> = config.allow.rules.iter().collect();
         let mut compiled = Vec::new();
         // The configuration's rules are the user's: compiled now, with the user limits.
         let checked = config.rules.iter().cloned().map(|r| (r, true));
@@ -208,7 +211,7 @@ impl Matcher {
         let users = rules.iter().filter(|(_, eager)| *eager).count() + config.allow.values.len();
         let limit = (USER_REGEX_BUDGET / users.max(1)).min(USER_REGEX_SIZE_LIMIT);
         for (rule, eager) in rules {
-            if !disabled.contains(rule.id.as_str()) {
+            if !disabled.contains(&rule.id) {
                 compiled.push(compile(rule, eager.then_some(limit))?);
             }
         }
@@ -226,8 +229,7 @@ impl Matcher {
                 }
             }
         }
-        let prefilter = keywords::KeywordIndex::new(keywords)
-            .map_err(|e| MatcherError::Keywords(e.to_string()))?;
+        let prefilter = keywords::KeywordIndex::new(keywords).map_err(MatcherError::Keywords)?;
         let allow = Allow {
             paths: globs(&config.allow.paths)
                 .map_err(|e| MatcherError::Allow(format!("paths: {e}")))?,
@@ -248,11 +250,8 @@ impl Matcher {
             .map(|v| v.as_bytes().to_vec())
             .collect();
         // A configuration's own rule examples live in `.leakgate.toml`: they are not leaks.
-        let custom: HashSet<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
-        for r in compiled
-            .iter()
-            .filter(|r| custom.contains(r.rule.id.as_str()))
-        {
+        let custom: HashSet<&RuleId> = config.rules.iter().map(|r| &r.id).collect();
+        for r in compiled.iter().filter(|r| custom.contains(&r.rule.id)) {
             for ex in &r.rule.examples {
                 let p = r.pattern();
                 for caps in p.regex.captures_iter(ex.text().as_bytes()) {
@@ -289,13 +288,6 @@ impl Matcher {
     /// position, with no provenance beyond the path.
     pub fn scan(&self, path: &str, data: &[u8]) -> Vec<Finding> {
         self.scan_blob(path, data).findings
-    }
-
-    /// Like [`Matcher::scan`], also returning how many matches inline or configured allows
-    /// silenced.
-    pub fn scan_counting(&self, path: &str, data: &[u8]) -> (Vec<Finding>, u64) {
-        let r = self.scan_blob(path, data);
-        (r.findings, r.allowed)
     }
 
     /// The most findings listed for one blob; the rest are counted in [`BlobScan::over_cap`].
@@ -380,7 +372,7 @@ impl Matcher {
                 location::Located {
                     start: c.start,
                     end: c.end,
-                    fingerprint: fingerprint(&rule.id, &secret),
+                    fingerprint: Fingerprint::of(&rule.id, &secret),
                     rule,
                     secret,
                     genesys: c.genesys,
@@ -571,24 +563,6 @@ fn secret_spans<'a>(
     })
 }
 
-/// Hash of rule id and secret, hex: a finding's identity that survives moves and renames.
-pub fn fingerprint(rule_id: &str, secret: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(rule_id.as_bytes());
-    h.update([0u8]);
-    h.update(secret.as_bytes());
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    h.finalize()[..16]
-        .iter()
-        .flat_map(|b| {
-            [
-                HEX[(b >> 4) as usize] as char,
-                HEX[(b & 15) as usize] as char,
-            ]
-        })
-        .collect()
-}
-
 fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     if patterns.is_empty() {
         return Ok(None);
@@ -680,12 +654,7 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
 /// Compile a rule; with `user_limit`, its regex now under that limit, else on first use.
 fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, MatcherError> {
     let bad = |message: String| MatcherError::Rule {
-        // An id that is not kebab-case may be anything (a misplaced secret): not shown.
-        rule_id: if crate::rules::is_valid_id(&rule.id) {
-            rule.id.clone()
-        } else {
-            "with an invalid id".into()
-        },
+        rule_id: rule.id.clone(),
         message,
     };
     let pattern = OnceLock::new();

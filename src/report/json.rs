@@ -2,7 +2,8 @@
 
 use super::ReportOptions;
 use crate::finding::{
-    Finding, GenesysPair, InputError, Revocation, ScanReport, Stats, Verification,
+    CommitId, Finding, Fingerprint, GenesysPair, InputError, Revocation, RuleId, ScanReport, Stats,
+    Verification,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -29,7 +30,7 @@ struct Tool {
 /// A finding as JSON shows it.
 #[derive(Serialize)]
 struct JsonFinding<'a> {
-    rule_id: &'a str,
+    rule_id: &'a RuleId,
     rule_name: &'a str,
     severity: crate::finding::Severity,
     confidence: crate::finding::Confidence,
@@ -42,8 +43,10 @@ struct JsonFinding<'a> {
     end_line: usize,
     end_column: usize,
     secret: String,
-    fingerprint: &'a str,
-    commit: Option<&'a str>,
+    fingerprint: &'a Fingerprint,
+    /// `null` outside Git, and for a blob no commit holds (then `author`, `email` and `date`
+    /// are `null` too).
+    commit: Option<CommitId>,
     author: Option<&'a str>,
     email: Option<&'a str>,
     date: Option<&'a str>,
@@ -63,6 +66,7 @@ struct JsonFinding<'a> {
 
 fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
     let git = f.git.as_ref();
+    let commit = f.commit();
     JsonFinding {
         rule_id: &f.rule_id,
         rule_name: &f.rule_name,
@@ -76,10 +80,10 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
         end_column: f.end_column,
         secret: f.shown_secret(opts.reveal),
         fingerprint: &f.fingerprint,
-        commit: git.map(|g| g.commit.as_str()),
-        author: git.map(|g| g.author.as_str()),
-        email: git.map(|g| g.email.as_str()),
-        date: git.map(|g| g.date.as_str()),
+        commit: commit.map(|c| c.id),
+        author: commit.map(|c| c.author.as_str()),
+        email: commit.map(|c| c.email.as_str()),
+        date: commit.map(|c| c.date.as_str()),
         other_commits: git.map(|g| g.other_commits),
         other_paths: git.map(|g| g.other_paths),
         unreachable: git.is_some_and(|g| g.unreachable),

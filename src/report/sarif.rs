@@ -88,7 +88,7 @@ fn descriptor(f: &Finding, opts: &ReportOptions) -> ReportingDescriptor {
         "{description}\n\nRotate the credential at its provider, then remove it from the code and history. To allow a false positive, add `leakgate:allow` in a comment on the line or an allowlist entry in .leakgate.toml."
     );
     ReportingDescriptor::builder()
-        .id(f.rule_id.clone())
+        .id(f.rule_id.to_string())
         .name(camel(&f.rule_id))
         .short_description(text(f.rule_name.clone()))
         .full_description(text(description))
@@ -130,10 +130,12 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
     props.insert("confidence".into(), json!(f.confidence));
     props.insert("secret".into(), json!(f.shown_secret(opts.reveal)));
     if let Some(g) = &f.git {
-        props.insert("commit".into(), json!(g.commit));
-        props.insert("author".into(), json!(g.author));
-        props.insert("email".into(), json!(g.email));
-        props.insert("date".into(), json!(g.date));
+        // A blob no commit holds: the four are null.
+        let c = g.commit.as_ref();
+        props.insert("commit".into(), json!(c.map(|c| c.id)));
+        props.insert("author".into(), json!(c.map(|c| &c.author)));
+        props.insert("email".into(), json!(c.map(|c| &c.email)));
+        props.insert("date".into(), json!(c.map(|c| &c.date)));
         if g.unreachable {
             props.insert("unreachable".into(), json!(true));
         }
@@ -178,8 +180,8 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
     if f.archive.is_some() {
         message.push_str(&format!(" in {} at line {}", f.path, f.line));
     }
-    if let Some(g) = &f.git {
-        message.push_str(&format!(" (introduced in commit {})", short(&g.commit)));
+    if let Some(c) = f.commit() {
+        message.push_str(&format!(" (introduced in commit {})", c.id.short()));
     }
     if let Some(v) = &f.verification {
         if v.status == VerificationStatus::Active {
@@ -188,7 +190,7 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
     }
     message.push('.');
     SarifResult::builder()
-        .rule_id(f.rule_id.clone())
+        .rule_id(f.rule_id.to_string())
         .rule_index(index as i64)
         .level(level(f))
         .message(Message {
@@ -209,14 +211,10 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
         }])
         .partial_fingerprints(BTreeMap::from([(
             FINGERPRINT_KEY.to_string(),
-            f.fingerprint.clone(),
+            f.fingerprint.to_string(),
         )]))
         .properties(bag(props, None))
         .build()
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
 }
 
 /// The SARIF log for a report.

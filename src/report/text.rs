@@ -136,14 +136,13 @@ fn details(f: &Finding) -> Vec<String> {
     let mut d = Vec::new();
     if let Some(g) = &f.git {
         let reach = if g.unreachable { " (unreachable)" } else { "" };
-        if g.commit.is_empty() {
-            // A blob no commit holds (tagged directly, or loose and unreachable).
-            d.push(format!("in no commit{reach}"));
-        } else {
-            d.push(format!(
+        match &g.commit {
+            Some(c) => d.push(format!(
                 "commit {} by {} <{}> on {}{reach}",
-                g.commit, g.author, g.email, g.date
-            ));
+                c.id, c.author, c.email, c.date
+            )),
+            // A blob no commit holds (tagged directly, or loose and unreachable).
+            None => d.push(format!("in no commit{reach}")),
         }
         if g.other_commits > 0 || g.other_paths > 0 {
             d.push(format!(

@@ -1,6 +1,8 @@
 //! The rule linter: every rule must compile, name its secret, and prove itself on its examples.
 
 use super::Rule;
+use crate::finding::RuleId;
+use crate::ids::RULE_ID_SHAPE;
 use crate::matcher::{Matcher, MatcherError, MAX_CONTEXT_LINES};
 use std::collections::HashSet;
 
@@ -8,8 +10,6 @@ use std::collections::HashSet;
 /// runs on every blob holding one of its keywords; beyond a few hundred, a configuration is
 /// more likely an attack on the scan's time than a rule set.
 pub const MAX_USER_RULES: usize = 200;
-/// The longest rule id.
-pub const MAX_ID_BYTES: usize = 64;
 /// Keywords shorter than this occur in nearly every blob and defeat the prefilter, unless the
 /// rule is restricted by `paths`.
 pub const MIN_KEYWORD_BYTES: usize = 3;
@@ -17,35 +17,10 @@ const MAX_KEYWORD_BYTES: usize = 64;
 const MAX_WORDS: usize = 32;
 const MAX_TEXT_BYTES: usize = 4096;
 const MAX_LIST: usize = 256;
-
-/// True for a non-empty kebab-case id of at most [`MAX_ID_BYTES`]: the only ids messages show.
-pub fn is_valid_id(id: &str) -> bool {
-    (1..=MAX_ID_BYTES).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// How a rule is named in messages: its id when it is a valid one, else its position (an
-/// invalid id may be anything, a misplaced secret included).
-fn rule_name(index: usize, rule: &Rule) -> String {
-    if is_valid_id(&rule.id) {
-        rule.id.clone()
-    } else {
-        format!("rule {}", index + 1)
-    }
-}
-
 /// Check the ranges and limits of one rule a user wrote (not its examples); on failure, the
 /// field and what was expected. Text of the rule is never quoted.
 fn check_limits(rule: &Rule) -> Result<(), (String, String)> {
     let bad = |field: &str, message: String| Err((field.to_string(), message));
-    if !is_valid_id(&rule.id) {
-        return bad(
-            "id",
-            format!("must be 1 to {MAX_ID_BYTES} characters of a-z, 0-9 and -"),
-        );
-    }
     for (field, text, max) in [
         ("name", &rule.name, 200),
         ("description", &rule.description, MAX_TEXT_BYTES),
@@ -90,11 +65,9 @@ fn check_limits(rule: &Rule) -> Result<(), (String, String)> {
         }
     }
     if let Some(p) = &rule.provider {
-        if !is_valid_id(p) {
-            return bad(
-                "provider",
-                format!("must be 1 to {MAX_ID_BYTES} characters of a-z, 0-9 and -"),
-            );
+        // A provider id has the shape of a rule id.
+        if !RuleId::is_valid(p) {
+            return bad("provider", format!("must be {RULE_ID_SHAPE}"));
         }
     }
     if rule.references.len() > MAX_WORDS {
@@ -145,14 +118,8 @@ pub fn check_user_rules(rules: &[Rule]) -> Result<(), (String, String)> {
         return Err(("rules".into(), format!("more than {MAX_USER_RULES} rules")));
     }
     for (i, rule) in rules.iter().enumerate() {
-        check_limits(rule).map_err(|(field, message)| {
-            let who = if is_valid_id(&rule.id) {
-                format!("rules[{i}] ({})", rule.id)
-            } else {
-                format!("rules[{i}]")
-            };
-            (format!("{who}.{field}"), message)
-        })?;
+        check_limits(rule)
+            .map_err(|(field, message)| (format!("rules[{i}] ({}).{field}", rule.id), message))?;
     }
     Ok(())
 }
@@ -160,7 +127,7 @@ pub fn check_user_rules(rules: &[Rule]) -> Result<(), (String, String)> {
 /// One problem with one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintError {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub message: String,
 }
 
@@ -172,30 +139,22 @@ impl std::fmt::Display for LintError {
 
 /// Check `rules`: unique ids, compiling regexes with a `secret` group, keywords present in every
 /// example, every example matched by its rule, no negative example matched by it.
-/// `rule_id` is the rule's id when it is valid kebab-case, else `rule N` (its position): an
-/// invalid id is never shown.
 pub fn lint(rules: &[Rule]) -> Vec<LintError> {
     let mut errors = Vec::new();
-    let mut err = |id: &str, message: String| {
+    let mut err = |id: &RuleId, message: String| {
         errors.push(LintError {
-            rule_id: id.to_string(),
+            rule_id: id.clone(),
             message,
         })
     };
     let mut seen = HashSet::new();
-    for (index, rule) in rules.iter().enumerate() {
-        let name = rule_name(index, rule);
-        let name = name.as_str();
-        if !seen.insert(rule.id.as_str()) {
+    for rule in rules {
+        let name = &rule.id;
+        if !seen.insert(name) {
             err(name, "duplicate rule id".into());
         }
-        if !is_valid_id(&rule.id) {
-            err(name, "id must be non-empty kebab-case".into());
-        }
         if let Err((field, message)) = check_limits(rule) {
-            if field != "id" {
-                err(name, format!("{field}: {message}"));
-            }
+            err(name, format!("{field}: {message}"));
         }
         if rule.keywords.is_empty() && rule.paths.is_empty() {
             err(name, "a rule needs keywords or paths".into());
@@ -214,7 +173,8 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
                 continue;
             }
             Err(e) => {
-                err(name, e.to_string());
+                let cause = std::error::Error::source(&e).map(|s| format!(": {s}"));
+                err(name, format!("{e}{}", cause.unwrap_or_default()));
                 continue;
             }
         };
@@ -246,10 +206,10 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
 /// one reference to that provider's documentation.
 pub fn lint_builtin(rules: &[Rule]) -> Vec<LintError> {
     let mut errors = lint(rules);
-    for (index, rule) in rules.iter().enumerate() {
+    for rule in rules {
         let mut err = |message: &str| {
             errors.push(LintError {
-                rule_id: rule_name(index, rule),
+                rule_id: rule.id.clone(),
                 message: message.into(),
             })
         };

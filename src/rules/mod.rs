@@ -2,12 +2,10 @@
 
 mod lint;
 
-pub use lint::{
-    check_user_rules, is_valid_id, lint, lint_builtin, LintError, MAX_ID_BYTES, MAX_USER_RULES,
-};
+pub use lint::{check_user_rules, lint, lint_builtin, LintError, MAX_USER_RULES};
 
 use crate::config::{self, ReadError};
-use crate::finding::{Confidence, Severity};
+use crate::finding::{Confidence, RuleId, Severity};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -28,8 +26,8 @@ pub struct RuleFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    /// Stable id, e.g. `genesys-client-secret`. Genesys rules start with `genesys-`.
-    pub id: String,
+    /// Stable id, e.g. `genesys-client-secret`; checked when the rule is parsed.
+    pub id: RuleId,
     pub name: String,
     /// The provider whose secret this is, in kebab-case (`github`, `genesys`); rules of one
     /// provider share it. A provider module of the same name may pair and verify its findings.
@@ -160,8 +158,6 @@ pub enum RuleError {
         /// A description written by leakgate, free of input text.
         message: String,
     },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// Parse one rule file's text; `origin` names it in errors.

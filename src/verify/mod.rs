@@ -235,7 +235,7 @@ impl Summary {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Place {
     pub path: String,
-    pub commit: Option<String>,
+    pub commit: Option<crate::finding::CommitId>,
     pub email: Option<String>,
 }
 
@@ -324,8 +324,8 @@ impl Verifier {
             };
             let place = Place {
                 path: f.path.clone(),
-                commit: f.git.as_ref().map(|g| g.commit.clone()),
-                email: f.git.as_ref().map(|g| g.email.clone()),
+                commit: f.commit().map(|c| c.id),
+                email: f.commit().map(|c| c.email.clone()),
             };
             // One check per (client id, secret), however many times the pair occurs.
             let key = (client_id.clone(), f.secret.clone());
@@ -335,8 +335,8 @@ impl Verifier {
                         client_id,
                         secret: Secret::new(f.secret.clone()),
                         hints: Vec::new(),
-                        fingerprint: Some(f.fingerprint.clone()),
-                        rule: Some(f.rule_id.clone()),
+                        fingerprint: Some(f.fingerprint.to_string()),
+                        rule: Some(f.rule_id.to_string()),
                         places: Vec::new(),
                     },
                     Vec::new(),

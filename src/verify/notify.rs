@@ -86,8 +86,8 @@ pub(crate) fn message(
         .take(5)
         .map(|p| {
             let mut s = p.path.clone();
-            if let Some(c) = p.commit.as_deref().filter(|c| !c.is_empty()) {
-                s.push_str(&format!(" at commit {}", &c[..c.len().min(12)]));
+            if let Some(c) = p.commit {
+                s.push_str(&format!(" at commit {}", c.short()));
             }
             if let Some(e) = p.email.as_deref().filter(|e| !e.is_empty()) {
                 s.push_str(&format!(" by {e}"));
@@ -144,7 +144,7 @@ mod tests {
             rule: None,
             places: vec![Place {
                 path: "config/app.env".into(),
-                commit: Some("0123456789abcdef0123".into()),
+                commit: Some("0123456789abcdef0123456789abcdef01234567".parse().unwrap()),
                 email: Some("dev@example.com".into()),
             }],
         };

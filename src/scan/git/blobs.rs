@@ -10,6 +10,7 @@ use gix::hash::ObjectId;
 use gix::objs::{Find, Kind};
 use gix::prelude::Header;
 use rayon::prelude::*;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// Blobs a worker takes at a time: long enough runs for locality, short enough to balance.
@@ -23,13 +24,28 @@ const DELTA_CACHE_BUDGET: usize = 96 << 20;
 /// Bounds on one worker's share of [`DELTA_CACHE_BUDGET`].
 const DELTA_CACHE_PER_WORKER: (usize, usize) = (8 << 20, 48 << 20);
 
-/// `Provenance::commit` of a blob no commit introduced (tagged directly, staged, or loose).
-pub(super) const NO_COMMIT: u32 = u32::MAX;
+/// An index into the walk's commit list, kept plus one so that `Option<CommitIndex>` takes
+/// four bytes (one per blob of the history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CommitIndex(NonZeroU32);
+
+impl CommitIndex {
+    /// The index of the commit pushed when the list held `len` commits.
+    pub fn new(len: usize) -> Self {
+        let n = u32::try_from(len + 1).expect("more than 4 billion commits");
+        CommitIndex(NonZeroU32::new(n).expect("len + 1 is not zero"))
+    }
+
+    pub fn get(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
 
 /// Where a blob was first seen: the commit (an index into the walk's commit list) and path.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Provenance {
-    pub commit: u32,
+    /// `None` for a blob no commit introduced (tagged directly, staged, or loose).
+    pub commit: Option<CommitIndex>,
     pub path: u32,
     /// No ref reaches the blob.
     pub unreachable: bool,

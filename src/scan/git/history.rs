@@ -1,7 +1,7 @@
 //! `--history` and `--range`: find each blob's first commit and path with a walk of commits
 //! and trees, then scan the unique blobs in pack order.
 
-use super::blobs::{self, Job, Provenance, NO_COMMIT};
+use super::blobs::{self, CommitIndex, Job, Provenance};
 use super::tree::{self, Paths, TreeWalker, Visit};
 use super::{open, origin, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
@@ -53,11 +53,11 @@ pub fn scan_history(
                 inv.add_commit(id, false);
             }
             for tree in tips.trees {
-                inv.add_tree(&tree, NO_COMMIT, false, "tagged tree");
+                inv.add_tree(&tree, None, false, "tagged tree");
             }
             for blob in tips.blobs {
                 let path = format!("(tagged blob {blob})");
-                inv.add_blob(blob, path.as_bytes(), NO_COMMIT, false);
+                inv.add_blob(blob, path.as_bytes(), None, false);
             }
         }
         Some(spec) => {
@@ -352,9 +352,10 @@ impl<'r> Inventory<'r> {
         }
     }
 
-    fn push_commit(&mut self, id: ObjectId) -> u32 {
+    fn push_commit(&mut self, id: ObjectId) -> Option<CommitIndex> {
+        let n = CommitIndex::new(self.commits.len());
         self.commits.push(id);
-        (self.commits.len() - 1) as u32
+        Some(n)
     }
 
     /// Record every blob of commit `id`'s tree not seen before.
@@ -367,7 +368,13 @@ impl<'r> Inventory<'r> {
     }
 
     /// Record `blob` at `path` unless seen before.
-    fn add_blob(&mut self, blob: ObjectId, path: &[u8], commit: u32, unreachable: bool) {
+    fn add_blob(
+        &mut self,
+        blob: ObjectId,
+        path: &[u8],
+        commit: Option<CommitIndex>,
+        unreachable: bool,
+    ) {
         let paths = &mut self.paths;
         self.blobs.entry(blob).or_insert_with(|| Provenance {
             commit,
@@ -377,7 +384,7 @@ impl<'r> Inventory<'r> {
     }
 
     /// Record every blob below `tree`, skipping subtrees already seen (their blobs are known).
-    fn add_tree(&mut self, tree: &oid, commit: u32, unreachable: bool, what: &str) {
+    fn add_tree(&mut self, tree: &oid, commit: Option<CommitIndex>, unreachable: bool, what: &str) {
         if !self.seen_trees.insert(tree.to_owned()) {
             return;
         }
@@ -636,11 +643,11 @@ impl<'r> Inventory<'r> {
             self.add_commit(id, true);
         }
         for tree in trees {
-            self.add_tree(&tree, NO_COMMIT, true, &format!("unreachable tree {tree}"));
+            self.add_tree(&tree, None, true, &format!("unreachable tree {tree}"));
         }
         for blob in blobs {
             let path = format!("(unreachable blob {blob})");
-            self.add_blob(blob, path.as_bytes(), NO_COMMIT, true);
+            self.add_blob(blob, path.as_bytes(), None, true);
         }
         Ok(self.blobs.len() - before)
     }

@@ -27,27 +27,31 @@ use std::sync::atomic::AtomicU64;
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// The path is not in a Git repository, or the repository cannot be opened.
-    #[error("{}: not a readable Git repository: {source}", display_path(path.as_os_str().as_encoded_bytes()))]
-    Open { path: PathBuf, source: gix::Error },
+    #[error("{}: not a readable Git repository", display_path(path.as_os_str().as_encoded_bytes()))]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: gix::Error,
+    },
     /// The references could not be listed.
-    #[error("listing references: {0}")]
-    References(gix::Error),
+    #[error("listing references")]
+    References(#[source] gix::Error),
     /// A revision or range that does not resolve. The text given is not repeated (it may be a
     /// secret pasted in the wrong place), nor is Git's message, which quotes it.
     #[error("the revision given does not resolve: {0}")]
     Range(RevisionProblem),
     /// The commit walk could not start.
-    #[error("walking commits: {0}")]
-    Walk(gix::Error),
+    #[error("walking commits")]
+    Walk(#[source] gix::Error),
     /// The index could not be read.
-    #[error("reading the index: {0}")]
-    Index(gix::Error),
+    #[error("reading the index")]
+    Index(#[source] gix::Error),
     /// A staged scan of a bare repository, which has no index of its own to commit from.
     #[error("{}: a bare repository has no staged changes to scan", display_path(path.as_os_str().as_encoded_bytes()))]
     Bare { path: PathBuf },
     /// HEAD could not be resolved.
-    #[error("reading HEAD: {0}")]
-    Head(gix::Error),
+    #[error("reading HEAD")]
+    Head(#[source] gix::Error),
 }
 
 /// Why a revision did not resolve, in words that quote nothing.
@@ -104,4 +108,23 @@ fn open(path: &Path, env: bool) -> Result<gix::ThreadSafeRepository, GitError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cause is kept as the source, not pasted into the message, so `{:#}` shows it once.
+    #[test]
+    fn open_errors_keep_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), false).unwrap_err();
+        let source = std::error::Error::source(&e).expect("a source").to_string();
+        let shown = e.to_string();
+        assert!(shown.ends_with("not a readable Git repository"), "{shown}");
+        assert!(
+            !source.is_empty() && !shown.contains(&source),
+            "{shown} / {source}"
+        );
+    }
 }

@@ -1,9 +1,9 @@
 //! Provenance for blobs with findings: who committed them, when, and how many other commits
 //! and paths carry the same content. Done only for the few blobs that need it.
 
-use super::blobs::{Job, NO_COMMIT};
+use super::blobs::Job;
 use super::tree::{self, PathList};
-use crate::finding::{display_path, Finding, GitOrigin};
+use crate::finding::{display_path, Commit, Finding, GitOrigin};
 use crate::matcher::Matcher;
 use gix::hash::{oid, ObjectId};
 use gix::hashtable::HashMap;
@@ -68,24 +68,31 @@ pub(super) fn attach(
         };
         let mut origin = GitOrigin {
             unreachable: from.unreachable,
-            other_paths: carrier.other_paths(shown, from.commit != NO_COMMIT),
+            other_paths: carrier.other_paths(shown, from.commit.is_some()),
             other_commits: carrier.commits,
-            ..GitOrigin::default()
+            commit: None,
         };
-        if from.commit != NO_COMMIT {
-            let id = commits[from.commit as usize];
-            origin.commit = id.to_string();
+        if let Some(index) = from.commit {
+            let id = commits[index.get()];
+            let mut introduced = Commit {
+                id: id.into(),
+                author: String::new(),
+                email: String::new(),
+                date: String::new(),
+            };
             origin.other_commits = carrier.commits.saturating_sub(1);
             if let Ok(commit) = repo.find_commit(id) {
                 if let Ok(author) = commit.author() {
                     let author = author.trim();
-                    origin.author = display_path(author.name);
-                    origin.email = display_path(author.email);
+                    introduced.author = display_path(author.name);
+                    introduced.email = display_path(author.email);
                     if let Ok(time) = author.time() {
-                        origin.date = time.format_or_unix(gix::date::time::format::ISO8601_STRICT);
+                        introduced.date =
+                            time.format_or_unix(gix::date::time::format::ISO8601_STRICT);
                     }
                 }
             }
+            origin.commit = Some(introduced);
         }
         origins.insert(job, (origin, place));
     }

@@ -2,10 +2,10 @@
 //! directory by directory, skipping every directory whose cached tree id (the index's TREE
 //! extension) equals HEAD's, so a small change in a large repository reads a handful of trees.
 
-use super::blobs::{self, Job, Provenance, NO_COMMIT};
+use super::blobs::{self, Job, Provenance};
 use super::tree::{self, PathList, Paths, TreeWalker, Visit};
 use super::{open, GitError, Progress};
-use crate::finding::{display_path, ScanReport};
+use crate::finding::{display_path, Fingerprint, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::{oid, ObjectId};
@@ -65,7 +65,7 @@ pub fn scan_staged(
         .map(|c| Job {
             id: c.new,
             from: Provenance {
-                commit: NO_COMMIT,
+                commit: None,
                 path: c.path,
                 unreachable: false,
             },
@@ -278,8 +278,8 @@ struct Committed<'a> {
     repo: &'a gix::Repository,
     matcher: &'a Matcher,
     paths: &'a PathList,
-    at_path: HashMap<ObjectId, HashSet<String>>,
-    moved: Option<HashSet<String>>,
+    at_path: HashMap<ObjectId, HashSet<Fingerprint>>,
+    moved: Option<HashSet<Fingerprint>>,
     buf: Vec<u8>,
 }
 
@@ -297,7 +297,7 @@ impl<'a> Committed<'a> {
 
     /// Whether the secret `fingerprint` found in `change` was already committed: in HEAD's
     /// version of the same file, or in a file the commit deletes.
-    fn holds(&mut self, change: &Change, deleted: &[Deleted], fingerprint: &str) -> bool {
+    fn holds(&mut self, change: &Change, deleted: &[Deleted], fingerprint: &Fingerprint) -> bool {
         if let Some(old) = change.old {
             if !self.at_path.contains_key(&old) {
                 let path = self.paths.get(change.path);
@@ -318,7 +318,7 @@ impl<'a> Committed<'a> {
         self.moved.as_ref().is_some_and(|m| m.contains(fingerprint))
     }
 
-    fn fingerprints(&mut self, id: &oid, path: &str) -> HashSet<String> {
+    fn fingerprints(&mut self, id: &oid, path: &str) -> HashSet<Fingerprint> {
         match self.repo.objects.try_find(id, &mut self.buf) {
             Ok(Some(data)) => {
                 // As the staged blob was scanned: secrets inside a committed archive count too.
