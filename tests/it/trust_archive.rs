@@ -2,7 +2,7 @@
 //! shown as `outer!member`; hostile archives (bombs, deep nests, corrupt or encrypted ones)
 //! reported, never followed, and the rest of the scan completed. Archives are built at test time.
 
-mod common;
+use crate::common;
 
 use common::{
     client_id, findings, genesys_secret, git, git_init, run_in, scan_json, scan_json_capped,

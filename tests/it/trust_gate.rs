@@ -1,7 +1,7 @@
 //! The gate cannot be turned off by the change it gates: in a range scan the configuration and
 //! baseline in force are the base commit's, read from Git, and a change to them is a warning.
 
-mod common;
+use crate::common;
 use common::{commit, env_file};
 
 use common::{client_id, findings, git, git_init, run_in, write_files};

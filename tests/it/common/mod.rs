@@ -2,6 +2,8 @@
 //! time so that no secret-shaped literal lives in the test sources.
 #![allow(dead_code)]
 
+pub mod verify_support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

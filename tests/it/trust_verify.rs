@@ -1,9 +1,9 @@
 //! Verify and revoke act only on proof, with bounded requests, one URL parser for every host
 //! decision, and no server text in any output; against the loopback stand-in Genesys
-//! (tests/verify_support) and a hostile variant of it.
+//! (tests/it/common/verify_support.rs) and a hostile variant of it.
 
-mod common;
-mod verify_support;
+use crate::common;
+use crate::common::verify_support;
 
 use base64::Engine;
 use common::{client_id, findings, genesys_secret, leakgate, write_files};

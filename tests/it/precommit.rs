@@ -1,7 +1,7 @@
 //! The pre-commit hook: the real pre-commit framework with this repository's
 //! `.pre-commit-hooks.yaml`, and `leakgate install-hook` without the framework.
 
-mod common;
+use crate::common;
 
 use common::{client_id, genesys_secret, git, git_init, run_in, write_files};
 use std::ffi::OsString;

@@ -3,7 +3,7 @@
 //! maps, UTF-16 and text with stray NULs, files that only start like LFS pointers, and names that
 //! are not UTF-8. A planted Genesys pair in each is found (exit 1).
 
-mod common;
+use crate::common;
 
 use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
 use serde_json::Value;

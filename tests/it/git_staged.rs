@@ -1,6 +1,6 @@
 //! `leakgate scan --staged`: what the next commit would add, and nothing already committed.
 
-mod common;
+use crate::common;
 
 use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
 use serde_json::Value;

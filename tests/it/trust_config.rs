@@ -3,7 +3,7 @@
 //! every number has a range, user regexes and rule counts are bounded, only bounded regular
 //! files are read, and clap never echoes a rejected value.
 
-mod common;
+use crate::common;
 
 use common::{client_id, genesys_secret, leakgate, write_files};
 use leakgate::baseline::Baseline;

@@ -1,7 +1,7 @@
 //! Working-tree scans end to end: output shapes (JSON, SARIF, text), exit codes, ignore files,
 //! binary and oversized files, inline and configured allows, and inputs that are broken.
 
-mod common;
+use crate::common;
 
 use common::{client_id, findings, genesys_secret, run_in, scan_json, validate_sarif, write_files};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! planted in each is found, the rest of the scan completes, and memory and time stay linear in
 //! what was read. Every repository is built at test time, small and fast.
 
-mod common;
+use crate::common;
 use common::{commit, env_file};
 
 use common::{findings, git, git_identity, git_init, scan_json, scan_json_capped};

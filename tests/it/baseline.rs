@@ -1,7 +1,7 @@
 //! Baselines: `leakgate baseline create` records known findings without their secrets, and
 //! `--baseline FILE` suppresses them wherever they move, but never a new secret.
 
-mod common;
+use crate::common;
 
 use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! `leakgate scan --history` and `--range` on repositories built at test time with the git CLI.
 
-mod common;
+use crate::common;
 use common::{commit, env_file};
 
 use common::{findings, git, git_init, scan_json, write_files};

@@ -3,7 +3,7 @@
 //! `GITHUB_PATH` carried between steps) in a temporary repository, with the built binary first on
 //! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
 
-mod common;
+use crate::common;
 use common::env_file;
 
 use common::{git, git_init, write_files};

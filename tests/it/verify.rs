@@ -1,8 +1,8 @@
 //! `--verify`, `--revoke` and `leakgate verify`, end to end against a stand-in Genesys on
-//! loopback (tests/verify_support).
+//! loopback (tests/it/common/verify_support.rs).
 
-mod common;
-mod verify_support;
+use crate::common;
+use crate::common::verify_support;
 
 use common::{client_id, findings, genesys_secret, leakgate, write_files};
 use serde_json::Value;
