@@ -12,6 +12,7 @@ mod git_staged;
 mod precommit;
 mod rules;
 mod scan_tree;
+mod suite;
 mod trust_archive;
 mod trust_config;
 mod trust_fs;

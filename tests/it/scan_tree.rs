@@ -2,18 +2,11 @@
 //! binary and oversized files, inline and configured allows, and inputs that are broken.
 
 use crate::common;
+use common::{genesys_env, Repo};
 
 use common::{client_id, findings, genesys_secret, run_in, scan_json, validate_sarif, write_files};
 use serde_json::Value;
 use std::path::Path;
-
-fn genesys_env(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 #[test]
 fn clean_tree_exits_zero_and_counts_files() {
@@ -226,8 +219,7 @@ fn output_file_and_exit_codes() {
 
 #[test]
 fn gitignore_is_honoured_unless_told_otherwise() {
-    let dir = tempfile::tempdir().unwrap();
-    common::git_init(dir.path());
+    let dir = Repo::new();
     write_files(
         dir.path(),
         &[
@@ -355,8 +347,7 @@ fn inline_allow_silences_the_line() {
 
 #[test]
 fn config_allows_paths_values_and_rules_and_adds_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    common::git_init(dir.path());
+    let dir = Repo::new();
     let allowed_value = genesys_secret(17);
     let config = format!(
         r#"

@@ -3,9 +3,10 @@
 //! what was read. Every repository is built at test time, small and fast.
 
 use crate::common;
-use common::{commit, env_file};
+use common::output_with_stdin;
+use common::{commit, env_file, Repo};
 
-use common::{findings, git, git_identity, git_init, scan_json, scan_json_capped};
+use common::{findings, git, git_identity, scan_json, scan_json_capped};
 use common::{run_in, write_files};
 use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
@@ -18,25 +19,17 @@ fn rev(dir: &Path, spec: &str) -> String {
     git(dir, &["rev-parse", spec]).trim().to_string()
 }
 
-/// A repository with one harmless commit on `main`.
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    commit(dir.path(), &[("README.md", "hello\n")], "initial");
-    dir
-}
-
 /// Run git with `input` on stdin; returns trimmed stdout.
 fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = git_identity(Command::new("git").current_dir(dir).args(args))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run git");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?} failed");
+    let out = output_with_stdin(
+        git_identity(Command::new("git").current_dir(dir).args(args)),
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -71,7 +64,7 @@ fn error_paths(doc: &Value) -> Vec<String> {
 #[test]
 fn replace_refs_do_not_hide_a_committed_secret() {
     // A commit replaced by a clean look-alike.
-    let dir = repo();
+    let dir = Repo::initial();
     let base = rev(dir.path(), "HEAD");
     let secret = commit(dir.path(), &[("prod.env", &env_file(1))], "add config");
     let clean_tree = rev(dir.path(), "HEAD~1^{tree}");
@@ -102,7 +95,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
     }
 
     // A blob replaced by a clean one; the replacement itself is scanned too.
-    let dir = repo();
+    let dir = Repo::initial();
     commit(dir.path(), &[("prod.env", &env_file(2))], "add config");
     let real = rev(dir.path(), "HEAD:prod.env");
     let clean = blob(dir.path(), b"nothing to see\n");
@@ -111,7 +104,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
     assert_eq!(code, 1, "{doc}");
     assert_eq!(secrets(&doc).len(), 1, "{doc}");
 
-    let dir = repo();
+    let dir = Repo::initial();
     commit(dir.path(), &[("a.txt", "plain\n")], "plain");
     let plain = rev(dir.path(), "HEAD:a.txt");
     let replacement = blob(dir.path(), env_file(3).as_bytes());
@@ -123,7 +116,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
 
 #[test]
 fn grafts_do_not_hide_a_committed_secret() {
-    let dir = repo();
+    let dir = Repo::initial();
     let secret = commit(dir.path(), &[("prod.env", &env_file(4))], "add config");
     std::fs::remove_file(dir.path().join("prod.env")).unwrap();
     let clean = commit(dir.path(), &[], "remove config");
@@ -137,7 +130,7 @@ fn grafts_do_not_hide_a_committed_secret() {
 
 #[test]
 fn an_undecodable_commit_at_a_ref_tip_is_reported_and_every_other_ref_is_scanned() {
-    let dir = repo();
+    let dir = Repo::initial();
     let main = commit(dir.path(), &[("prod.env", &env_file(5))], "add config");
     let garbage = git_stdin(
         dir.path(),
@@ -197,7 +190,7 @@ fn an_undecodable_commit_at_a_ref_tip_is_reported_and_every_other_ref_is_scanned
     }
 
     // Without findings, the unread commit alone fails the run.
-    let dir = repo();
+    let dir = Repo::initial();
     std::fs::write(dir.path().join(".git/refs/heads/bad"), {
         let garbage = git_stdin(
             dir.path(),
@@ -235,7 +228,7 @@ fn stage_link(dir: &Path, path: &str, target: &[u8]) {
 
 #[test]
 fn symlink_targets_are_scanned_in_history_range_and_staged() {
-    let dir = repo();
+    let dir = Repo::initial();
     stage_link(dir.path(), "link.env", env_file(7).as_bytes());
     let (code, doc) = scan_json(dir.path(), &["--staged"]);
     assert_eq!(code, 1, "{doc}");
@@ -323,7 +316,7 @@ const MEMORY_CAP_MIB: u64 = 1024;
 
 #[test]
 fn a_tree_bomb_reports_its_blob_once_and_counts_the_other_paths() {
-    let dir = repo();
+    let dir = Repo::initial();
     let secret = blob(dir.path(), env_file(8).as_bytes());
     // 10 names for the blob, then 6 levels of 10 names for the tree below: 10^7 paths. Every path
     // materialised would need gigabytes; the scan must stay within a small address space.
@@ -379,7 +372,7 @@ fn a_tree_bomb_reports_its_blob_once_and_counts_the_other_paths() {
 #[test]
 fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
     const DEPTH: usize = 14_000;
-    let dir = repo();
+    let dir = Repo::initial();
     let secret = blob(dir.path(), env_file(9).as_bytes());
     // Written straight into the object store: a round trip to git per tree is slow.
     let store = gix::open(dir.path()).unwrap();
@@ -423,8 +416,7 @@ fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
 
     // Staged: git itself will not read so deep a tree into the index, and an index path is
     // at most 4 KiB for gix; stage the deepest path that fits, and refuse a longer one loudly.
-    let fresh = tempfile::tempdir().unwrap();
-    git_init(fresh.path());
+    let fresh = Repo::new();
     copy_objects(dir.path(), fresh.path());
     let staged = format!("{}deep.env", "d/".repeat(2_000));
     git(
@@ -481,7 +473,7 @@ fn git_raw(dir: &Path, args: &[&OsStr]) {
 
 #[test]
 fn non_utf8_paths_and_authors_are_shown_exactly() {
-    let dir = repo();
+    let dir = Repo::initial();
     let id = blob(dir.path(), env_file(10).as_bytes());
     let mut info = format!("100644,{id},").into_bytes();
     info.extend_from_slice(b"conf\xff\\x.env");
@@ -529,7 +521,7 @@ fn non_utf8_paths_and_authors_are_shown_exactly() {
 
 #[test]
 fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
-    let dir = repo();
+    let dir = Repo::initial();
     commit(
         dir.path(),
         &[("keep.env", &env_file(11)), ("sub/lost.txt", "gone soon\n")],
@@ -560,7 +552,7 @@ fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
 
 #[test]
 fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_allowed() {
-    let dir = repo();
+    let dir = Repo::initial();
     write_files(
         dir.path(),
         &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
@@ -577,7 +569,7 @@ fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_all
     assert_eq!(secrets(&doc), vec![("src/a.env".to_string(), added)]);
 
     // Only under the allowed path: allowed, and counted as such.
-    let dir = repo();
+    let dir = Repo::initial();
     write_files(
         dir.path(),
         &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
@@ -590,7 +582,7 @@ fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_all
 
 #[test]
 fn a_staged_submodule_is_counted_not_silently_passed() {
-    let dir = repo();
+    let dir = Repo::initial();
     let target = rev(dir.path(), "HEAD");
     git(
         dir.path(),
@@ -608,7 +600,7 @@ fn a_staged_submodule_is_counted_not_silently_passed() {
 
 #[test]
 fn a_range_over_a_merge_reports_only_what_no_parent_had_in_new_directories_too() {
-    let dir = repo();
+    let dir = Repo::initial();
     git(dir.path(), &["checkout", "-q", "-b", "feature"]);
     let feature = commit(
         dir.path(),
