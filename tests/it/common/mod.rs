@@ -1,6 +1,6 @@
-//! Shared helpers for integration tests: running the binary, and credentials generated at test
-//! time so that no secret-shaped literal lives in the test sources.
-#![allow(dead_code)]
+//! Shared helpers for the integration tests: running the binary, the fixture builders (Git
+//! repositories, env files, FIFOs) and credentials generated at test time, so that no
+//! secret-shaped literal lives in the test sources. Every helper is used (no dead-code allow).
 
 pub mod verify_support;
 

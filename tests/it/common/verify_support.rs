@@ -2,7 +2,6 @@
 //! the URL template `http://127.0.0.1:PORT/{service}.{domain}`, a small model of OAuth clients,
 //! tokens and the admin API, scriptable per test, recording every request. Tokens and rotated
 //! secrets are generated at run time and remembered so tests can prove they never leak.
-#![allow(dead_code)]
 
 use base64::Engine;
 use serde_json::{json, Value};
