@@ -1,6 +1,7 @@
 //! `leakgate scan --history` and `--range` on repositories built at test time with the git CLI.
 
 use crate::common;
+use common::secret_findings;
 use common::{commit, env_file, Repo};
 
 use common::{findings, git, scan_json, write_files};
@@ -19,9 +20,7 @@ fn history(dir: &Path, extra: &[&str]) -> (i32, Value) {
 
 /// Findings of the Genesys secret rule as (path, commit, unreachable).
 fn secrets(doc: &Value) -> Vec<(String, String, bool)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap_or_default().to_string(),

@@ -1,9 +1,10 @@
 //! `leakgate scan --staged`: what the next commit would add, and nothing already committed.
 
 use crate::common;
+use common::secret_findings;
 use common::{env_file, Repo};
 
-use common::{findings, genesys_secret, git, run_in, scan_json, write_files};
+use common::{genesys_secret, git, run_in, scan_json, write_files};
 use serde_json::Value;
 use std::path::Path;
 
@@ -13,9 +14,7 @@ fn staged(dir: &Path) -> (i32, Value) {
 
 /// Secret findings as (path, line).
 fn secrets(doc: &Value) -> Vec<(String, u64)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap().to_string(),

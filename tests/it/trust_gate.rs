@@ -50,10 +50,7 @@ fn pr_repo(
 }
 
 fn secret_findings(doc: &Value) -> usize {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
-        .count()
+    common::secret_findings(doc).count()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use crate::common;
 use common::output_with_stdin;
+use common::secret_findings;
 use common::{commit, env_file, Repo};
 
 use common::{findings, git, git_identity, scan_json, scan_json_capped};
@@ -40,9 +41,7 @@ fn blob(dir: &Path, content: &[u8]) -> String {
 
 /// Findings of the Genesys secret rule as (path, commit).
 fn secrets(doc: &Value) -> Vec<(String, String)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap_or_default().to_string(),

@@ -75,6 +75,13 @@ pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     doc["findings"].as_array().expect("findings array")
 }
 
+/// The findings of the Genesys client-secret rule in `doc`.
+pub fn secret_findings(doc: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    findings(doc)
+        .iter()
+        .filter(|f| f["rule_id"] == "genesys-client-secret")
+}
+
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const LAST: &[u8] = b"AEIMQUYcgkosw048";
 
