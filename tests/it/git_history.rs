@@ -31,9 +31,14 @@ fn secrets(doc: &Value) -> Vec<(String, String, bool)> {
         .collect()
 }
 
+/// A repository with one harmless commit on `main`.
+fn repo() -> Repo {
+    Repo::initial()
+}
+
 #[test]
 fn secret_added_then_deleted_is_found_in_the_commit_that_added_it() {
-    let dir = Repo::initial();
+    let dir = repo();
     let added = commit(dir.path(), &[("config.env", &env_file(1))], "add config");
     std::fs::remove_file(dir.path().join("config.env")).unwrap();
     commit(dir.path(), &[], "remove config");
@@ -60,7 +65,7 @@ fn secret_added_then_deleted_is_found_in_the_commit_that_added_it() {
 
 #[test]
 fn side_branches_and_tags_are_scanned() {
-    let dir = Repo::initial();
+    let dir = repo();
     git(dir.path(), &["checkout", "-q", "-b", "side"]);
     let on_side = commit(dir.path(), &[("side.env", &env_file(2))], "side");
     git(dir.path(), &["checkout", "-q", "main"]);
@@ -83,7 +88,7 @@ fn side_branches_and_tags_are_scanned() {
 
 #[test]
 fn merged_secrets_belong_to_the_branch_commit_and_evil_merges_to_the_merge() {
-    let dir = Repo::initial();
+    let dir = repo();
     git(dir.path(), &["checkout", "-q", "-b", "feature"]);
     let feature = commit(dir.path(), &[("feature.env", &env_file(4))], "feature");
     git(dir.path(), &["checkout", "-q", "main"]);
@@ -112,7 +117,7 @@ fn merged_secrets_belong_to_the_branch_commit_and_evil_merges_to_the_merge() {
 
 #[test]
 fn renamed_and_repeated_secrets_are_reported_once_for_the_first_commit() {
-    let dir = Repo::initial();
+    let dir = repo();
     let first = commit(dir.path(), &[("config.env", &env_file(6))], "add");
     for i in 0..4 {
         commit(
@@ -138,7 +143,7 @@ fn renamed_and_repeated_secrets_are_reported_once_for_the_first_commit() {
 
 #[test]
 fn amended_away_secret_needs_all_objects_and_is_marked_unreachable() {
-    let dir = Repo::initial();
+    let dir = repo();
     let leaked = commit(
         dir.path(),
         &[("config.env", &env_file(7)), ("app.txt", "feature\n")],
@@ -163,7 +168,7 @@ fn amended_away_secret_needs_all_objects_and_is_marked_unreachable() {
 
 #[test]
 fn packed_bare_shared_and_worktree_repositories_give_the_same_findings() {
-    let dir = Repo::initial();
+    let dir = repo();
     let added = commit(dir.path(), &[("a/b/config.env", &env_file(8))], "add");
     commit(dir.path(), &[("a/b/config.env", "cleared\n")], "clear");
     let expected = vec![("a/b/config.env".to_string(), added, false)];
@@ -197,7 +202,7 @@ fn packed_bare_shared_and_worktree_repositories_give_the_same_findings() {
 
 #[test]
 fn shallow_clone_is_scanned_as_far_as_it_goes_with_a_warning() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("old.env", &env_file(9))], "old");
     commit(dir.path(), &[("old.env", "gone\n")], "remove");
     let recent = commit(dir.path(), &[("new.env", &env_file(10))], "new");
@@ -217,7 +222,7 @@ fn shallow_clone_is_scanned_as_far_as_it_goes_with_a_warning() {
 
 #[test]
 fn range_reports_only_what_the_feature_branch_introduced() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(
         dir.path(),
         &[("old.env", &env_file(11))],
@@ -245,7 +250,7 @@ fn range_reports_only_what_the_feature_branch_introduced() {
 
 #[test]
 fn submodules_are_counted_not_entered_and_lfs_pointers_are_skipped() {
-    let dir = Repo::initial();
+    let dir = repo();
     let target = head(dir.path());
     git(
         dir.path(),
@@ -274,7 +279,7 @@ fn submodules_are_counted_not_entered_and_lfs_pointers_are_skipped() {
 
 #[test]
 fn a_missing_object_is_an_error_and_the_rest_is_still_scanned() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("keep.env", &env_file(13))], "secret");
     commit(
         dir.path(),
@@ -298,7 +303,7 @@ fn a_missing_object_is_an_error_and_the_rest_is_still_scanned() {
     assert_eq!(doc["errors"][0]["path"], "lost.txt");
 
     // Without findings, the error decides the exit code.
-    let dir = Repo::initial();
+    let dir = repo();
     commit(
         dir.path(),
         &[("lost.txt", "this blob will go missing\n")],
@@ -320,7 +325,7 @@ fn a_missing_object_is_an_error_and_the_rest_is_still_scanned() {
 
 #[test]
 fn sarif_carries_the_commit_in_result_properties() {
-    let dir = Repo::initial();
+    let dir = repo();
     let added = commit(dir.path(), &[("config.env", &env_file(14))], "add");
     let out = common::run_in(dir.path(), &["scan", "--history", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(1));
@@ -331,7 +336,7 @@ fn sarif_carries_the_commit_in_result_properties() {
 
 #[test]
 fn progress_stays_off_a_redirected_stderr_and_stdout() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("config.env", &env_file(15))], "add");
     let out = common::run_in(dir.path(), &["scan", "--history", "--format", "json"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -341,7 +346,7 @@ fn progress_stays_off_a_redirected_stderr_and_stdout() {
 
 #[test]
 fn stashed_secrets_are_scanned() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("config.env", "TODO\n")], "placeholder");
     write_files(dir.path(), &[("config.env", &env_file(16))]);
     git(dir.path(), &["stash", "-q"]);

@@ -60,10 +60,15 @@ fn error_paths(doc: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A repository with one harmless commit on `main`.
+fn repo() -> Repo {
+    Repo::initial()
+}
+
 #[test]
 fn replace_refs_do_not_hide_a_committed_secret() {
     // A commit replaced by a clean look-alike.
-    let dir = Repo::initial();
+    let dir = repo();
     let base = rev(dir.path(), "HEAD");
     let secret = commit(dir.path(), &[("prod.env", &env_file(1))], "add config");
     let clean_tree = rev(dir.path(), "HEAD~1^{tree}");
@@ -94,7 +99,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
     }
 
     // A blob replaced by a clean one; the replacement itself is scanned too.
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("prod.env", &env_file(2))], "add config");
     let real = rev(dir.path(), "HEAD:prod.env");
     let clean = blob(dir.path(), b"nothing to see\n");
@@ -103,7 +108,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
     assert_eq!(code, 1, "{doc}");
     assert_eq!(secrets(&doc).len(), 1, "{doc}");
 
-    let dir = Repo::initial();
+    let dir = repo();
     commit(dir.path(), &[("a.txt", "plain\n")], "plain");
     let plain = rev(dir.path(), "HEAD:a.txt");
     let replacement = blob(dir.path(), env_file(3).as_bytes());
@@ -115,7 +120,7 @@ fn replace_refs_do_not_hide_a_committed_secret() {
 
 #[test]
 fn grafts_do_not_hide_a_committed_secret() {
-    let dir = Repo::initial();
+    let dir = repo();
     let secret = commit(dir.path(), &[("prod.env", &env_file(4))], "add config");
     std::fs::remove_file(dir.path().join("prod.env")).unwrap();
     let clean = commit(dir.path(), &[], "remove config");
@@ -129,7 +134,7 @@ fn grafts_do_not_hide_a_committed_secret() {
 
 #[test]
 fn an_undecodable_commit_at_a_ref_tip_is_reported_and_every_other_ref_is_scanned() {
-    let dir = Repo::initial();
+    let dir = repo();
     let main = commit(dir.path(), &[("prod.env", &env_file(5))], "add config");
     let garbage = git_stdin(
         dir.path(),
@@ -189,7 +194,7 @@ fn an_undecodable_commit_at_a_ref_tip_is_reported_and_every_other_ref_is_scanned
     }
 
     // Without findings, the unread commit alone fails the run.
-    let dir = Repo::initial();
+    let dir = repo();
     std::fs::write(dir.path().join(".git/refs/heads/bad"), {
         let garbage = git_stdin(
             dir.path(),
@@ -227,7 +232,7 @@ fn stage_link(dir: &Path, path: &str, target: &[u8]) {
 
 #[test]
 fn symlink_targets_are_scanned_in_history_range_and_staged() {
-    let dir = Repo::initial();
+    let dir = repo();
     stage_link(dir.path(), "link.env", env_file(7).as_bytes());
     let (code, doc) = scan_json(dir.path(), &["--staged"]);
     assert_eq!(code, 1, "{doc}");
@@ -315,7 +320,7 @@ const MEMORY_CAP_MIB: u64 = 1024;
 
 #[test]
 fn a_tree_bomb_reports_its_blob_once_and_counts_the_other_paths() {
-    let dir = Repo::initial();
+    let dir = repo();
     let secret = blob(dir.path(), env_file(8).as_bytes());
     // 10 names for the blob, then 6 levels of 10 names for the tree below: 10^7 paths. Every path
     // materialised would need gigabytes; the scan must stay within a small address space.
@@ -371,7 +376,7 @@ fn a_tree_bomb_reports_its_blob_once_and_counts_the_other_paths() {
 #[test]
 fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
     const DEPTH: usize = 14_000;
-    let dir = Repo::initial();
+    let dir = repo();
     let secret = blob(dir.path(), env_file(9).as_bytes());
     // Written straight into the object store: a round trip to git per tree is slow.
     let store = gix::open(dir.path()).unwrap();
@@ -472,7 +477,7 @@ fn git_raw(dir: &Path, args: &[&OsStr]) {
 
 #[test]
 fn non_utf8_paths_and_authors_are_shown_exactly() {
-    let dir = Repo::initial();
+    let dir = repo();
     let id = blob(dir.path(), env_file(10).as_bytes());
     let mut info = format!("100644,{id},").into_bytes();
     info.extend_from_slice(b"conf\xff\\x.env");
@@ -520,7 +525,7 @@ fn non_utf8_paths_and_authors_are_shown_exactly() {
 
 #[test]
 fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
-    let dir = Repo::initial();
+    let dir = repo();
     commit(
         dir.path(),
         &[("keep.env", &env_file(11)), ("sub/lost.txt", "gone soon\n")],
@@ -551,7 +556,7 @@ fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
 
 #[test]
 fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_allowed() {
-    let dir = Repo::initial();
+    let dir = repo();
     write_files(
         dir.path(),
         &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
@@ -568,7 +573,7 @@ fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_all
     assert_eq!(secrets(&doc), vec![("src/a.env".to_string(), added)]);
 
     // Only under the allowed path: allowed, and counted as such.
-    let dir = Repo::initial();
+    let dir = repo();
     write_files(
         dir.path(),
         &[(".leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n")],
@@ -581,7 +586,7 @@ fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_all
 
 #[test]
 fn a_staged_submodule_is_counted_not_silently_passed() {
-    let dir = Repo::initial();
+    let dir = repo();
     let target = rev(dir.path(), "HEAD");
     git(
         dir.path(),
@@ -599,7 +604,7 @@ fn a_staged_submodule_is_counted_not_silently_passed() {
 
 #[test]
 fn a_range_over_a_merge_reports_only_what_no_parent_had_in_new_directories_too() {
-    let dir = Repo::initial();
+    let dir = repo();
     git(dir.path(), &["checkout", "-q", "-b", "feature"]);
     let feature = commit(
         dir.path(),
