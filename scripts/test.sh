@@ -1,20 +1,55 @@
 #!/usr/bin/env bash
-# Install what the tests use beyond the Rust toolchain, then run the whole test suite.
+# Run the whole test suite, then the tests that need something beyond the Rust toolchain, each
+# where what it needs is here. A plain `cargo test` lists those tests as ignored; so does this
+# script when what they need is missing (it says which), except under CI=true, where a missing
+# tool fails the run. Arguments go to the first `cargo test` (e.g. `--test it scan_tree::`).
 # Python tools go into a virtual environment under target/ (never a global pip install: PEP 668
 # refuses those on stock Debian and Ubuntu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What is missing: fatal under CI, otherwise named and its tests stay ignored.
+missing() {
+  if [ "${CI:-}" = true ]; then
+    echo "test.sh: $1 (required under CI=true)" >&2
+    exit 2
+  fi
+  echo "test.sh: $1: its tests stay ignored" >&2
+}
+
 venv=${LEAKGATE_TOOLS_VENV:-target/tools-venv}
 if [ ! -x "$venv/bin/pre-commit" ]; then
-  python3 -m venv "$venv" || {
+  if ! python3 -m venv "$venv"; then
     echo "test.sh: python3 -m venv failed (on Debian: apt install python3-venv)" >&2
-    exit 2
-  }
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pre-commit
+  elif ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pre-commit; then
+    echo "test.sh: pip install pre-commit failed" >&2
+  fi
 fi
-export PATH="$PWD/$venv/bin:$PATH"
 
-# Tests that need an installed tool are #[ignore]d so a plain `cargo test` reports them ignored
-# rather than passed; the tools are here now, so run them too.
-cargo test --locked "$@" -- --include-ignored
+cargo test --locked "$@"
+
+# Each ignored test, by the name filter of what it needs. Every ignored test must match one.
+filters=()
+if [ -x "$venv/bin/pre-commit" ]; then
+  export PATH="$PWD/$venv/bin:$PATH"
+  filters+=(precommit::)
+else
+  missing "the pre-commit framework is not installed"
+fi
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+  filters+=(ipv6)
+else
+  missing "no IPv6 loopback"
+fi
+
+known='^(precommit::|.*ipv6)'
+unknown=$(cargo test --locked --quiet --test it -- --ignored --list --format terse 2>/dev/null |
+  sed -n 's/: test$//p' | grep -Ev "$known" || true)
+if [ -n "$unknown" ]; then
+  echo "test.sh: ignored tests that this script does not know how to run:" >&2
+  echo "$unknown" >&2
+  exit 2
+fi
+if [ ${#filters[@]} -gt 0 ]; then
+  cargo test --locked --test it -- --ignored "${filters[@]}"
+fi

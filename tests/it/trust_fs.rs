@@ -3,21 +3,14 @@
 //! maps, UTF-16 and text with stray NULs, files that only start like LFS pointers, and names that
 //! are not UTF-8. A planted Genesys pair in each is found (exit 1).
 
-mod common;
+use crate::common;
+use common::output_with_stdin;
+use common::{genesys_env, Repo};
 
 use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
-
-fn genesys_env(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 /// The paths of the findings of `doc`, sorted and deduplicated.
 fn found_paths(doc: &Value) -> Vec<String> {
@@ -31,18 +24,14 @@ fn found_paths(doc: &Value) -> Vec<String> {
 
 /// Run `leakgate scan --format json ARGS` in `dir` with `input` on stdin.
 fn scan_stdin(dir: &Path, args: &[&str], input: &[u8]) -> (i32, Value) {
-    let mut child = common::leakgate()
-        .current_dir(dir)
-        .arg("scan")
-        .args(["--format", "json"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        common::leakgate()
+            .current_dir(dir)
+            .arg("scan")
+            .args(["--format", "json"])
+            .args(args),
+        input,
+    );
     let doc = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), doc)
@@ -50,8 +39,7 @@ fn scan_stdin(dir: &Path, args: &[&str], input: &[u8]) -> (i32, Value) {
 
 #[test]
 fn every_tracked_file_is_scanned_even_when_gitignore_lists_it() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(
         dir.path(),
         &[
@@ -105,8 +93,7 @@ fn every_tracked_file_is_scanned_even_when_gitignore_lists_it() {
 
 #[test]
 fn an_unreadable_index_is_an_error_and_the_rest_is_scanned() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(dir.path(), &[("a.env", &genesys_env(23))]);
     git(dir.path(), &["add", "a.env"]);
     std::fs::write(dir.path().join(".git/index"), b"DIRC garbage").unwrap();
@@ -140,8 +127,7 @@ fn a_gitignore_above_the_repository_root_is_never_applied() {
 
 #[test]
 fn submodules_are_counted_and_not_entered() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(
         dir.path(),
         &[("top.txt", "fine\n"), ("sub/inner.env", &genesys_env(8))],
@@ -233,11 +219,7 @@ fn dev_stdin_and_fifos_are_read_as_streams() {
     assert_eq!(code, 1, "{doc:#}");
 
     let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("mkfifo is unavailable: FIFO case not run");
-        return;
-    }
+    common::mkfifo(&fifo);
     let feed = |data: Vec<u8>| {
         let fifo = fifo.clone();
         std::thread::spawn(move || {

@@ -2,10 +2,12 @@
 //! planted in each is found, the rest of the scan completes, and memory and time stay linear in
 //! what was read. Every repository is built at test time, small and fast.
 
-mod common;
-use common::{commit, env_file};
+use crate::common;
+use common::output_with_stdin;
+use common::secret_findings;
+use common::{commit, env_file, Repo};
 
-use common::{findings, git, git_identity, git_init, scan_json, scan_json_capped};
+use common::{findings, git, git_identity, scan_json, scan_json_capped};
 use common::{run_in, write_files};
 use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
@@ -18,25 +20,17 @@ fn rev(dir: &Path, spec: &str) -> String {
     git(dir, &["rev-parse", spec]).trim().to_string()
 }
 
-/// A repository with one harmless commit on `main`.
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    commit(dir.path(), &[("README.md", "hello\n")], "initial");
-    dir
-}
-
 /// Run git with `input` on stdin; returns trimmed stdout.
 fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = git_identity(Command::new("git").current_dir(dir).args(args))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run git");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?} failed");
+    let out = output_with_stdin(
+        git_identity(Command::new("git").current_dir(dir).args(args)),
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -47,9 +41,7 @@ fn blob(dir: &Path, content: &[u8]) -> String {
 
 /// Findings of the Genesys secret rule as (path, commit).
 fn secrets(doc: &Value) -> Vec<(String, String)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap_or_default().to_string(),
@@ -66,6 +58,11 @@ fn error_paths(doc: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["path"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// A repository with one harmless commit on `main`.
+fn repo() -> Repo {
+    Repo::initial()
 }
 
 #[test]
@@ -424,8 +421,7 @@ fn a_14000_deep_tree_is_scanned_without_overflowing_the_stack() {
 
     // Staged: git itself will not read so deep a tree into the index, and an index path is
     // at most 4 KiB for gix; stage the deepest path that fits, and refuse a longer one loudly.
-    let fresh = tempfile::tempdir().unwrap();
-    git_init(fresh.path());
+    let fresh = Repo::new();
     copy_objects(dir.path(), fresh.path());
     let staged = format!("{}deep.env", "d/".repeat(2_000));
     git(

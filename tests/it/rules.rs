@@ -1,7 +1,7 @@
 //! The built-in rules pass their own lint: ids unique, regexes compile with a `secret` group,
 //! every example matches and carries a keyword, no negative example matches.
 
-mod common;
+use crate::common;
 
 #[test]
 fn builtin_rules_pass_lint() {

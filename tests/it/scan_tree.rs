@@ -1,19 +1,12 @@
 //! Working-tree scans end to end: output shapes (JSON, SARIF, text), exit codes, ignore files,
 //! binary and oversized files, inline and configured allows, and inputs that are broken.
 
-mod common;
+use crate::common;
+use common::{genesys_env, Repo};
 
 use common::{client_id, findings, genesys_secret, run_in, scan_json, validate_sarif, write_files};
 use serde_json::Value;
 use std::path::Path;
-
-fn genesys_env(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 #[test]
 fn clean_tree_exits_zero_and_counts_files() {
@@ -227,8 +220,7 @@ fn output_file_and_exit_codes() {
 
 #[test]
 fn gitignore_is_honoured_unless_told_otherwise() {
-    let dir = tempfile::tempdir().unwrap();
-    common::git_init(dir.path());
+    let dir = Repo::new();
     write_files(
         dir.path(),
         &[
@@ -359,8 +351,7 @@ fn inline_allow_silences_the_line() {
 
 #[test]
 fn config_allows_paths_values_and_rules_and_adds_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    common::git_init(dir.path());
+    let dir = Repo::new();
     let allowed_value = genesys_secret(17);
     let config = format!(
         r#"

@@ -3,8 +3,8 @@
 //! `GITHUB_PATH` carried between steps) in a temporary repository, with the built binary first on
 //! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
 
-mod common;
-use common::env_file;
+use crate::common;
+use common::{commit, env_file};
 
 use common::{git, git_init, write_files};
 use serde_json::{json, Value};
@@ -586,12 +586,6 @@ fn parse_outputs(text: &str) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
-fn commit_all(dir: &Path, message: &str) -> String {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"]).trim().to_string()
-}
-
 /// A repository whose `main` once held a secret (`legacy.env`, since deleted: only in history)
 /// and a `feature` branch, checked out, that adds another (`app.env`).
 struct Repo {
@@ -612,12 +606,12 @@ fn repo() -> Repo {
         &path,
         &[("README.md", "# app\n"), ("legacy.env", &env_file(101))],
     );
-    commit_all(&path, "first");
+    commit(&path, &[], "first");
     std::fs::remove_file(path.join("legacy.env")).unwrap();
-    let base = commit_all(&path, "rotate and remove the old credential");
+    let base = commit(&path, &[], "rotate and remove the old credential");
     git(&path, &["checkout", "-q", "-b", "feature"]);
     write_files(&path, &[("app.env", &env_file(102))]);
-    let head = commit_all(&path, "add app config");
+    let head = commit(&path, &[], "add app config");
     Repo {
         _dir: dir,
         path,
@@ -896,7 +890,7 @@ fn pull_request_scans_only_base_to_head() {
     // A pull request that adds no secret passes.
     git(&repo.path, &["checkout", "-q", "-b", "docs", &repo.base]);
     write_files(&repo.path, &[("docs.md", "# docs\n")]);
-    let head = commit_all(&repo.path, "docs");
+    let head = commit(&repo.path, &[], "docs");
     let run = run_action(
         &repo.path,
         "pull_request",
@@ -915,7 +909,7 @@ fn a_pull_request_cannot_weaken_the_config_that_gates_it() {
         &repo.path,
         &[(".leakgate.toml", "[allow]\npaths = [\"**\"]\n")],
     );
-    let head = commit_all(&repo.path, "allow everything");
+    let head = commit(&repo.path, &[], "allow everything");
     let run = run_action(
         &repo.path,
         "pull_request",
@@ -983,7 +977,7 @@ fn a_new_branch_cannot_weaken_the_config_that_gates_it() {
         &repo.path,
         &[(".leakgate.toml", "[allow]\npaths = [\"**\"]\n")],
     );
-    let head = commit_all(&repo.path, "allow everything");
+    let head = commit(&repo.path, &[], "allow everything");
     let payload = json!({
         "ref": "refs/heads/feature",
         "before": ZERO_SHA,

@@ -1,62 +1,25 @@
 //! `--verify`, `--revoke` and `leakgate verify`, end to end against a stand-in Genesys on
-//! loopback (tests/verify_support).
+//! loopback (tests/it/common/verify_support.rs).
 
-mod common;
-mod verify_support;
+use crate::common;
+use crate::common::verify_support;
+use common::output_with_stdin;
+use common::{env_file_in, genesys_env};
 
 use common::{client_id, findings, genesys_secret, leakgate, write_files};
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
+use verify_support::{admin, admin_env, scan_with, token_requests, Run, ADMIN_SEED};
 use verify_support::{FakeGenesys, Request, Response};
 
-const ADMIN_SEED: u64 = 900;
 const TOKEN: &str = "/oauth/token";
-
-/// What one run of the binary produced.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn doc(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn finding(&self) -> Value {
-        let doc = self.doc();
-        let f = findings(&doc);
-        assert_eq!(f.len(), 1, "one finding expected: {}", self.stdout);
-        f[0].clone()
-    }
-}
 
 /// Write `app.env` with a paired client id, secret and region hint; return (id, secret).
 fn leak(dir: &Path, seed: u64, region: &str) -> (String, String) {
     let (id, secret) = (client_id(seed), genesys_secret(seed));
-    write_files(
-        dir,
-        &[(
-            "app.env",
-            &format!(
-                "GENESYS_CLOUD_REGION={region}\nGENESYS_CLOUD_CLIENT_ID={id}\nGENESYS_CLOUD_CLIENT_SECRET={secret}\n"
-            ),
-        )],
-    );
+    write_files(dir, &[("app.env", &env_file_in(region, seed))]);
     (id, secret)
-}
-
-fn admin() -> (String, String) {
-    (client_id(ADMIN_SEED), genesys_secret(ADMIN_SEED))
 }
 
 /// Run `leakgate scan --format FORMAT` against the stand-in, fast timings unless overridden.
@@ -67,38 +30,15 @@ fn scan(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let mut cmd = leakgate();
-    cmd.current_dir(dir)
-        .env("LEAKGATE_GENESYS_URL_TEMPLATE", server.template())
-        .args(["scan", "--format", format, "--verify-rate", "100/s"]);
-    if !args.contains(&"--verify-timeout") {
-        cmd.args(["--verify-timeout", "0.5"]);
-    }
-    if !args.contains(&"--verify-time-scale") {
-        cmd.args(["--verify-time-scale", "0.001"]);
-    }
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run leakgate");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let fast = [
+        ("--verify-timeout", "0.5"),
+        ("--verify-time-scale", "0.001"),
+    ];
+    scan_with(server, dir, format, args, env, &fast)
 }
 
 fn json_scan(server: &FakeGenesys, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     scan(server, dir, "json", args, env)
-}
-
-/// Environment with the admin client's credentials.
-fn admin_env(a: &(String, String)) -> [(&'static str, &str); 2] {
-    [
-        ("LEAKGATE_GENESYS_ADMIN_CLIENT_ID", a.0.as_str()),
-        ("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET", a.1.as_str()),
-    ]
 }
 
 /// None of the secrets, tokens and rotated secrets the stand-in knows appears in `texts`.
@@ -114,10 +54,6 @@ fn assert_no_leak(server: &FakeGenesys, secrets: &[&str], texts: &[&str]) {
             );
         }
     }
-}
-
-fn token_requests(reqs: &[Request]) -> Vec<&Request> {
-    reqs.iter().filter(|r| r.is_token()).collect()
 }
 
 fn admin_api(reqs: &[Request]) -> Vec<&Request> {
@@ -609,16 +545,8 @@ fn protected_ids_and_the_admin_itself_are_untouched() {
     // The admin client's own pair, leaked.
     let s = FakeGenesys::start(|_, _| None);
     let dir = tempfile::tempdir().unwrap();
-    write_files(
-        dir.path(),
-        &[(
-            "admin.env",
-            &format!(
-                "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-                a.0, a.1
-            ),
-        )],
-    );
+    // admin() is the pair of ADMIN_SEED.
+    write_files(dir.path(), &[("admin.env", &genesys_env(ADMIN_SEED))]);
     s.world().add_admin(&a.0, &a.1, "mypurecloud.ie");
     let r = json_scan(&s, dir.path(), &["--revoke"], &admin_env(&a));
     let f = r.finding();
@@ -786,15 +714,10 @@ fn verify_command_reads_the_secret_from_stdin_or_env() {
     };
     let mut cmd = leakgate();
     base(&mut cmd);
-    let mut child = cmd
-        .args(["--region", "ap-northeast-1", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{secret}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        cmd.args(["--region", "ap-northeast-1", "--json"]),
+        format!("{secret}\n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1), "live: exit 1");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["verification"]["status"], "active");

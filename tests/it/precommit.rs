@@ -1,20 +1,13 @@
 //! The pre-commit hook: the real pre-commit framework with this repository's
 //! `.pre-commit-hooks.yaml`, and `leakgate install-hook` without the framework.
 
-mod common;
+use crate::common;
+use common::env_file;
 
-use common::{client_id, genesys_secret, git, git_init, run_in, write_files};
+use common::{genesys_secret, git, git_init, run_in, write_files};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn pair(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 /// PATH with the built leakgate first.
 fn path_with_leakgate() -> OsString {
@@ -109,7 +102,7 @@ fn pre_commit_framework_blocks_a_secret_and_lets_a_clean_commit_through() {
         combined(&out)
     );
 
-    write_files(&work, &[("deploy/config.env", &pair(1))]);
+    write_files(&work, &[("deploy/config.env", &env_file(1))]);
     git(&work, &["add", "-A"]);
     let out = run(&work, &home, "git", &["commit", "-m", "leak"]);
     let text = combined(&out);
@@ -158,7 +151,7 @@ fn install_hook_blocks_secrets_without_the_framework() {
         assert!(mode & 0o111 != 0, "hook is executable");
     }
 
-    write_files(work, &[("config.env", &pair(2))]);
+    write_files(work, &[("config.env", &env_file(2))]);
     git(work, &["add", "-A"]);
     let out = run(
         work,

@@ -3,7 +3,7 @@
 //! terminal control from crafted names, findings capped per file and said so, and properties
 //! over random bytes.
 
-mod common;
+use crate::common;
 
 use common::{client_id, findings, genesys_secret, run_in, scan_json, write_files};
 use leakgate::finding::{display_path, Finding};

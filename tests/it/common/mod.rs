@@ -1,6 +1,8 @@
-//! Shared helpers for integration tests: running the binary, and credentials generated at test
-//! time so that no secret-shaped literal lives in the test sources.
-#![allow(dead_code)]
+//! Shared helpers for the integration tests: running the binary, the fixture builders (Git
+//! repositories, env files, FIFOs) and credentials generated at test time, so that no
+//! secret-shaped literal lives in the test sources. Every helper is used (no dead-code allow).
+
+pub mod verify_support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -73,6 +75,13 @@ pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     doc["findings"].as_array().expect("findings array")
 }
 
+/// The findings of the Genesys client-secret rule in `doc`.
+pub fn secret_findings(doc: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    findings(doc)
+        .iter()
+        .filter(|f| f["rule_id"] == "genesys-client-secret")
+}
+
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const LAST: &[u8] = b"AEIMQUYcgkosw048";
 
@@ -128,6 +137,34 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Run `cmd` with `input` on its stdin; its output, stdout and stderr captured.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Make a FIFO at `path` (by the system call, so no `mkfifo` program is needed).
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
+}
+
 /// Give `cmd` a fixed Git identity and no system or global Git configuration.
 pub fn git_identity(cmd: &mut Command) -> &mut Command {
     cmd.env("GIT_AUTHOR_NAME", "Test Author")
@@ -156,40 +193,27 @@ pub fn git_init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
 }
 
-/// The SARIF 2.1.0 schema that the `serde-sarif` crate ships (`src/schema.json` in its source),
-/// read from the Cargo registry at test time.
+/// The SARIF 2.1.0 schema, vendored in tests/data (see tests/data/README.md for its origin).
 pub fn sarif_schema() -> serde_json::Value {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
-        .expect("CARGO_HOME or HOME");
-    let src = home.join("registry").join("src");
-    for index in std::fs::read_dir(&src).expect("cargo registry sources") {
-        let index = index.unwrap().path();
-        for krate in std::fs::read_dir(&index).into_iter().flatten().flatten() {
-            let name = krate.file_name().to_string_lossy().into_owned();
-            if name.starts_with("serde-sarif-") {
-                let schema = krate.path().join("src").join("schema.json");
-                if let Ok(text) = std::fs::read_to_string(&schema) {
-                    return serde_json::from_str(&text).expect("schema is JSON");
-                }
-            }
-        }
-    }
-    panic!(
-        "serde-sarif's schema.json not found under {}",
-        src.display()
-    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("schema is JSON")
+}
+
+/// Every way `doc` breaks the SARIF 2.1.0 schema, one line each (empty: valid).
+pub fn sarif_violations(doc: &serde_json::Value) -> Vec<String> {
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("compile SARIF schema");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
 }
 
 /// Assert that `doc` is valid SARIF 2.1.0 by the schema, listing every violation.
 pub fn validate_sarif(doc: &serde_json::Value) {
-    let schema = sarif_schema();
-    let validator = jsonschema::validator_for(&schema).expect("compile SARIF schema");
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = sarif_violations(doc);
     assert!(
         errors.is_empty(),
         "SARIF is invalid:\n{}",
@@ -212,4 +236,69 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", message]);
     git(dir, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+/// [`env_file`] after a region line, `GENESYS_CLOUD_REGION=region`: the pair with its region
+/// hint (the secret on line 3).
+pub fn env_file_in(region: &str, seed: u64) -> String {
+    format!("GENESYS_CLOUD_REGION={region}\n{}", env_file(seed))
+}
+
+/// The pair in the shape most tests plant: [`env_file_in`] region `eu-west-1`.
+pub fn genesys_env(seed: u64) -> String {
+    env_file_in("eu-west-1", seed)
+}
+
+/// A temporary Git repository for one test: first branch `main`, the fixed identity of
+/// [`git`], removed when dropped. Built step by step:
+/// `Repo::new().files(&[("README.md", "hello\n")]).committed("initial")`.
+pub struct Repo(tempfile::TempDir);
+
+impl Repo {
+    /// An empty repository.
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        git_init(dir.path());
+        Repo(dir)
+    }
+
+    /// A repository whose one commit, `initial`, holds a README.
+    pub fn initial() -> Repo {
+        Repo::new()
+            .files(&[("README.md", "hello\n")])
+            .committed("initial")
+    }
+
+    /// The repository's folder (its work tree).
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Write `files` (relative path, contents) into the work tree.
+    pub fn files(self, files: &[(&str, &str)]) -> Repo {
+        write_files(self.path(), files);
+        self
+    }
+
+    /// Commit everything in the work tree with `message`.
+    pub fn committed(self, message: &str) -> Repo {
+        commit(self.path(), &[], message);
+        self
+    }
+
+    /// Check out a new branch `name`.
+    pub fn branch(self, name: &str) -> Repo {
+        git(self.path(), &["checkout", "-q", "-b", name]);
+        self
+    }
+
+    /// Write `files`, commit everything with `message`; the commit id.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        commit(self.path(), files, message)
+    }
+
+    /// Run git with `args` in the repository; its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        git(self.path(), args)
+    }
 }

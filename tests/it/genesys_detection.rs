@@ -2,7 +2,7 @@
 //! client id and region, the layers secrets hide under, and the look-alikes that are not secrets.
 //! Every credential is generated at test time.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{client_id, findings, genesys_secret, scan_json, write_files};

@@ -1,9 +1,10 @@
 //! Baselines: `leakgate baseline create` records known findings without their secrets, and
 //! `--baseline FILE` suppresses them wherever they move, but never a new secret.
 
-mod common;
+use crate::common;
+use common::Repo;
 
-use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
+use common::{findings, genesys_secret, git, run_in, scan_json, write_files};
 use serde_json::Value;
 use std::path::Path;
 
@@ -11,11 +12,7 @@ const BASELINE: &str = ".leakgate-baseline.json";
 
 /// An `.env` file holding a Genesys credential pair.
 fn env_file(seed: u64) -> String {
-    format!(
-        "# service account\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
+    format!("# service account\n{}", common::env_file(seed))
 }
 
 fn create_baseline(dir: &Path, extra: &[&str]) -> Value {
@@ -78,8 +75,7 @@ fn baseline_lists_fingerprints_and_holds_no_secret() {
 
 #[test]
 fn suppressed_after_lines_move_and_files_are_renamed() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(dir.path(), &[("app.env", &env_file(2))]);
     create_baseline(dir.path(), &[]);
 
@@ -170,12 +166,8 @@ fn a_broken_or_missing_baseline_is_an_error() {
 /// is rewritten (new commit ids) and the file renamed in a later commit.
 #[test]
 fn history_baseline_survives_rewritten_history() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    write_files(dir.path(), &[("app.env", &env_file(5))]);
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-q", "-m", "add config"]);
-    let first = git(dir.path(), &["rev-parse", "HEAD"]).trim().to_string();
+    let dir = Repo::new();
+    let first = dir.commit(&[("app.env", &env_file(5))], "add config");
 
     // The baseline file stays untracked: history scans read commits only.
     let baseline = create_baseline(dir.path(), &["--history"]);

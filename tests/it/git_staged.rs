@@ -1,18 +1,12 @@
 //! `leakgate scan --staged`: what the next commit would add, and nothing already committed.
 
-mod common;
+use crate::common;
+use common::secret_findings;
+use common::{env_file, Repo};
 
-use common::{client_id, findings, genesys_secret, git, git_init, run_in, scan_json, write_files};
+use common::{genesys_secret, git, run_in, scan_json, write_files};
 use serde_json::Value;
 use std::path::Path;
-
-fn pair(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 fn staged(dir: &Path) -> (i32, Value) {
     scan_json(dir, &["--staged"])
@@ -20,9 +14,7 @@ fn staged(dir: &Path) -> (i32, Value) {
 
 /// Secret findings as (path, line).
 fn secrets(doc: &Value) -> Vec<(String, u64)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap().to_string(),
@@ -32,22 +24,16 @@ fn secrets(doc: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn committed(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    write_files(dir.path(), files);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "base"]);
-    dir
+fn committed(files: &[(&str, &str)]) -> Repo {
+    Repo::new().files(files).committed("base")
 }
 
 #[test]
 fn initial_commit_is_scanned_and_the_block_message_says_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(
         dir.path(),
-        &[("deploy/config.env", &pair(1)), ("README.md", "hi\n")],
+        &[("deploy/config.env", &env_file(1)), ("README.md", "hi\n")],
     );
     git(dir.path(), &["add", "-A"]);
 
@@ -74,7 +60,7 @@ fn initial_commit_is_scanned_and_the_block_message_says_what_to_do() {
 #[test]
 fn only_staged_content_counts_not_the_working_tree() {
     let dir = committed(&[("README.md", "hi\n")]);
-    write_files(dir.path(), &[("config.env", &pair(2))]);
+    write_files(dir.path(), &[("config.env", &env_file(2))]);
     assert_eq!(staged(dir.path()).0, 0, "untracked file is not staged");
     git(dir.path(), &["add", "config.env"]);
     assert_eq!(staged(dir.path()).0, 1);
@@ -87,11 +73,11 @@ fn only_staged_content_counts_not_the_working_tree() {
 
 #[test]
 fn modification_reports_the_new_secret_not_the_committed_one() {
-    let dir = committed(&[("app/config.env", &pair(3)), ("app/other.txt", "x\n")]);
+    let dir = committed(&[("app/config.env", &env_file(3)), ("app/other.txt", "x\n")]);
     assert_eq!(staged(dir.path()).0, 0, "nothing staged");
 
     // Touch the file without adding a secret: the committed secret is not reported again.
-    let touched = format!("# comment\n{}", pair(3));
+    let touched = format!("# comment\n{}", env_file(3));
     write_files(dir.path(), &[("app/config.env", &touched)]);
     git(dir.path(), &["add", "-A"]);
     let (code, doc) = staged(dir.path());
@@ -99,7 +85,7 @@ fn modification_reports_the_new_secret_not_the_committed_one() {
     assert!(doc["warnings"].to_string().contains("already committed"));
 
     // Add a second credential: only it is reported.
-    let grown = format!("{touched}{}", pair(4));
+    let grown = format!("{touched}{}", env_file(4));
     write_files(dir.path(), &[("app/config.env", &grown)]);
     git(dir.path(), &["add", "-A"]);
     let (code, doc) = staged(dir.path());
@@ -109,14 +95,14 @@ fn modification_reports_the_new_secret_not_the_committed_one() {
 
 #[test]
 fn deletion_and_rename_add_nothing() {
-    let dir = committed(&[("a/b/config.env", &pair(5)), ("keep.txt", "k\n")]);
+    let dir = committed(&[("a/b/config.env", &env_file(5)), ("keep.txt", "k\n")]);
     std::fs::create_dir(dir.path().join("c")).unwrap();
     git(dir.path(), &["mv", "a/b/config.env", "c/settings.env"]);
     let (code, doc) = staged(dir.path());
     assert_eq!(code, 0, "a rename adds no secret: {doc}");
 
     // A rename with an edit still adds nothing new.
-    let edited = format!("{}# moved\n", pair(5));
+    let edited = format!("{}# moved\n", env_file(5));
     write_files(dir.path(), &[("c/settings.env", &edited)]);
     git(dir.path(), &["add", "-A"]);
     assert_eq!(staged(dir.path()).0, 0);
@@ -128,8 +114,8 @@ fn deletion_and_rename_add_nothing() {
 
 #[test]
 fn copying_a_committed_secret_into_a_new_file_is_reported() {
-    let dir = committed(&[("config.env", &pair(6))]);
-    write_files(dir.path(), &[("copy/config.env", &pair(6))]);
+    let dir = committed(&[("config.env", &env_file(6))]);
+    write_files(dir.path(), &[("copy/config.env", &env_file(6))]);
     git(dir.path(), &["add", "-A"]);
     let (code, doc) = staged(dir.path());
     assert_eq!(code, 1);
@@ -155,7 +141,7 @@ fn deep_trees_with_many_unchanged_directories() {
     write_files(
         dir.path(),
         &[
-            ("src/m7/sub/new.env", &pair(7)),
+            ("src/m7/sub/new.env", &env_file(7)),
             ("src/m3/sub/f1.txt", "edit\n"),
         ],
     );
@@ -172,7 +158,7 @@ fn deep_trees_with_many_unchanged_directories() {
 #[test]
 fn staged_scan_from_a_subdirectory_and_outside_a_repository() {
     let dir = committed(&[("sub/readme.txt", "hi\n")]);
-    write_files(dir.path(), &[("config.env", &pair(8))]);
+    write_files(dir.path(), &[("config.env", &env_file(8))]);
     git(dir.path(), &["add", "-A"]);
     assert_eq!(staged(&dir.path().join("sub")).0, 1);
 
@@ -185,7 +171,7 @@ fn staged_scan_from_a_subdirectory_and_outside_a_repository() {
 #[test]
 fn intent_to_add_placeholders_are_not_scanned() {
     let dir = committed(&[("README.md", "hi\n")]);
-    write_files(dir.path(), &[("later.env", &pair(9))]);
+    write_files(dir.path(), &[("later.env", &env_file(9))]);
     git(dir.path(), &["add", "-N", "later.env"]);
     let (code, doc) = staged(dir.path());
     assert_eq!(code, 0, "{doc}");

@@ -1,9 +1,10 @@
 //! `leakgate scan --history` and `--range` on repositories built at test time with the git CLI.
 
-mod common;
-use common::{commit, env_file};
+use crate::common;
+use common::secret_findings;
+use common::{commit, env_file, Repo};
 
-use common::{findings, git, git_init, scan_json, write_files};
+use common::{findings, git, scan_json, write_files};
 use serde_json::Value;
 use std::path::Path;
 
@@ -19,9 +20,7 @@ fn history(dir: &Path, extra: &[&str]) -> (i32, Value) {
 
 /// Findings of the Genesys secret rule as (path, commit, unreachable).
 fn secrets(doc: &Value) -> Vec<(String, String, bool)> {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
+    secret_findings(doc)
         .map(|f| {
             (
                 f["path"].as_str().unwrap_or_default().to_string(),
@@ -32,11 +31,9 @@ fn secrets(doc: &Value) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    commit(dir.path(), &[("README.md", "hello\n")], "initial");
-    dir
+/// A repository with one harmless commit on `main`.
+fn repo() -> Repo {
+    Repo::initial()
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! the URL template `http://127.0.0.1:PORT/{service}.{domain}`, a small model of OAuth clients,
 //! tokens and the admin API, scriptable per test, recording every request. Tokens and rotated
 //! secrets are generated at run time and remembered so tests can prove they never leak.
-#![allow(dead_code)]
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -474,4 +473,86 @@ fn read_request(conn: &TcpStream) -> Option<Request> {
         body: String::from_utf8_lossy(&body).into_owned(),
         at: Instant::now(),
     })
+}
+
+/// The seed of the admin client's pair in the verify tests.
+pub const ADMIN_SEED: u64 = 900;
+
+/// The admin client's (id, secret).
+pub fn admin() -> (String, String) {
+    (
+        super::client_id(ADMIN_SEED),
+        super::genesys_secret(ADMIN_SEED),
+    )
+}
+
+/// Environment with the admin client's credentials.
+pub fn admin_env(a: &(String, String)) -> [(&'static str, &str); 2] {
+    [
+        ("LEAKGATE_GENESYS_ADMIN_CLIENT_ID", a.0.as_str()),
+        ("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET", a.1.as_str()),
+    ]
+}
+
+/// The token requests among `reqs`.
+pub fn token_requests(reqs: &[Request]) -> Vec<&Request> {
+    reqs.iter().filter(|r| r.is_token()).collect()
+}
+
+/// What one run of the binary produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The JSON document on stdout.
+    pub fn doc(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The one finding of the JSON document.
+    pub fn finding(&self) -> Value {
+        let doc = self.doc();
+        let f = super::findings(&doc);
+        assert_eq!(f.len(), 1, "one finding expected: {}", self.stdout);
+        f[0].clone()
+    }
+}
+
+/// Run `leakgate scan --format FORMAT --verify-rate 100/s ARGS` in `dir` against `server`, with
+/// `env` set and each of `defaults` (flag, value) that `args` does not give.
+pub fn scan_with(
+    server: &FakeGenesys,
+    dir: &std::path::Path,
+    format: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    defaults: &[(&str, &str)],
+) -> Run {
+    let mut cmd = super::leakgate();
+    cmd.current_dir(dir)
+        .env("LEAKGATE_GENESYS_URL_TEMPLATE", server.template())
+        .args(["scan", "--format", format, "--verify-rate", "100/s"]);
+    for (flag, value) in defaults {
+        if !args.contains(flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run leakgate");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -2,11 +2,10 @@
 //! shown as `outer!member`; hostile archives (bombs, deep nests, corrupt or encrypted ones)
 //! reported, never followed, and the rest of the scan completed. Archives are built at test time.
 
-mod common;
+use crate::common;
+use common::Repo;
 
-use common::{
-    client_id, findings, genesys_secret, git, git_init, run_in, scan_json, scan_json_capped,
-};
+use common::{findings, git, run_in, scan_json, scan_json_capped};
 use serde_json::Value;
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -16,9 +15,8 @@ use zip::CompressionMethod;
 /// Two lines of preamble, then a Genesys pair: the secret is on line 4.
 fn genesys_env(seed: u64) -> String {
     format!(
-        "# settings\n\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\nGENESYS_CLOUD_REGION=eu-west-1\n",
-        client_id(seed),
-        genesys_secret(seed)
+        "# settings\n\n{}GENESYS_CLOUD_REGION=eu-west-1\n",
+        common::env_file(seed)
     )
 }
 
@@ -458,17 +456,15 @@ fn binary_members_count_as_skipped_binary_and_text_summary_names_archives() {
 
 #[test]
 fn history_finds_a_secret_in_a_committed_zip() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write(
         dir.path(),
         "dist/bundle.zip",
         &zip_of(&[("conf/app.env", genesys_env(12).as_bytes())]),
     );
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-qm", "add bundle"]);
-    git(dir.path(), &["rm", "-q", "dist/bundle.zip"]);
-    git(dir.path(), &["commit", "-qm", "remove bundle"]);
+    dir.commit(&[], "add bundle");
+    dir.git(&["rm", "-q", "dist/bundle.zip"]);
+    dir.commit(&[], "remove bundle");
     let (code, doc) = scan_json(dir.path(), &["--history"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(
@@ -480,12 +476,10 @@ fn history_finds_a_secret_in_a_committed_zip() {
 
 #[test]
 fn staged_scan_reads_archives_and_does_not_repeat_committed_secrets() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     let old = genesys_env(13);
     write(dir.path(), "b.zip", &zip_of(&[("old.env", old.as_bytes())]));
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-qm", "base"]);
+    dir.commit(&[], "base");
     // The archive changes: the committed secret stays, a new one comes in.
     let new = genesys_env(14);
     write(

@@ -3,7 +3,8 @@
 //! every number has a range, user regexes and rule counts are bounded, only bounded regular
 //! files are read, and clap never echoes a rejected value.
 
-mod common;
+use crate::common;
+use common::{genesys_env, Repo};
 
 use common::{client_id, genesys_secret, leakgate, write_files};
 use leakgate::baseline::Baseline;
@@ -13,15 +14,6 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// A `.env`-style file holding a Genesys pair (`seed` picks it).
-fn env_file(seed: u64) -> String {
-    format!(
-        "GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={}\nGENESYS_CLOUD_CLIENT_SECRET={}\n",
-        client_id(seed),
-        genesys_secret(seed)
-    )
-}
 
 /// Run leakgate in `dir` with `args`, no stdin, killed (and the test failed) after 20 s.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -144,7 +136,7 @@ fn config_symlinked_to_a_file_inside_the_repository_is_followed() {
         dir.path(),
         &[
             ("conf/leakgate.toml", "[allow]\npaths = [\"fixtures/**\"]\n"),
-            ("fixtures/app.env", &env_file(803)),
+            ("fixtures/app.env", &genesys_env(803)),
         ],
     );
     std::os::unix::fs::symlink("conf/leakgate.toml", dir.path().join(".leakgate.toml")).unwrap();
@@ -534,12 +526,9 @@ fn rules_check_lints_the_limits_too() {
 
 // ---- 3. only bounded regular files ----
 
+#[cfg(unix)]
 #[test]
 fn config_and_baseline_from_dev_zero_are_refused_at_once() {
-    if !Path::new("/dev/zero").exists() {
-        eprintln!("ignored: no /dev/zero");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("a.txt", "hi\n")]);
     for flag in ["--config", "--baseline"] {
@@ -559,9 +548,7 @@ fn config_and_baseline_from_a_fifo_are_refused_without_waiting_for_a_writer() {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("a.txt", "hi\n")]);
     let fifo = dir.path().join("pipe");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    common::mkfifo(&fifo);
     for flag in ["--config", "--baseline"] {
         let out = run(dir.path(), &["scan", flag, "pipe", "a.txt"], &[]);
         assert_eq!(out.status.code(), Some(2), "{flag}: {}", both(&out));
@@ -653,11 +640,7 @@ fn rejected_command_line_values_are_never_echoed() {
 #[test]
 fn revisions_that_do_not_resolve_are_never_echoed() {
     let secret = genesys_secret(811);
-    let dir = tempfile::tempdir().unwrap();
-    common::git_init(dir.path());
-    write_files(dir.path(), &[("a.txt", "hi\n")]);
-    common::git(dir.path(), &["add", "."]);
-    common::git(dir.path(), &["commit", "-q", "-m", "one"]);
+    let dir = Repo::new().files(&[("a.txt", "hi\n")]).committed("one");
     let range = format!("HEAD..{secret}");
     let cases: Vec<Vec<&str>> = vec![
         vec!["scan", "--history", "--range", &secret, "."],

@@ -1,10 +1,11 @@
 //! The gate cannot be turned off by the change it gates: in a range scan the configuration and
 //! baseline in force are the base commit's, read from Git, and a change to them is a warning.
 
-mod common;
-use common::{commit, env_file};
+use crate::common;
+use common::env_file;
+use common::Repo;
 
-use common::{client_id, findings, git, git_init, run_in, write_files};
+use common::{client_id, findings, git, run_in, write_files};
 use serde_json::Value;
 use std::path::Path;
 
@@ -35,25 +36,21 @@ fn pr_repo(
     base_files: &[(&str, &str)],
     leak_path: &str,
     pr_files: &[(&str, &str)],
-) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
-    let mut base = vec![("README.md", "hello\n")];
-    base.extend_from_slice(base_files);
-    commit(dir.path(), &base, "base");
-    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+) -> Repo {
     let leak = env_file(seed);
     let mut files = vec![(leak_path, leak.as_str())];
     files.extend_from_slice(pr_files);
-    commit(dir.path(), &files, "pull request");
+    let dir = Repo::new()
+        .files(&[("README.md", "hello\n")])
+        .files(base_files)
+        .committed("base")
+        .branch("feature");
+    dir.commit(&files, "pull request");
     dir
 }
 
 fn secret_findings(doc: &Value) -> usize {
-    findings(doc)
-        .iter()
-        .filter(|f| f["rule_id"] == "genesys-client-secret")
-        .count()
+    common::secret_findings(doc).count()
 }
 
 #[test]
@@ -221,14 +218,11 @@ fn an_explicit_config_and_baseline_inside_the_repo_are_read_at_the_base() {
 
 #[test]
 fn a_symlinked_config_at_the_base_is_never_followed() {
-    let dir = tempfile::tempdir().unwrap();
-    git_init(dir.path());
+    let dir = Repo::new();
     write_files(dir.path(), &[("README.md", "hello\n")]);
     std::os::unix::fs::symlink("/proc/self/environ", dir.path().join(".leakgate.toml")).unwrap();
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "base"]);
-    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
-    commit(dir.path(), &[("app.env", &env_file(6))], "leak");
+    let dir = dir.committed("base").branch("feature");
+    dir.commit(&[("app.env", &env_file(6))], "leak");
     let out = common::leakgate()
         .current_dir(dir.path())
         .env("LEAKGATE_CANARY", "canary-value-in-the-environment")
