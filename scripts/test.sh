@@ -18,6 +18,7 @@ missing() {
 }
 
 venv=${LEAKGATE_TOOLS_VENV:-target/tools-venv}
+case $venv in /*) ;; *) venv=$PWD/$venv ;; esac
 if [ ! -x "$venv/bin/pre-commit" ]; then
   if ! python3 -m venv "$venv"; then
     echo "test.sh: python3 -m venv failed (on Debian: apt install python3-venv)" >&2
@@ -26,12 +27,11 @@ if [ ! -x "$venv/bin/pre-commit" ]; then
   fi
 fi
 
-cargo test --locked "$@"
-
-# Each ignored test, by the name filter of what it needs. Every ignored test must match one.
+# Each ignored test, by the name filter of what it needs (found before the long run, so CI fails
+# fast). Every ignored test must match one.
 filters=()
 if [ -x "$venv/bin/pre-commit" ]; then
-  export PATH="$PWD/$venv/bin:$PATH"
+  export PATH="$venv/bin:$PATH"
   filters+=(precommit::)
 else
   missing "the pre-commit framework is not installed"
@@ -50,6 +50,7 @@ if [ -n "$unknown" ]; then
   echo "$unknown" >&2
   exit 2
 fi
+cargo test --locked "$@"
 if [ ${#filters[@]} -gt 0 ]; then
   cargo test --locked --test it -- --ignored "${filters[@]}"
 fi
