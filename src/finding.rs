@@ -61,12 +61,24 @@ pub struct GitOrigin {
     pub unreachable: bool,
 }
 
-/// The Genesys client id paired with a secret, and the region the context names.
+/// What a provider attached to a finding (see [`crate::providers`]): the value the secret pairs
+/// with, a host or region hint from its context, and the verifier its rule selects. The same
+/// shape for every provider, so writers and baselines never name one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenesysPair {
-    pub client_id: Option<String>,
-    /// Region domain such as `mypurecloud.ie`.
-    pub region: Option<String>,
+pub struct Pair {
+    /// The provider's id, as rules name it (`genesys`).
+    pub provider: String,
+    /// The verifier the rule selects (`verify = "genesys"`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
+    /// The partner of the secret, such as an OAuth client id.
+    pub id: Option<String>,
+    /// True when `id` was assigned to an id-like name (`client_id = ...`), not merely near.
+    /// What `require_pair` asks for; not part of the output.
+    #[serde(skip)]
+    pub named: bool,
+    /// Where the credential is used: a host, or a region domain such as `mypurecloud.ie`.
+    pub host: Option<String>,
 }
 
 /// Outcome of asking the token endpoint about a credential.
@@ -178,7 +190,8 @@ pub struct Finding {
     /// Hash of rule id and secret, hex: stable when the secret moves.
     pub fingerprint: String,
     pub git: Option<GitOrigin>,
-    pub genesys: Option<GenesysPair>,
+    /// What the rule's provider paired the secret with, if it pairs.
+    pub pair: Option<Pair>,
     pub verification: Option<Verification>,
     pub revocation: Option<Revocation>,
     /// For a finding inside an archive, the file that holds it (`app.zip` of
@@ -201,7 +214,7 @@ impl fmt::Debug for Finding {
             .field("snippet", &self.snippet)
             .field("fingerprint", &self.fingerprint)
             .field("git", &self.git)
-            .field("genesys", &self.genesys)
+            .field("pair", &self.pair)
             .field("verification", &self.verification)
             .field("revocation", &self.revocation)
             .finish()
@@ -387,7 +400,7 @@ mod tests {
             snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
             fingerprint: "f".into(),
             git: None,
-            genesys: None,
+            pair: None,
             verification: None,
             revocation: None,
             archive: None,

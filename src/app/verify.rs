@@ -26,7 +26,7 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
         if v.audit_log.is_some() || v.notify_webhook.is_some() {
             bail!("--audit-log and --notify-webhook need --verify or --revoke");
         }
-        leakgate::verify::mark_decoys(&mut report.findings, &plan.config.genesys.decoy_client_ids);
+        leakgate::verify::mark_decoys(&mut report.findings, &plan.config.providers.genesys.decoy_client_ids);
         return Ok(());
     }
     let opts = options(v, &plan.config)?;
@@ -107,8 +107,8 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     if let Some(n) = v.max_verify_requests {
         o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
-    o.protected_client_ids = config.genesys.protected_client_ids.clone();
+    o.decoy_client_ids = config.providers.genesys.decoy_client_ids.clone();
+    o.protected_client_ids = config.providers.genesys.protected_client_ids.clone();
     o.audit_log = v.audit_log.clone();
     o.notify_webhook = v.notify_webhook.clone();
     if v.revoke {
@@ -152,13 +152,13 @@ fn admin_from_env() -> Result<Option<AdminCredentials>> {
 /// `leakgate verify --client-id ID`: check one credential read from stdin or an env var.
 pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     let client_id = args.client_id.trim().to_ascii_lowercase();
-    if !leakgate::genesys::is_client_id(&client_id) {
+    if !leakgate::providers::genesys::is_client_id(&client_id) {
         bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
     }
     let region = match &args.region {
         Some(r) => Some(
             // Not quoted: a value pasted into the wrong flag may be a secret.
-            leakgate::genesys::region_domain(r).context(
+            leakgate::providers::genesys::region_domain(r).context(
                 "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
             )?,
         ),

@@ -51,7 +51,7 @@ impl UrlTemplate {
         let t = UrlTemplate {
             template: template.trim_end_matches('/').to_string(),
         };
-        for domain in crate::genesys::REGION_DOMAINS {
+        for domain in crate::providers::genesys::REGION_DOMAINS {
             for service in [Service::Login, Service::Api] {
                 t.url(service, domain, "/")?;
             }
@@ -72,7 +72,7 @@ impl UrlTemplate {
 
     /// True when the template points at a loopback host (tests, local stand-ins).
     pub fn is_loopback(&self) -> bool {
-        self.url(Service::Login, crate::genesys::REGION_DOMAINS[0], "/")
+        self.url(Service::Login, crate::providers::genesys::REGION_DOMAINS[0], "/")
             .ok()
             .and_then(|u| HostUrl::parse(&u).ok())
             .is_some_and(|u| u.is_loopback())
@@ -153,7 +153,7 @@ fn is_loopback_host(host: &str) -> bool {
 fn is_genesys_host(host: &str) -> bool {
     ["login.", "api."].iter().any(|svc| {
         host.strip_prefix(svc)
-            .is_some_and(|d| crate::genesys::REGION_DOMAINS.contains(&d))
+            .is_some_and(|d| crate::providers::genesys::REGION_DOMAINS.contains(&d))
     })
 }
 

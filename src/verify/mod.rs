@@ -18,6 +18,7 @@ mod token;
 pub use client::{check_webhook_url, HostUrl, UrlTemplate, DEFAULT_URL_TEMPLATE};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
+use crate::providers::genesys;
 use audit::{AuditLog, AuditRecord};
 use client::GenesysHttp;
 use notify::Notifier;
@@ -306,18 +307,23 @@ impl Verifier {
         let mut index: HashMap<(String, String), usize> = HashMap::new();
         let mut repo_hints = RegionCounts::new();
         for (i, f) in findings.iter_mut().enumerate() {
-            if !f.rule_id.starts_with("genesys-") {
+            // Only findings whose rule selects this verifier: chosen by the rule's `verify`
+            // field, carried in the pair, never by the rule's id.
+            let Some(pair) = f
+                .pair
+                .clone()
+                .filter(|p| p.verify.as_deref() == Some(genesys::VERIFIER))
+            else {
                 continue;
-            }
-            let pair = f.genesys.clone().unwrap_or_default();
+            };
             let hint = pair
-                .region
+                .host
                 .as_deref()
-                .and_then(crate::genesys::region_domain);
+                .and_then(genesys::region_domain);
             if let Some(h) = hint {
                 bump(&mut repo_hints, h);
             }
-            let Some(client_id) = pair.client_id.filter(|c| !c.is_empty()) else {
+            let Some(client_id) = pair.id.filter(|c| !c.is_empty()) else {
                 self.summary.skipped += 1;
                 f.verification = Some(skipped("no client id paired with the secret".into()));
                 continue;
@@ -377,7 +383,7 @@ impl Verifier {
             client_id: client_id.to_string(),
             secret: secret.clone(),
             hints: region
-                .and_then(crate::genesys::region_domain)
+                .and_then(genesys::region_domain)
                 .into_iter()
                 .collect(),
             fingerprint: None,
@@ -426,7 +432,7 @@ impl Verifier {
             if let Some(d) = verification
                 .region
                 .as_deref()
-                .and_then(crate::genesys::region_domain)
+                .and_then(genesys::region_domain)
             {
                 bump(&mut self.answered, d);
             }
@@ -437,7 +443,7 @@ impl Verifier {
                 let domain = verification
                     .region
                     .as_deref()
-                    .and_then(crate::genesys::region_domain);
+                    .and_then(genesys::region_domain);
                 let r = match domain {
                     Some(d) => self.revoke(target, d, &verification),
                     None => self.revocation(
@@ -632,7 +638,7 @@ fn bump(counts: &mut RegionCounts, region: &'static str) {
 
 /// Regions by mentions, most first; ties in the canonical region order.
 fn ranked(mut counts: RegionCounts) -> Vec<&'static str> {
-    let pos = |r: &str| crate::genesys::REGION_DOMAINS.iter().position(|d| *d == r);
+    let pos = |r: &str| genesys::REGION_DOMAINS.iter().position(|d| *d == r);
     counts.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), pos(r)));
     counts.into_iter().map(|(r, _)| r).collect()
 }
@@ -660,7 +666,11 @@ pub fn decoy_verification() -> Verification {
 pub fn mark_decoys(findings: &mut [Finding], decoy_client_ids: &[String]) -> usize {
     let mut marked = 0;
     for f in findings.iter_mut() {
-        let id = f.genesys.as_ref().and_then(|g| g.client_id.as_deref());
+        let id = f
+            .pair
+            .as_ref()
+            .filter(|p| p.provider == genesys::ID)
+            .and_then(|p| p.id.as_deref());
         if id.is_some_and(|id| is_decoy(decoy_client_ids, id)) && f.verification.is_none() {
             f.verification = Some(decoy_verification());
             marked += 1;

@@ -89,14 +89,14 @@ impl Verifier {
     /// the rest in the canonical order. Each region once.
     fn region_order(&self, target: &Target) -> Vec<&'static str> {
         let answered = self.answered.clone();
-        let mut order: Vec<&'static str> = Vec::with_capacity(crate::genesys::REGION_DOMAINS.len());
+        let mut order: Vec<&'static str> = Vec::with_capacity(crate::providers::genesys::REGION_DOMAINS.len());
         let candidates = target
             .hints
             .iter()
             .copied()
             .chain(super::ranked(answered))
             .chain(self.evidence.iter().copied())
-            .chain(crate::genesys::REGION_DOMAINS.iter().copied());
+            .chain(crate::providers::genesys::REGION_DOMAINS.iter().copied());
         for d in candidates {
             if !order.contains(&d) {
                 order.push(d);
@@ -177,7 +177,7 @@ impl Verifier {
                 }
             }
         }
-        let regions = crate::genesys::REGION_DOMAINS.len();
+        let regions = crate::providers::genesys::REGION_DOMAINS.len();
         let cap_note = capped.then(|| {
             format!(
                 "left unchecked in {} of {regions} regions: the cap of {} token requests per run (--max-verify-requests) was reached",
