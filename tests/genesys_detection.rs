@@ -23,9 +23,9 @@ fn assert_genesys(found: &[Value], rule: &str, id: &str, region: Option<&str>, w
     assert_eq!(found.len(), 1, "{what}: {found:#?}");
     let f = &found[0];
     assert_eq!(f["rule_id"], rule, "{what}: {f:#}");
-    assert_eq!(f["genesys"]["client_id"], id, "{what}: {f:#}");
+    assert_eq!(f["pair"]["id"], id, "{what}: {f:#}");
     assert_eq!(
-        f["genesys"]["region"].as_str(),
+        f["pair"]["host"].as_str(),
         region,
         "{what}: region in {f:#}"
     );
@@ -245,7 +245,7 @@ fn secret_without_client_id_is_reported_at_medium_confidence() {
     let s = genesys_secret(300);
     let found = scan_one("genesys.env", &format!("GENESYS_CLOUD_CLIENT_SECRET={s}\n"));
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["genesys"]["client_id"], Value::Null);
+    assert_eq!(found[0]["pair"]["id"], Value::Null);
     assert_eq!(found[0]["confidence"], "medium");
 }
 

@@ -27,7 +27,7 @@ fn clean_tree_exits_zero_and_counts_files() {
     );
     let (code, doc) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert!(findings(&doc).is_empty());
     assert_eq!(doc["stats"]["files"], 2);
     assert_eq!(doc["stats"]["bytes"], 29);
@@ -71,8 +71,8 @@ fn json_finding_shape_and_redaction() {
         (Some(3), Some(72))
     );
     assert_eq!(f["commit"], Value::Null);
-    assert_eq!(f["genesys"]["region"], "mypurecloud.ie");
-    assert_eq!(f["genesys"]["client_id"], client_id(1));
+    assert_eq!(f["pair"]["host"], "mypurecloud.ie");
+    assert_eq!(f["pair"]["id"], client_id(1));
     let shown = f["secret"].as_str().unwrap();
     assert!(
         !shown.contains(&secret[4..]),
