@@ -97,7 +97,7 @@ pub enum VerificationStatus {
     Unconfirmed,
 }
 
-/// The verification record attached to a Genesys finding.
+/// The verification record attached to a verified finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     pub status: VerificationStatus,
@@ -141,12 +141,34 @@ pub enum RevocationStatus {
     NotAttempted,
 }
 
-/// The revocation record attached to a Genesys finding.
+/// How a live credential is contained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevokeAction {
+    /// Set the client `disabled`: its tokens die at once; the owner can re-enable it.
+    Disable,
+    /// Regenerate the client's secret; the new one is never read, printed or stored.
+    Rotate,
+    /// Set the client `inactive`, then delete it.
+    Delete,
+}
+
+impl RevokeAction {
+    /// The name used in records and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeAction::Disable => "disable",
+            RevokeAction::Rotate => "rotate",
+            RevokeAction::Delete => "delete",
+        }
+    }
+}
+
+/// The revocation record attached to a verified finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     pub status: RevocationStatus,
-    /// `disable`, `rotate` or `delete`.
-    pub action: String,
+    pub action: RevokeAction,
     pub at: String,
     pub reason: Option<String>,
 }
@@ -159,7 +181,7 @@ impl Revocation {
         format!(
             "{} ({}){}",
             status.as_str().unwrap_or("?"),
-            self.action,
+            self.action.as_str(),
             reason.unwrap_or_default()
         )
     }

@@ -57,7 +57,7 @@ fn json_finding_shape_and_redaction() {
         "author",
         "email",
         "date",
-        "genesys",
+        "pair",
     ] {
         assert!(f.get(key).is_some(), "missing {key} in {f:#}");
     }
@@ -71,8 +71,11 @@ fn json_finding_shape_and_redaction() {
         (Some(3), Some(72))
     );
     assert_eq!(f["commit"], Value::Null);
+    assert_eq!(f["pair"]["provider"], "genesys");
+    assert_eq!(f["pair"]["verify"], "genesys");
     assert_eq!(f["pair"]["host"], "mypurecloud.ie");
     assert_eq!(f["pair"]["id"], client_id(1));
+    assert!(f["pair"].get("named").is_none(), "{f:#}");
     let shown = f["secret"].as_str().unwrap();
     assert!(
         !shown.contains(&secret[4..]),

@@ -4,7 +4,8 @@
 use super::client::{Auth, Call, Method, Reply, Service};
 use super::token::TokenAnswer;
 use super::{
-    scrub, Revocation, RevocationStatus, RevokeAction, Target, Token, Verification, Verifier,
+    revocation, scrub, Revocation, RevocationStatus, RevokeAction, RevokeOptions, Target, Token,
+    Verification, Verifier,
 };
 use std::time::Duration;
 
@@ -16,13 +17,11 @@ impl Verifier {
     /// then the re-check. Notifies the webhook of real attempts.
     pub(crate) fn revoke(
         &mut self,
+        opts: &RevokeOptions,
         target: &Target,
         domain: &'static str,
         verification: &Verification,
     ) -> Revocation {
-        let Some(opts) = self.opts.revoke.clone() else {
-            return self.revocation(RevocationStatus::NotAttempted, None);
-        };
         let action = opts.action.as_str();
         let admin_id = opts.admin.as_ref().map(|a| a.client_id.as_str());
         let protected_reason =
@@ -47,7 +46,7 @@ impl Verifier {
                 "protected",
                 Some(why.into()),
             );
-            return self.revocation(RevocationStatus::Protected, Some(why.to_string()));
+            return revocation(opts.action, RevocationStatus::Protected, Some(why.to_string()));
         }
         if opts.dry_run {
             let what = match opts.action {
@@ -67,16 +66,16 @@ impl Verifier {
                 "dry_run",
                 Some(why.clone()),
             );
-            return self.revocation(RevocationStatus::DryRun, Some(why));
+            return revocation(opts.action, RevocationStatus::DryRun, Some(why));
         }
         let result = self
             .contain(target, domain, opts.action)
             .and_then(|()| self.recheck(target, domain));
         let r = match result {
-            Ok(()) => self.revocation(RevocationStatus::Revoked, None),
+            Ok(()) => revocation(opts.action, RevocationStatus::Revoked, None),
             Err(why) => {
                 let why = scrub(&why, &target.secret);
-                self.revocation(RevocationStatus::RevokeFailed, Some(why))
+                revocation(opts.action, RevocationStatus::RevokeFailed, Some(why))
             }
         };
         self.notify(target, domain, verification, &r);

@@ -87,27 +87,7 @@ pub enum VerifyError {
     },
 }
 
-/// How a live credential is contained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeAction {
-    /// Set the client `disabled`: its tokens die at once; the owner can re-enable it.
-    Disable,
-    /// Regenerate the client's secret; the new one is never read, printed or stored.
-    Rotate,
-    /// Set the client `inactive`, then delete it.
-    Delete,
-}
-
-impl RevokeAction {
-    /// The name used in records and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevokeAction::Disable => "disable",
-            RevokeAction::Rotate => "rotate",
-            RevokeAction::Delete => "delete",
-        }
-    }
-}
+pub use crate::finding::RevokeAction;
 
 /// The admin client used for containment (from the environment only).
 #[derive(Debug, Clone)]
@@ -437,16 +417,17 @@ impl Verifier {
                 bump(&mut self.answered, d);
             }
         }
-        let revocation = match (&self.opts.revoke, verification.status) {
+        let revocation = match (self.opts.revoke.clone(), verification.status) {
             (None, _) => None,
-            (Some(_), VerificationStatus::Active) => {
+            (Some(opts), VerificationStatus::Active) => {
                 let domain = verification
                     .region
                     .as_deref()
                     .and_then(genesys::region_domain);
                 let r = match domain {
-                    Some(d) => self.revoke(target, d, &verification),
-                    None => self.revocation(
+                    Some(d) => self.revoke(&opts, target, d, &verification),
+                    None => revocation(
+                        opts.action,
                         RevocationStatus::RevokeFailed,
                         Some("no region known for the live credential".into()),
                     ),
@@ -460,17 +441,20 @@ impl Verifier {
                 }
                 Some(r)
             }
-            (Some(_), VerificationStatus::Indeterminate | VerificationStatus::RateLimited) => {
-                Some(self.revocation(
+            (Some(opts), VerificationStatus::Indeterminate | VerificationStatus::RateLimited) => {
+                Some(revocation(
+                    opts.action,
                     RevocationStatus::NotAttempted,
                     Some("verification reached no conclusion; nothing was revoked".into()),
                 ))
             }
-            (Some(_), VerificationStatus::Unconfirmed) => Some(self.revocation(
+            (Some(opts), VerificationStatus::Unconfirmed) => Some(revocation(
+                opts.action,
                 RevocationStatus::NotAttempted,
                 Some("not proven live (no token was issued); nothing was revoked".into()),
             )),
-            (Some(_), VerificationStatus::Skipped) => Some(self.revocation(
+            (Some(opts), VerificationStatus::Skipped) => Some(revocation(
+                opts.action,
                 RevocationStatus::NotAttempted,
                 Some("not checked; nothing was revoked".into()),
             )),
@@ -483,21 +467,6 @@ impl Verifier {
         is_decoy(&self.opts.decoy_client_ids, client_id)
     }
 
-    /// A revocation record for the configured action, now.
-    fn revocation(&self, status: RevocationStatus, reason: Option<String>) -> Revocation {
-        Revocation {
-            status,
-            action: self
-                .opts
-                .revoke
-                .as_ref()
-                .map(|r| r.action.as_str())
-                .unwrap_or("none")
-                .to_string(),
-            at: audit::now_rfc3339(),
-            reason,
-        }
-    }
 
     fn dry_run(&self) -> bool {
         self.opts.revoke.as_ref().is_some_and(|r| r.dry_run)
@@ -611,6 +580,20 @@ fn resembles(text: &str, secret: &Secret, client_id: Option<&str>) -> bool {
         f.windows(WINDOW)
             .any(|w| hay.windows(WINDOW).any(|h| h == w))
     })
+}
+
+/// A revocation record for `action`, now.
+pub(crate) fn revocation(
+    action: RevokeAction,
+    status: RevocationStatus,
+    reason: Option<String>,
+) -> Revocation {
+    Revocation {
+        status,
+        action,
+        at: audit::now_rfc3339(),
+        reason,
+    }
 }
 
 /// A `skipped` verification, now.
@@ -745,6 +728,47 @@ mod tests {
         }
         assert_eq!(plain_name("a\x1b[31mred", &t), None, "control characters");
         assert_eq!(plain_name("line\nbreak", &t), None);
+    }
+
+    /// What a rule does beyond matching follows its `provider` and `verify` fields, never its id.
+    #[test]
+    fn dispatch_follows_the_rule_fields_not_the_id() {
+        let rule = |id: &str, fields: &str| {
+            let text = format!(
+                "[[rules]]\nid = \"{id}\"\nname = \"n\"\nseverity = \"high\"\nkeywords = [\"acme\"]\n{fields}regex = 'acme_secret = (?P<secret>[A-Za-z0-9_-]{{42}}[AEIMQUYcgkosw048])'\n"
+            );
+            crate::rules::parse("test.toml", &text).unwrap()
+        };
+        let client_id = ["5c90a958", "7403", "4430", "ac66", "a78795e761d1"].join("-");
+        let secret = ["Qx7mK2pLw9v", "Tn4rZs8yHb3", "cFd6gJk1ePa", "5uRq0iVo2"].concat() + "w";
+        let text = format!("acme_client_id = {client_id}\nacme_secret = {secret}\n");
+        let scan = |rules| {
+            crate::Matcher::for_rules(rules)
+                .unwrap()
+                .scan("a.env", text.as_bytes())
+        };
+        let mut found = scan(rule(
+            "acme-oauth-secret",
+            "provider = \"genesys\"\nverify = \"genesys\"\n",
+        ));
+        found.extend(scan(rule("genesys-lookalike", "")));
+        assert_eq!(found.len(), 2, "{found:?}");
+        let pair = found[0].pair.as_ref().expect("paired by its provider");
+        assert_eq!(pair.id.as_deref(), Some(client_id.as_str()));
+        assert_eq!(pair.verify.as_deref(), Some(genesys::VERIFIER));
+        assert!(found[1].pair.is_none(), "a genesys- id alone pairs nothing");
+        // A decoy client id is recognised without any request: proof that the verifier took
+        // the finding, and left the other alone.
+        let mut opts = VerifyOptions::new(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).unwrap());
+        opts.decoy_client_ids = vec![client_id.clone()];
+        let mut verifier = Verifier::new(opts).unwrap();
+        verifier.run(&mut found);
+        assert_eq!(verifier.finish().decoys, 1);
+        assert_eq!(
+            found[0].verification.as_ref().map(|v| v.status),
+            Some(VerificationStatus::Decoy)
+        );
+        assert!(found[1].verification.is_none());
     }
 
     #[test]

@@ -158,7 +158,7 @@ mod tests {
         };
         let mut r = Revocation {
             status: RevocationStatus::Revoked,
-            action: "disable".into(),
+            action: RevokeAction::Disable,
             at: String::new(),
             reason: None,
         };
