@@ -1,6 +1,7 @@
 //! Containment through the admin API: disable, rotate or delete the leaked client, then
 //! re-check that the leaked pair is now refused.
 
+use super::audit::{AuditAction, AuditOutcome};
 use super::client::{Auth, Call, Method, Reply, Service};
 use super::token::TokenAnswer;
 use super::{
@@ -22,7 +23,7 @@ impl Verifier {
         domain: &'static str,
         verification: &Verification,
     ) -> Revocation {
-        let action = opts.action.as_str();
+        let action = AuditAction::from(opts.action);
         let admin_id = opts.admin.as_ref().map(|a| a.client_id.as_str());
         let protected_reason =
             if admin_id.is_some_and(|a| a.eq_ignore_ascii_case(&target.client_id)) {
@@ -43,7 +44,7 @@ impl Verifier {
                 Some(domain),
                 action,
                 None,
-                "protected",
+                AuditOutcome::Protected,
                 Some(why.into()),
             );
             return revocation(opts.action, RevocationStatus::Protected, Some(why.to_string()));
@@ -63,7 +64,7 @@ impl Verifier {
                 Some(domain),
                 action,
                 None,
-                "dry_run",
+                AuditOutcome::DryRun,
                 Some(why.clone()),
             );
             return revocation(opts.action, RevocationStatus::DryRun, Some(why));
@@ -92,7 +93,7 @@ impl Verifier {
         self.admin_token(domain)?;
         let path = format!("/api/v2/oauth/clients/{}", target.client_id);
         let client =
-            self.admin_call(target, domain, "get_client", Method::Get, &path, None, true)?;
+            self.admin_call(target, domain, AuditAction::GetClient, Method::Get, &path, None, true)?;
         if client.status == 404 {
             return Err(format!(
                 "client {} not found by the admin client in {domain} (another org?)",
@@ -108,7 +109,7 @@ impl Verifier {
                 let reply = self.admin_call(
                     target,
                     domain,
-                    "rotate",
+                    AuditAction::Rotate,
                     Method::Post,
                     &format!("{path}/secret"),
                     None,
@@ -119,7 +120,7 @@ impl Verifier {
             RevokeAction::Delete => {
                 self.put_state(target, domain, &path, &record, "inactive")?;
                 let reply =
-                    self.admin_call(target, domain, "delete", Method::Delete, &path, None, false)?;
+                    self.admin_call(target, domain, AuditAction::Delete, Method::Delete, &path, None, false)?;
                 expect_ok(&reply, "deleting the client")
             }
         }
@@ -147,9 +148,9 @@ impl Verifier {
         body.remove("secret");
         body.insert("state".into(), serde_json::Value::String(state.into()));
         let step = if state == "disabled" {
-            "disable"
+            AuditAction::Disable
         } else {
-            "deactivate"
+            AuditAction::Deactivate
         };
         let reply = self.admin_call(
             target,
@@ -172,10 +173,10 @@ impl Verifier {
                 // Changes take a moment to reach every login node.
                 self.http.pause(Duration::from_secs(1 << (n - 1).min(4)));
             }
-            match self.token_request(target, &target.client_id, &target.secret, domain, "recheck") {
+            match self.token_request(target, &target.client_id, &target.secret, domain, AuditAction::Recheck) {
                 TokenAnswer::Refused => return Ok(()),
                 TokenAnswer::Live(token) => {
-                    self.delete_token(target, domain, &token, "token_delete");
+                    self.delete_token(target, domain, &token, AuditAction::TokenDelete);
                     last = "the leaked pair is still accepted".to_string();
                 }
                 TokenAnswer::Unconfirmed => {
@@ -217,11 +218,11 @@ impl Verifier {
                     .then(|| reply.json())
                     .and_then(|j| j.get("access_token")?.as_str().map(str::to_string))
                     .filter(|t| !t.is_empty());
-                let outcome = if token.is_some() { "ok" } else { "failed" };
+                let outcome = if token.is_some() { AuditOutcome::Ok } else { AuditOutcome::Failed };
                 self.record(
                     &admin_target,
                     Some(domain),
-                    "admin_token",
+                    AuditAction::AdminToken,
                     Some(reply.status),
                     outcome,
                     None,
@@ -237,9 +238,9 @@ impl Verifier {
                 self.record(
                     &admin_target,
                     Some(domain),
-                    "admin_token",
+                    AuditAction::AdminToken,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 Err(format!("admin token in {domain}: {}", e.reason()))
@@ -257,7 +258,7 @@ impl Verifier {
         &mut self,
         target: &Target,
         domain: &'static str,
-        step: &str,
+        step: AuditAction,
         method: Method,
         path: &str,
         json: Option<String>,
@@ -284,7 +285,7 @@ impl Verifier {
                     Some(domain),
                     step,
                     Some(reply.status),
-                    if ok { "ok" } else { "failed" },
+                    if ok { AuditOutcome::Ok } else { AuditOutcome::Failed },
                     None,
                 );
                 Ok(reply)
@@ -295,7 +296,7 @@ impl Verifier {
                     Some(domain),
                     step,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 Err(format!("{step}: {}", e.reason()))
@@ -319,7 +320,7 @@ impl Verifier {
         tokens.sort_by_key(|(d, _)| *d);
         for (domain, token) in tokens {
             if let Ok(token) = token {
-                self.delete_token(&target, domain, &token, "admin_token_delete");
+                self.delete_token(&target, domain, &token, AuditAction::AdminTokenDelete);
             }
         }
     }

@@ -19,7 +19,7 @@ pub use client::{check_webhook_url, HostUrl, UrlTemplate, DEFAULT_URL_TEMPLATE};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use crate::providers::genesys;
-use audit::{AuditLog, AuditRecord};
+use audit::{AuditAction, AuditLog, AuditOutcome, AuditRecord};
 use client::GenesysHttp;
 use notify::Notifier;
 use std::collections::HashMap;
@@ -388,9 +388,9 @@ impl Verifier {
             self.record(
                 target,
                 None,
-                "verify",
+                AuditAction::Verify,
                 None,
-                "decoy",
+                AuditOutcome::Decoy,
                 Some("decoy: not contacted".into()),
             );
             return (decoy_verification(), None);
@@ -477,9 +477,9 @@ impl Verifier {
         &mut self,
         target: &Target,
         region: Option<&str>,
-        action: &str,
+        action: AuditAction,
         http_status: Option<u16>,
-        outcome: &str,
+        outcome: AuditOutcome,
         detail: Option<String>,
     ) {
         let dry_run = self.dry_run();

@@ -1,6 +1,7 @@
 //! The token check (region by region, the hinted one first), reading `tokens/me` for the org and
 //! client name, and deleting the token a check minted.
 
+use super::audit::{AuditAction, AuditOutcome};
 use super::client::{Auth, Call, CallError, Method, Service};
 use super::{
     audit, plain_name, scrub, Secret, Target, Token, Verification, VerificationStatus, Verifier,
@@ -49,7 +50,7 @@ impl Verifier {
         client_id: &str,
         secret: &Secret,
         domain: &'static str,
-        action: &str,
+        action: AuditAction,
     ) -> TokenAnswer {
         let call = Call {
             method: Method::Post,
@@ -73,12 +74,12 @@ impl Verifier {
             Err(e) => (TokenAnswer::Unknown(e.reason()), None),
         };
         let (outcome, detail) = match &answer {
-            TokenAnswer::Live(_) => ("active", None),
-            TokenAnswer::Unconfirmed => ("unconfirmed", Some("unauthorized_client".to_string())),
-            TokenAnswer::Refused => ("refused", None),
-            TokenAnswer::Throttled(r) => ("rate_limited", Some(r.clone())),
-            TokenAnswer::Unknown(r) => ("indeterminate", Some(r.clone())),
-            TokenAnswer::Paused(r) => ("not_sent", Some(r.clone())),
+            TokenAnswer::Live(_) => (AuditOutcome::Active, None),
+            TokenAnswer::Unconfirmed => (AuditOutcome::Unconfirmed, Some("unauthorized_client".to_string())),
+            TokenAnswer::Refused => (AuditOutcome::Refused, None),
+            TokenAnswer::Throttled(r) => (AuditOutcome::RateLimited, Some(r.clone())),
+            TokenAnswer::Unknown(r) => (AuditOutcome::Indeterminate, Some(r.clone())),
+            TokenAnswer::Paused(r) => (AuditOutcome::NotSent, Some(r.clone())),
         };
         self.record(target, Some(domain), action, status, outcome, detail);
         answer
@@ -126,7 +127,7 @@ impl Verifier {
             tried += 1;
             last_region = Some(domain);
             let answer =
-                self.token_request(target, &target.client_id, &target.secret, domain, "verify");
+                self.token_request(target, &target.client_id, &target.secret, domain, AuditAction::Verify);
             match answer {
                 TokenAnswer::Live(token) => {
                     let mut v = Verification {
@@ -146,7 +147,7 @@ impl Verifier {
                         let (org, name) = self.token_info(target, domain, &token);
                         v.org = org;
                         v.client_name = name;
-                        self.delete_token(target, domain, &token, "token_delete");
+                        self.delete_token(target, domain, &token, AuditAction::TokenDelete);
                     }
                     return v;
                 }
@@ -222,7 +223,7 @@ impl Verifier {
         };
         match self.http.send(&call) {
             Ok(reply) if reply.status == 200 => {
-                self.record(target, Some(domain), "token_info", Some(200), "ok", None);
+                self.record(target, Some(domain), AuditAction::TokenInfo, Some(200), AuditOutcome::Ok, None);
                 let j = reply.json();
                 let named = |v: &serde_json::Value| {
                     v.get("name")
@@ -245,9 +246,9 @@ impl Verifier {
                 self.record(
                     target,
                     Some(domain),
-                    "token_info",
+                    AuditAction::TokenInfo,
                     Some(reply.status),
-                    "failed",
+                    AuditOutcome::Failed,
                     None,
                 );
                 (None, None)
@@ -256,9 +257,9 @@ impl Verifier {
                 self.record(
                     target,
                     Some(domain),
-                    "token_info",
+                    AuditAction::TokenInfo,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 (None, None)
@@ -272,7 +273,7 @@ impl Verifier {
         target: &Target,
         domain: &'static str,
         token: &Token,
-        action: &str,
+        action: AuditAction,
     ) -> bool {
         let call = Call {
             method: Method::Delete,
@@ -292,7 +293,7 @@ impl Verifier {
             Some(domain),
             action,
             status,
-            if ok { "ok" } else { "failed" },
+            if ok { AuditOutcome::Ok } else { AuditOutcome::Failed },
             detail.clone(),
         );
         if !ok {
