@@ -31,7 +31,7 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
     }
     let opts = options(v, &plan.config)?;
     let max_requests = opts.max_token_requests;
-    let mut verifier = Verifier::new(opts)?;
+    let mut verifier = new_verifier(opts)?;
     verifier.run(&mut report.findings);
     let summary = verifier.finish();
     report.warnings.extend(summary.warnings.iter().cloned());
@@ -114,7 +114,7 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     if v.revoke {
         let admin = admin_from_env()?;
         if admin.is_none() && !v.dry_run {
-            bail!(leakgate::verify::VerifyError::MissingAdmin);
+            bail!("--revoke needs the admin client's credentials in {ADMIN_ID_ENV} and {ADMIN_SECRET_ENV}");
         }
         o.revoke = Some(RevokeOptions {
             action: match v.revoke_action {
@@ -185,7 +185,7 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     v.verify_time_scale = a.verify_time_scale;
     v.max_verify_requests = a.max_verify_requests;
     let opts = options(&v, &config)?;
-    let mut verifier = Verifier::new(opts)?;
+    let mut verifier = new_verifier(opts)?;
     let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
     let summary = verifier.finish();
 
@@ -251,4 +251,14 @@ fn read_secret(env: Option<&str>) -> Result<Secret> {
         );
     }
     Ok(Secret::new(s))
+}
+
+/// The verifier, with the library's typed errors worded for the command line.
+fn new_verifier(opts: VerifyOptions) -> anyhow::Result<Verifier> {
+    Verifier::new(opts).map_err(|e| match e {
+        leakgate::verify::VerifyError::MissingAdmin => anyhow::anyhow!(
+            "--revoke needs the admin client's credentials in {ADMIN_ID_ENV} and {ADMIN_SECRET_ENV}"
+        ),
+        e => e.into(),
+    })
 }

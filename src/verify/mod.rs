@@ -76,13 +76,15 @@ pub enum VerifyError {
     /// A host that is neither a Genesys region host nor loopback.
     #[error("refusing to send Genesys requests to {0}: not a Genesys region host or loopback")]
     HostNotAllowed(String),
-    /// Revocation was asked for without admin credentials.
-    #[error("--revoke needs the admin client's credentials in LEAKGATE_GENESYS_ADMIN_CLIENT_ID and LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET")]
+    /// Revocation (not a dry run) was asked for without admin credentials. The caller says
+    /// where they come from.
+    #[error("revocation needs the admin client's credentials")]
     MissingAdmin,
     /// The audit log could not be opened.
-    #[error("opening audit log {path}: {source}")]
+    #[error("opening audit log {}", crate::finding::display_path(path.as_os_str().as_encoded_bytes()))]
     Audit {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
 }
