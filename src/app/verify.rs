@@ -26,7 +26,7 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
         if v.audit_log.is_some() || v.notify_webhook.is_some() {
             bail!("--audit-log and --notify-webhook need --verify or --revoke");
         }
-        leakgate::verify::mark_decoys(&mut report.findings, &plan.config.providers.genesys.decoy_client_ids);
+        leakgate::providers::genesys::mark_decoys(&mut report.findings, &plan.config.providers.genesys.decoy_client_ids);
         return Ok(());
     }
     let opts = options(v, &plan.config)?;
@@ -186,7 +186,14 @@ pub fn command(args: &VerifyCommandArgs) -> Result<Outcome> {
     v.max_verify_requests = a.max_verify_requests;
     let opts = options(&v, &config)?;
     let mut verifier = new_verifier(opts)?;
-    let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
+    let (verification, revocation) = verifier
+        .verify_credential(
+            leakgate::providers::genesys::VERIFIER,
+            &client_id,
+            &secret,
+            region,
+        )
+        .context("no Genesys verifier is registered")?;
     let summary = verifier.finish();
 
     let mut out = std::io::stdout().lock();

@@ -11,6 +11,7 @@ pub mod genesys;
 
 use crate::finding::{Confidence, Pair};
 use crate::rules::{Decode, Rule};
+use crate::verify::{CredentialVerifier, VerifyError, VerifyOptions};
 use serde::de::MapAccess;
 use std::any::Any;
 use std::cell::OnceCell;
@@ -99,6 +100,16 @@ pub trait Provider: Sync {
     /// The verifiers it offers: names a rule's `verify` field may hold.
     fn verifiers(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// Build the verifier `name` (one of [`Provider::verifiers`]) for a run; `None` when this
+    /// provider does not offer it.
+    fn verifier(
+        &self,
+        _name: &str,
+        _opts: &VerifyOptions,
+    ) -> Option<Result<Box<dyn CredentialVerifier>, VerifyError>> {
+        None
     }
 }
 

@@ -5,17 +5,24 @@
 //! - [`pairing`]: the client id near a secret, the region its context names, Basic decoding.
 //! - [`Settings`]: the `[genesys]` section of `.leakgate.toml` (decoy and protected client ids).
 //!
-//! Verification and containment run in [`crate::verify`] under the verifier name
-//! [`VERIFIER`].
+//! - [`GenesysVerifier`] (verifier [`VERIFIER`]): the token check, token info and cleanup
+//!   (`token`), containment through the admin API (`admin`) and its webhook notice (`notice`),
+//!   on the network core of [`crate::verify`].
 
+mod admin;
 pub mod facts;
+mod notice;
 pub mod pairing;
+mod token;
+mod verifier;
 
 pub use facts::{aws_region_names, is_client_id, is_client_secret, region_domain, REGION_DOMAINS};
+pub use verifier::{mark_decoys, GenesysVerifier};
 
 use super::{Blob, Decoded, Provider};
 use crate::finding::{Confidence, Pair};
 use crate::rules::{Decode, Rule};
+use crate::verify::{CredentialVerifier, VerifyError, VerifyOptions};
 use pairing::{Regions, Uuids};
 use serde::Deserialize;
 use std::cell::OnceCell;
@@ -102,6 +109,16 @@ impl Provider for Genesys {
 
     fn verifiers(&self) -> &'static [&'static str] {
         &[VERIFIER]
+    }
+
+    fn verifier(
+        &self,
+        name: &str,
+        opts: &VerifyOptions,
+    ) -> Option<Result<Box<dyn CredentialVerifier>, VerifyError>> {
+        (name == VERIFIER).then(|| {
+            GenesysVerifier::new(opts.clone()).map(|v| Box::new(v) as Box<dyn CredentialVerifier>)
+        })
     }
 }
 

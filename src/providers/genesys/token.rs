@@ -1,11 +1,11 @@
 //! The token check (region by region, the hinted one first), reading `tokens/me` for the org and
 //! client name, and deleting the token a check minted.
 
-use super::audit::{AuditAction, AuditOutcome};
-use super::client::{Auth, Call, CallError, Method, Service};
-use super::{
-    audit, plain_name, scrub, Secret, Target, Token, Verification, VerificationStatus, Verifier,
-};
+use super::verifier::GenesysVerifier;
+use crate::finding::{Verification, VerificationStatus};
+use crate::verify::audit::{self, AuditAction, AuditOutcome};
+use crate::verify::client::{Auth, Call, CallError, Method, Service};
+use crate::verify::{plain_name, scrub, Secret, Target, Token};
 
 /// OAuth error codes (RFC 6749 5.2 and Genesys) that may be repeated in reasons. Any other text
 /// a server sends is never shown: a hostile or broken server could echo a credential back.
@@ -42,7 +42,7 @@ pub(crate) enum TokenAnswer {
     Paused(String),
 }
 
-impl Verifier {
+impl GenesysVerifier {
     /// Ask one region's token endpoint about a pair, and write the audit line for it.
     pub(crate) fn token_request(
         &mut self,
@@ -90,14 +90,14 @@ impl Verifier {
     /// the rest in the canonical order. Each region once.
     fn region_order(&self, target: &Target) -> Vec<&'static str> {
         let answered = self.answered.clone();
-        let mut order: Vec<&'static str> = Vec::with_capacity(crate::providers::genesys::REGION_DOMAINS.len());
+        let mut order: Vec<&'static str> = Vec::with_capacity(super::REGION_DOMAINS.len());
         let candidates = target
             .hints
             .iter()
             .copied()
-            .chain(super::ranked(answered))
+            .chain(super::verifier::ranked(answered))
             .chain(self.evidence.iter().copied())
-            .chain(crate::providers::genesys::REGION_DOMAINS.iter().copied());
+            .chain(super::REGION_DOMAINS.iter().copied());
         for d in candidates {
             if !order.contains(&d) {
                 order.push(d);
@@ -178,7 +178,7 @@ impl Verifier {
                 }
             }
         }
-        let regions = crate::providers::genesys::REGION_DOMAINS.len();
+        let regions = super::REGION_DOMAINS.len();
         let cap_note = capped.then(|| {
             format!(
                 "left unchecked in {} of {regions} regions: the cap of {} token requests per run (--max-verify-requests) was reached",
@@ -321,7 +321,7 @@ fn classify(status: u16, j: &serde_json::Value) -> TokenAnswer {
     let error = j.get("error").and_then(|v| v.as_str());
     match (status, error) {
         (200, _) => match j.get("access_token").and_then(|v| v.as_str()) {
-            Some(t) if !t.is_empty() => TokenAnswer::Live(Token(t.to_string())),
+            Some(t) if !t.is_empty() => TokenAnswer::Live(Token::new(t.to_string())),
             _ => TokenAnswer::Unknown("HTTP 200 without an access token".to_string()),
         },
         (400 | 401, Some("invalid_client")) => TokenAnswer::Refused,

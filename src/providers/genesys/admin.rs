@@ -1,19 +1,18 @@
 //! Containment through the admin API: disable, rotate or delete the leaked client, then
 //! re-check that the leaked pair is now refused.
 
-use super::audit::{AuditAction, AuditOutcome};
-use super::client::{Auth, Call, Method, Reply, Service};
 use super::token::TokenAnswer;
-use super::{
-    revocation, scrub, Revocation, RevocationStatus, RevokeAction, RevokeOptions, Target, Token,
-    Verification, Verifier,
-};
+use super::verifier::GenesysVerifier;
+use crate::finding::{Revocation, RevocationStatus, RevokeAction, Verification};
+use crate::verify::audit::{AuditAction, AuditOutcome};
+use crate::verify::client::{Auth, Call, Method, Reply, Service};
+use crate::verify::{revocation, scrub, RevokeOptions, Target, Token};
 use std::time::Duration;
 
 /// Why a containment step failed.
 type StepResult<T> = Result<T, String>;
 
-impl Verifier {
+impl GenesysVerifier {
     /// Contain a live credential found in `domain`: protection checks, dry run, the action,
     /// then the re-check. Notifies the webhook of real attempts.
     pub(crate) fn revoke(
@@ -227,7 +226,7 @@ impl Verifier {
                     outcome,
                     None,
                 );
-                token.map(Token).ok_or_else(|| {
+                token.map(Token::new).ok_or_else(|| {
                     format!(
                         "the admin client got no token in {domain} (HTTP {}); check LEAKGATE_GENESYS_ADMIN_CLIENT_ID/SECRET and that it lives in this region",
                         reply.status
@@ -265,7 +264,7 @@ impl Verifier {
         keep_body: bool,
     ) -> StepResult<Reply> {
         let token = match self.admin_tokens.get(domain) {
-            Some(Ok(t)) => Token(t.expose().to_string()),
+            Some(Ok(t)) => Token::new(t.expose().to_string()),
             _ => return Err("no admin token".to_string()),
         };
         let call = Call {
@@ -330,7 +329,7 @@ impl Verifier {
 fn admin_target(client_id: &str) -> Target {
     Target {
         client_id: client_id.to_string(),
-        secret: super::Secret::new(String::new()),
+        secret: crate::verify::Secret::new(String::new()),
         hints: Vec::new(),
         fingerprint: None,
         rule: None,
