@@ -26,7 +26,10 @@ pub fn apply(plan: &ScanPlan, args: &ScanArgs, report: &mut ScanReport) -> Resul
         if v.audit_log.is_some() || v.notify_webhook.is_some() {
             bail!("--audit-log and --notify-webhook need --verify or --revoke");
         }
-        leakgate::providers::genesys::mark_decoys(&mut report.findings, &plan.config.providers.genesys.decoy_client_ids);
+        leakgate::providers::genesys::mark_decoys(
+            &mut report.findings,
+            &plan.config.providers.genesys.decoy_client_ids,
+        );
         return Ok(());
     }
     let opts = options(v, &plan.config)?;

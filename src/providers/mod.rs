@@ -160,4 +160,36 @@ mod tests {
         assert_eq!(verifier_owner("genesys").map(|p| p.id()), Some("genesys"));
         assert!(verifier_owner("nope").is_none());
     }
+
+    /// `verify`, `decode` and `require_pair` are checked against the registry: each needs the
+    /// rule's own provider to offer it, and the message quotes no value.
+    #[test]
+    fn rule_fields_are_checked_against_the_registry() {
+        let rule = |fields: &str| {
+            let text = format!(
+                "[[rules]]\nid = \"r\"\nname = \"n\"\nseverity = \"high\"\nkeywords = [\"acme\"]\n{fields}regex = 'acme=(?P<secret>[a-z]{{12}})'\nexamples = [\"acme=qwhvbzxkrtyu\"]\nnegative_examples = [\"acme=1\"]\n"
+            );
+            crate::rules::lint(&crate::rules::parse("t.toml", &text).unwrap())
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(rule("provider = \"genesys\"\nverify = \"genesys\"\n"), "");
+        assert_eq!(
+            rule("provider = \"github\"\n"),
+            "",
+            "a provider with rules only"
+        );
+        let no_verifier = rule("provider = \"genesys\"\nverify = \"zq9unknown\"\n");
+        assert!(
+            no_verifier.contains("verify names no verifier"),
+            "{no_verifier}"
+        );
+        assert!(!no_verifier.contains("zq9unknown"));
+        assert!(rule("verify = \"genesys\"\n").contains("verify names no verifier"));
+        assert!(rule("decode = \"basic-auth\"\n").contains("decode needs a provider"));
+        assert!(rule("require_pair = true\n").contains("require_pair needs a provider"));
+        assert!(rule("provider = \"github\"\nrequire_pair = true\n").contains("require_pair"));
+    }
 }

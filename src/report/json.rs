@@ -1,9 +1,7 @@
 //! JSON: `{"version":1,"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
 
 use super::ReportOptions;
-use crate::finding::{
-    Finding, InputError, Pair, Revocation, ScanReport, Stats, Verification,
-};
+use crate::finding::{Finding, InputError, Pair, Revocation, ScanReport, Stats, Verification};
 use serde::Serialize;
 use std::io::{self, Write};
 

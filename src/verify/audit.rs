@@ -199,14 +199,32 @@ mod enum_tests {
     fn actions_and_outcomes_serialise_as_the_log_always_wrote_them() {
         use AuditAction::*;
         for a in [
-            Verify, TokenInfo, TokenDelete, AdminToken, GetClient, Disable, Rotate, Deactivate,
-            Delete, Recheck, AdminTokenDelete,
+            Verify,
+            TokenInfo,
+            TokenDelete,
+            AdminToken,
+            GetClient,
+            Disable,
+            Rotate,
+            Deactivate,
+            Delete,
+            Recheck,
+            AdminTokenDelete,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }
-        assert_eq!(serde_json::to_value(AuditOutcome::RateLimited).unwrap(), "rate_limited");
-        assert_eq!(serde_json::to_value(AuditOutcome::NotSent).unwrap(), "not_sent");
-        assert_eq!(serde_json::to_value(AuditOutcome::DryRun).unwrap(), "dry_run");
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::RateLimited).unwrap(),
+            "rate_limited"
+        );
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::NotSent).unwrap(),
+            "not_sent"
+        );
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::DryRun).unwrap(),
+            "dry_run"
+        );
         assert_eq!(serde_json::to_value(AuditOutcome::Ok).unwrap(), "ok");
     }
 }

@@ -72,10 +72,14 @@ impl UrlTemplate {
 
     /// True when the template points at a loopback host (tests, local stand-ins).
     pub fn is_loopback(&self) -> bool {
-        self.url(Service::Login, crate::providers::genesys::REGION_DOMAINS[0], "/")
-            .ok()
-            .and_then(|u| HostUrl::parse(&u).ok())
-            .is_some_and(|u| u.is_loopback())
+        self.url(
+            Service::Login,
+            crate::providers::genesys::REGION_DOMAINS[0],
+            "/",
+        )
+        .ok()
+        .and_then(|u| HostUrl::parse(&u).ok())
+        .is_some_and(|u| u.is_loopback())
     }
 }
 

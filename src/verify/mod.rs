@@ -333,7 +333,6 @@ impl Verifier {
     }
 }
 
-
 /// Remove the secret from a text of leakgate's own making (server text never reaches one but
 /// through [`plain_name`]), withhold it whole if it still resembles the secret, keep it short.
 pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
@@ -448,6 +447,7 @@ pub fn decoy_verification() -> Verification {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::genesys;
     use base64::Engine;
 
     fn target(secret: &str) -> Target {

@@ -46,7 +46,11 @@ impl GenesysVerifier {
                 AuditOutcome::Protected,
                 Some(why.into()),
             );
-            return revocation(opts.action, RevocationStatus::Protected, Some(why.to_string()));
+            return revocation(
+                opts.action,
+                RevocationStatus::Protected,
+                Some(why.to_string()),
+            );
         }
         if opts.dry_run {
             let what = match opts.action {
@@ -91,8 +95,15 @@ impl GenesysVerifier {
     ) -> StepResult<()> {
         self.admin_token(domain)?;
         let path = format!("/api/v2/oauth/clients/{}", target.client_id);
-        let client =
-            self.admin_call(target, domain, AuditAction::GetClient, Method::Get, &path, None, true)?;
+        let client = self.admin_call(
+            target,
+            domain,
+            AuditAction::GetClient,
+            Method::Get,
+            &path,
+            None,
+            true,
+        )?;
         if client.status == 404 {
             return Err(format!(
                 "client {} not found by the admin client in {domain} (another org?)",
@@ -118,8 +129,15 @@ impl GenesysVerifier {
             }
             RevokeAction::Delete => {
                 self.put_state(target, domain, &path, &record, "inactive")?;
-                let reply =
-                    self.admin_call(target, domain, AuditAction::Delete, Method::Delete, &path, None, false)?;
+                let reply = self.admin_call(
+                    target,
+                    domain,
+                    AuditAction::Delete,
+                    Method::Delete,
+                    &path,
+                    None,
+                    false,
+                )?;
                 expect_ok(&reply, "deleting the client")
             }
         }
@@ -172,7 +190,13 @@ impl GenesysVerifier {
                 // Changes take a moment to reach every login node.
                 self.http.pause(Duration::from_secs(1 << (n - 1).min(4)));
             }
-            match self.token_request(target, &target.client_id, &target.secret, domain, AuditAction::Recheck) {
+            match self.token_request(
+                target,
+                &target.client_id,
+                &target.secret,
+                domain,
+                AuditAction::Recheck,
+            ) {
                 TokenAnswer::Refused => return Ok(()),
                 TokenAnswer::Live(token) => {
                     self.delete_token(target, domain, &token, AuditAction::TokenDelete);
@@ -217,7 +241,11 @@ impl GenesysVerifier {
                     .then(|| reply.json())
                     .and_then(|j| j.get("access_token")?.as_str().map(str::to_string))
                     .filter(|t| !t.is_empty());
-                let outcome = if token.is_some() { AuditOutcome::Ok } else { AuditOutcome::Failed };
+                let outcome = if token.is_some() {
+                    AuditOutcome::Ok
+                } else {
+                    AuditOutcome::Failed
+                };
                 self.record(
                     &admin_target,
                     Some(domain),
@@ -284,7 +312,11 @@ impl GenesysVerifier {
                     Some(domain),
                     step,
                     Some(reply.status),
-                    if ok { AuditOutcome::Ok } else { AuditOutcome::Failed },
+                    if ok {
+                        AuditOutcome::Ok
+                    } else {
+                        AuditOutcome::Failed
+                    },
                     None,
                 );
                 Ok(reply)

@@ -100,7 +100,11 @@ impl Provider for Genesys {
     /// is less surely a client secret: high confidence becomes medium.
     fn confidence(&self, rule: &Rule, pair: Option<&Pair>) -> Confidence {
         match pair {
-            Some(p) if rule.verify.is_some() && p.id.is_none() && rule.confidence == Confidence::High => {
+            Some(p)
+                if rule.verify.is_some()
+                    && p.id.is_none()
+                    && rule.confidence == Confidence::High =>
+            {
                 Confidence::Medium
             }
             _ => rule.confidence,
@@ -142,7 +146,10 @@ impl Settings {
             ("genesys.protected_client_ids", &self.protected_client_ids),
         ] {
             if list.len() > MAX_LIST_ENTRIES {
-                return Err((field.into(), format!("more than {MAX_LIST_ENTRIES} entries")));
+                return Err((
+                    field.into(),
+                    format!("more than {MAX_LIST_ENTRIES} entries"),
+                ));
             }
             if let Some(i) = list
                 .iter()

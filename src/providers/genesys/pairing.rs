@@ -54,7 +54,12 @@ const REGION_REACH: usize = 64 * 1024;
 
 /// The client id nearest to a secret at `start..end` of `data` (an id assigned to an id-like
 /// name before any other), and whether it was so assigned.
-pub fn client_id_near(data: &[u8], start: usize, end: usize, uuids: &Uuids) -> Option<(String, bool)> {
+pub fn client_id_near(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    uuids: &Uuids,
+) -> Option<(String, bool)> {
     let lo = window_start(data, start, PAIR_LINES);
     let hi = window_end(data, end, PAIR_LINES);
     let mut best: Option<(bool, usize, String)> = None;

@@ -75,7 +75,10 @@ impl GenesysVerifier {
         };
         let (outcome, detail) = match &answer {
             TokenAnswer::Live(_) => (AuditOutcome::Active, None),
-            TokenAnswer::Unconfirmed => (AuditOutcome::Unconfirmed, Some("unauthorized_client".to_string())),
+            TokenAnswer::Unconfirmed => (
+                AuditOutcome::Unconfirmed,
+                Some("unauthorized_client".to_string()),
+            ),
             TokenAnswer::Refused => (AuditOutcome::Refused, None),
             TokenAnswer::Throttled(r) => (AuditOutcome::RateLimited, Some(r.clone())),
             TokenAnswer::Unknown(r) => (AuditOutcome::Indeterminate, Some(r.clone())),
@@ -126,8 +129,13 @@ impl GenesysVerifier {
             self.summary.token_requests += 1;
             tried += 1;
             last_region = Some(domain);
-            let answer =
-                self.token_request(target, &target.client_id, &target.secret, domain, AuditAction::Verify);
+            let answer = self.token_request(
+                target,
+                &target.client_id,
+                &target.secret,
+                domain,
+                AuditAction::Verify,
+            );
             match answer {
                 TokenAnswer::Live(token) => {
                     let mut v = Verification {
@@ -223,7 +231,14 @@ impl GenesysVerifier {
         };
         match self.http.send(&call) {
             Ok(reply) if reply.status == 200 => {
-                self.record(target, Some(domain), AuditAction::TokenInfo, Some(200), AuditOutcome::Ok, None);
+                self.record(
+                    target,
+                    Some(domain),
+                    AuditAction::TokenInfo,
+                    Some(200),
+                    AuditOutcome::Ok,
+                    None,
+                );
                 let j = reply.json();
                 let named = |v: &serde_json::Value| {
                     v.get("name")
@@ -293,7 +308,11 @@ impl GenesysVerifier {
             Some(domain),
             action,
             status,
-            if ok { AuditOutcome::Ok } else { AuditOutcome::Failed },
+            if ok {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Failed
+            },
             detail.clone(),
         );
         if !ok {

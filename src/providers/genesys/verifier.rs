@@ -76,10 +76,7 @@ impl GenesysVerifier {
             else {
                 continue;
             };
-            let hint = pair
-                .host
-                .as_deref()
-                .and_then(region_domain);
+            let hint = pair.host.as_deref().and_then(region_domain);
             if let Some(h) = hint {
                 bump(&mut repo_hints, h);
             }
@@ -142,10 +139,7 @@ impl GenesysVerifier {
         let target = Target {
             client_id: client_id.to_string(),
             secret: secret.clone(),
-            hints: region
-                .and_then(region_domain)
-                .into_iter()
-                .collect(),
+            hints: region.and_then(region_domain).into_iter().collect(),
             fingerprint: None,
             rule: None,
             places: Vec::new(),
@@ -189,21 +183,14 @@ impl GenesysVerifier {
             verification.status,
             VerificationStatus::Active | VerificationStatus::Unconfirmed
         ) {
-            if let Some(d) = verification
-                .region
-                .as_deref()
-                .and_then(region_domain)
-            {
+            if let Some(d) = verification.region.as_deref().and_then(region_domain) {
                 bump(&mut self.answered, d);
             }
         }
         let revocation = match (self.opts.revoke.clone(), verification.status) {
             (None, _) => None,
             (Some(opts), VerificationStatus::Active) => {
-                let domain = verification
-                    .region
-                    .as_deref()
-                    .and_then(region_domain);
+                let domain = verification.region.as_deref().and_then(region_domain);
                 let r = match domain {
                     Some(d) => self.revoke(&opts, target, d, &verification),
                     None => revocation(
@@ -246,7 +233,6 @@ impl GenesysVerifier {
     pub(super) fn is_decoy(&self, client_id: &str) -> bool {
         is_decoy(&self.opts.decoy_client_ids, client_id)
     }
-
 
     pub(super) fn dry_run(&self) -> bool {
         self.opts.revoke.as_ref().is_some_and(|r| r.dry_run)
