@@ -27,6 +27,12 @@ pub fn get(id: &str) -> Option<&'static dyn Provider> {
     REGISTRY.iter().copied().find(|p| p.id() == id)
 }
 
+/// Every domain a registered provider's verifier may send requests to (as `login.<domain>` or
+/// `api.<domain>`): the host policy of [`crate::verify::client`].
+pub fn verify_domains() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().flat_map(|p| p.verify_domains().iter().copied())
+}
+
 /// The provider that offers the verifier `name`.
 pub fn verifier_owner(name: &str) -> Option<&'static dyn Provider> {
     REGISTRY
@@ -99,6 +105,11 @@ pub trait Provider: Sync {
 
     /// The verifiers it offers: names a rule's `verify` field may hold.
     fn verifiers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The domains its verifiers send requests to; nothing else is ever contacted.
+    fn verify_domains(&self) -> &'static [&'static str] {
         &[]
     }
 

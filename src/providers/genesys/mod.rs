@@ -115,6 +115,10 @@ impl Provider for Genesys {
         &[VERIFIER]
     }
 
+    fn verify_domains(&self) -> &'static [&'static str] {
+        REGION_DOMAINS
+    }
+
     fn verifier(
         &self,
         name: &str,

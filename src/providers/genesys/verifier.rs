@@ -5,7 +5,7 @@
 use super::{region_domain, ID, REGION_DOMAINS, VERIFIER};
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use crate::verify::audit::{self, AuditAction, AuditLog, AuditOutcome, AuditRecord};
-use crate::verify::client::GenesysHttp;
+use crate::verify::client::Http;
 use crate::verify::notify::Notifier;
 use crate::verify::{
     decoy_verification, revocation, scrub, skipped, CredentialVerifier, Place, Secret, Summary,
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 /// selects it, or one credential; then finished.
 pub struct GenesysVerifier {
     pub(super) opts: VerifyOptions,
-    pub(super) http: GenesysHttp,
+    pub(super) http: Http,
     pub(super) audit: Option<AuditLog>,
     pub(super) notifier: Option<Notifier>,
     /// Admin tokens by region domain (or why none could be had).
@@ -48,7 +48,7 @@ impl GenesysVerifier {
             None => None,
         };
         Ok(GenesysVerifier {
-            http: GenesysHttp::new(&opts),
+            http: Http::new(&opts),
             opts,
             audit,
             notifier,
