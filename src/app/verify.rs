@@ -110,8 +110,7 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     if let Some(n) = v.max_verify_requests {
         o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    o.decoy_client_ids = config.providers.genesys.decoy_client_ids.clone();
-    o.protected_client_ids = config.providers.genesys.protected_client_ids.clone();
+    o.providers = config.providers.clone();
     o.audit_log = v.audit_log.clone();
     o.notify_webhook = v.notify_webhook.clone();
     if v.revoke {

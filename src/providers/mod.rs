@@ -30,7 +30,9 @@ pub fn get(id: &str) -> Option<&'static dyn Provider> {
 /// Every domain a registered provider's verifier may send requests to (as `login.<domain>` or
 /// `api.<domain>`): the host policy of [`crate::verify::client`].
 pub fn verify_domains() -> impl Iterator<Item = &'static str> {
-    REGISTRY.iter().flat_map(|p| p.verify_domains().iter().copied())
+    REGISTRY
+        .iter()
+        .flat_map(|p| p.verify_domains().iter().copied())
 }
 
 /// The provider that offers the verifier `name`.

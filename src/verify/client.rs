@@ -75,7 +75,9 @@ impl UrlTemplate {
     pub fn is_loopback(&self) -> bool {
         self.url(
             Service::Login,
-            crate::providers::verify_domains().next().unwrap_or("invalid"),
+            crate::providers::verify_domains()
+                .next()
+                .unwrap_or("invalid"),
             "/",
         )
         .ok()

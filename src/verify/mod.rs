@@ -133,10 +133,9 @@ pub struct VerifyOptions {
     pub breaker_cooldown: Duration,
     /// Token checks after a revocation before calling it failed (changes take a moment).
     pub recheck_attempts: u32,
-    /// Honeypot client ids: never contacted.
-    pub decoy_client_ids: Vec<String>,
-    /// Client ids never revoked.
-    pub protected_client_ids: Vec<String>,
+    /// The providers' sections of `.leakgate.toml` (decoy and protected ids...): each
+    /// verifier reads its own.
+    pub providers: crate::providers::Settings,
     pub revoke: Option<RevokeOptions>,
     /// Token requests one run may send to check credentials (each region tried is one;
     /// retries of a throttled request are bounded by `max_attempts` instead). Credentials left
@@ -170,8 +169,7 @@ impl VerifyOptions {
             breaker_cooldown: Duration::from_secs(120),
             recheck_attempts: 3,
             max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
-            decoy_client_ids: Vec::new(),
-            protected_client_ids: Vec::new(),
+            providers: crate::providers::Settings::default(),
             revoke: None,
             audit_log: None,
             notify_webhook: None,
@@ -543,7 +541,7 @@ mod tests {
         // A decoy client id is recognised without any request: proof that the verifier took
         // the finding, and left the other alone.
         let mut opts = VerifyOptions::new(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).unwrap());
-        opts.decoy_client_ids = vec![client_id.clone()];
+        opts.providers.genesys.decoy_client_ids = vec![client_id.clone()];
         let mut verifier = Verifier::new(opts).unwrap();
         verifier.run(&mut found);
         assert_eq!(verifier.finish().decoys, 1);

@@ -29,6 +29,8 @@ impl GenesysVerifier {
                 Some("the admin client itself is never revoked")
             } else if self
                 .opts
+                .providers
+                .genesys
                 .protected_client_ids
                 .iter()
                 .any(|p| p.trim().eq_ignore_ascii_case(&target.client_id))

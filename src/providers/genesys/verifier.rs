@@ -231,7 +231,7 @@ impl GenesysVerifier {
     }
 
     pub(super) fn is_decoy(&self, client_id: &str) -> bool {
-        is_decoy(&self.opts.decoy_client_ids, client_id)
+        is_decoy(&self.opts.providers.genesys.decoy_client_ids, client_id)
     }
 
     pub(super) fn dry_run(&self) -> bool {
