@@ -3,8 +3,8 @@
 //! field in [`REGISTRY`] and asks it to pair, decode, adjust confidence or verify.
 //!
 //! A provider that only needs rules is one TOML file in `rules/`. One that pairs or verifies is
-//! that file plus a folder here implementing [`Provider`] (and [`crate::verify::Verifier`]), and
-//! one line in [`REGISTRY`] (two more if it has a section in `.leakgate.toml`: see
+//! that file plus a folder here implementing [`Provider`] (and [`crate::verify::CredentialVerifier`]),
+//! and one line in [`REGISTRY`] (two more if it has a section in `.leakgate.toml`: see
 //! [`Settings`]).
 
 pub mod genesys;

@@ -1,13 +1,13 @@
-//! The only network code: checking Genesys credentials against the token endpoint and
-//! containing live ones through the admin API.
+//! The network core: the only code that sends anything anywhere, and only when asked.
 //!
-//! A [`Verifier`] takes the findings of a scan, groups the Genesys ones by credential (client id
-//! and secret, so each credential is checked once per run), asks the token endpoint region by
-//! region (the hinted one first) and attaches a [`Verification`] to every finding of the
-//! credential. With [`RevokeOptions`] it then contains live credentials through the admin API
-//! and attaches a [`Revocation`]. Every step can be written to an audit log ([`audit`]) and
-//! every revocation announced to a webhook ([`notify`]). Secrets and tokens never leave this
-//! module except inside the `Authorization` header of a request to an allowed host.
+//! A [`Verifier`] runs every registered provider's [`CredentialVerifier`] (today
+//! [`crate::providers::genesys::GenesysVerifier`]) over a scan's findings; each takes the
+//! findings whose rule's `verify` field selects it, checks each credential once, attaches a
+//! [`Verification`], and with [`RevokeOptions`] contains live ones and attaches a
+//! [`Revocation`]. What they share lives here: the host policy, TLS, timeouts, spacing,
+//! retries and breaker ([`client`]), the request cap, the audit log ([`audit`]), webhook
+//! delivery ([`notify`]) and the scrubbing of server text. Secrets and tokens never leave a
+//! verifier except inside the `Authorization` header of a request to an allowed host.
 
 pub mod audit;
 pub mod client;
