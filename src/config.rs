@@ -1,4 +1,5 @@
-//! `.leakgate.toml`: extra rules, allowlists and the Genesys decoy and protected client ids.
+//! `.leakgate.toml`: extra rules, allowlists, scan limits, and the providers' own sections
+//! (parsed by each provider, see [`crate::providers::Settings`]).
 //!
 //! A configuration is input the scanned repository controls, so reading it is defensive: only a
 //! regular file is read, at most [`MAX_CONFIG_BYTES`] of it; the `.leakgate.toml` found at a root
@@ -7,8 +8,10 @@
 //! points at), only where the problem is and what was expected.
 
 use crate::finding::{display_path, RuleId};
+use crate::providers;
 use crate::rules::Rule;
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +24,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// The largest `scan.max_file_size` (1 TiB): beyond it the setting is a typo.
 pub const MAX_FILE_SIZE_LIMIT: u64 = 1 << 40;
 
-/// The most entries `allow.paths`, `allow.rules` and the Genesys id lists may hold.
+/// The most entries `allow.paths` and `allow.rules` may hold.
 pub const MAX_LIST_ENTRIES: usize = 10_000;
 
 /// The most `allow.values` regexes (each compiled under the user-regex limits, as a rule is).
@@ -31,18 +34,61 @@ pub const MAX_ALLOW_VALUES: usize = 200;
 pub const MAX_ALLOW_ENTRY_BYTES: usize = 4096;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    #[serde(default)]
     pub allow: AllowConfig,
-    #[serde(default)]
-    pub genesys: GenesysConfig,
-    #[serde(default)]
+    /// The providers' sections (`[genesys]`), each parsed by its provider.
+    pub providers: providers::Settings,
     pub scan: ScanConfig,
     /// Extra rules, in the same format as the built-in ones.
-    #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// The engine's own top-level keys.
+const ENGINE_KEYS: &[&str] = &["allow", "scan", "rules"];
+
+/// Every top-level key, for "expected one of" in messages.
+static ALL_KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut keys = vec!["allow"];
+    keys.extend_from_slice(providers::Settings::SECTIONS);
+    keys.extend_from_slice(&ENGINE_KEYS[1..]);
+    keys
+});
+
+/// By hand rather than derived: the engine's keys are its own, the rest go to the provider
+/// whose section they name, and any other key is an unknown field as serde would word it.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ConfigVisitor;
+        impl<'de> Visitor<'de> for ConfigVisitor {
+            type Value = Config;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a leakgate configuration table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Config, A::Error> {
+                let mut config = Config::default();
+                let mut seen: Vec<String> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if seen.contains(&key) {
+                        // The key is one of ours (only known keys are remembered).
+                        return Err(de::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    match key.as_str() {
+                        "allow" => config.allow = map.next_value()?,
+                        "scan" => config.scan = map.next_value()?,
+                        "rules" => config.rules = map.next_value()?,
+                        other => match config.providers.read_section(other, &mut map) {
+                            Some(r) => r?,
+                            None => return Err(de::Error::unknown_field(other, &ALL_KEYS)),
+                        },
+                    }
+                    seen.push(key);
+                }
+                Ok(config)
+            }
+        }
+        deserializer.deserialize_map(ConfigVisitor)
+    }
 }
 
 /// What is never reported.
@@ -58,18 +104,6 @@ pub struct AllowConfig {
     /// Rule ids that are turned off.
     #[serde(default)]
     pub rules: Vec<RuleId>,
-}
-
-/// Genesys-specific settings.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenesysConfig {
-    /// Honeypot client ids: never sent anywhere, reported as `decoy`, never fail the scan.
-    #[serde(default)]
-    pub decoy_client_ids: Vec<String>,
-    /// Client ids that are never revoked.
-    #[serde(default)]
-    pub protected_client_ids: Vec<String>,
 }
 
 /// Scan settings that a repository may pin.
@@ -230,7 +264,7 @@ impl Config {
             ));
         }
         let regex_bytes = crate::matcher::MAX_USER_REGEX_BYTES;
-        let lists: [(&str, &[String], usize, usize); 4] = [
+        let lists: [(&str, &[String], usize, usize); 2] = [
             (
                 "allow.paths",
                 &self.allow.paths,
@@ -242,18 +276,6 @@ impl Config {
                 &self.allow.values,
                 MAX_ALLOW_VALUES,
                 regex_bytes,
-            ),
-            (
-                "genesys.decoy_client_ids",
-                &self.genesys.decoy_client_ids,
-                MAX_LIST_ENTRIES,
-                64,
-            ),
-            (
-                "genesys.protected_client_ids",
-                &self.genesys.protected_client_ids,
-                MAX_LIST_ENTRIES,
-                64,
             ),
         ];
         for (field, list, max_entries, max_len) in lists {
@@ -267,6 +289,7 @@ impl Config {
                 ));
             }
         }
+        self.providers.validate()?;
         crate::rules::check_user_rules(&self.rules)
     }
 }

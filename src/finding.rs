@@ -71,12 +71,24 @@ pub struct GitOrigin {
     pub unreachable: bool,
 }
 
-/// The Genesys client id paired with a secret, and the region the context names.
+/// What a provider attached to a finding (see [`crate::providers`]): the value the secret pairs
+/// with, a host or region hint from its context, and the verifier its rule selects. The same
+/// shape for every provider, so writers and baselines never name one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenesysPair {
-    pub client_id: Option<String>,
-    /// Region domain such as `mypurecloud.ie`.
-    pub region: Option<String>,
+pub struct Pair {
+    /// The provider's id, as rules name it (`genesys`).
+    pub provider: String,
+    /// The verifier the rule selects (`verify = "genesys"`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
+    /// The partner of the secret, such as an OAuth client id.
+    pub id: Option<String>,
+    /// True when `id` was assigned to an id-like name (`client_id = ...`), not merely near.
+    /// What `require_pair` asks for; not part of the output.
+    #[serde(skip)]
+    pub named: bool,
+    /// Where the credential is used: a host, or a region domain such as `mypurecloud.ie`.
+    pub host: Option<String>,
 }
 
 /// Outcome of asking the token endpoint about a credential.
@@ -95,7 +107,7 @@ pub enum VerificationStatus {
     Unconfirmed,
 }
 
-/// The verification record attached to a Genesys finding.
+/// The verification record attached to a verified finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     pub status: VerificationStatus,
@@ -139,12 +151,34 @@ pub enum RevocationStatus {
     NotAttempted,
 }
 
-/// The revocation record attached to a Genesys finding.
+/// How a live credential is contained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevokeAction {
+    /// Set the client `disabled`: its tokens die at once; the owner can re-enable it.
+    Disable,
+    /// Regenerate the client's secret; the new one is never read, printed or stored.
+    Rotate,
+    /// Set the client `inactive`, then delete it.
+    Delete,
+}
+
+impl RevokeAction {
+    /// The name used in records and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeAction::Disable => "disable",
+            RevokeAction::Rotate => "rotate",
+            RevokeAction::Delete => "delete",
+        }
+    }
+}
+
+/// The revocation record attached to a verified finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     pub status: RevocationStatus,
-    /// `disable`, `rotate` or `delete`.
-    pub action: String,
+    pub action: RevokeAction,
     pub at: String,
     pub reason: Option<String>,
 }
@@ -157,7 +191,7 @@ impl Revocation {
         format!(
             "{} ({}){}",
             status.as_str().unwrap_or("?"),
-            self.action,
+            self.action.as_str(),
             reason.unwrap_or_default()
         )
     }
@@ -185,7 +219,8 @@ pub struct Finding {
     pub snippet: Snippet,
     pub fingerprint: Fingerprint,
     pub git: Option<GitOrigin>,
-    pub genesys: Option<GenesysPair>,
+    /// What the rule's provider paired the secret with, if it pairs.
+    pub pair: Option<Pair>,
     pub verification: Option<Verification>,
     pub revocation: Option<Revocation>,
     /// For a finding inside an archive, the file that holds it (`app.zip` of
@@ -208,7 +243,7 @@ impl fmt::Debug for Finding {
             .field("snippet", &self.snippet)
             .field("fingerprint", &self.fingerprint)
             .field("git", &self.git)
-            .field("genesys", &self.genesys)
+            .field("pair", &self.pair)
             .field("verification", &self.verification)
             .field("revocation", &self.revocation)
             .finish()
@@ -399,7 +434,7 @@ mod tests {
             snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
             fingerprint: Fingerprint::of(&RuleId::new("r").unwrap(), &secret),
             git: None,
-            genesys: None,
+            pair: None,
             verification: None,
             revocation: None,
             archive: None,

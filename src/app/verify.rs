@@ -13,7 +13,10 @@ use std::io::{BufRead, IsTerminal, Write};
 pub fn apply(plan: VerifyPlan, config: &Config, report: &mut ScanReport) -> Result<()> {
     let opts = match plan {
         VerifyPlan::Off => {
-            leakgate::verify::mark_decoys(&mut report.findings, &config.genesys.decoy_client_ids);
+            leakgate::providers::genesys::mark_decoys(
+                &mut report.findings,
+                &config.providers.genesys.decoy_client_ids,
+            );
             return Ok(());
         }
         VerifyPlan::On(opts) => *opts,
@@ -68,7 +71,14 @@ pub fn command(plan: VerifyCommandPlan) -> Result<Outcome> {
     } = plan;
     let secret = read_secret(&secret)?;
     let mut verifier = Verifier::new(opts)?;
-    let (verification, revocation) = verifier.verify_credential(&client_id, &secret, region);
+    let (verification, revocation) = verifier
+        .verify_credential(
+            leakgate::providers::genesys::VERIFIER,
+            &client_id,
+            &secret,
+            region,
+        )
+        .context("no Genesys verifier is registered")?;
     let summary = verifier.finish();
 
     let mut out = std::io::stdout().lock();

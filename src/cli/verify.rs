@@ -73,7 +73,7 @@ fn parse_attempts(s: &str) -> Result<u32, String> {
 }
 
 fn parse_region(s: &str) -> Result<String, String> {
-    leakgate::genesys::region_domain(s)
+    leakgate::providers::genesys::region_domain(s)
         .map(|_| s.to_string())
         .ok_or_else(|| {
             "not a Genesys region: use a domain (mypurecloud.ie) or an AWS-style name (eu-west-1)"

@@ -1,8 +1,8 @@
 //! Turning byte ranges into findings: line and column, and a readable snippet of the line with
 //! every secret on it redacted.
 
-use super::effective_confidence;
-use crate::finding::{display_path, redact, Finding, Fingerprint, GenesysPair, Snippet};
+use crate::finding::{display_path, redact, Finding, Fingerprint, Pair, Snippet};
+use crate::providers::Provider;
 use crate::rules::Rule;
 
 /// Characters of context kept on each side of a match in a snippet.
@@ -16,7 +16,9 @@ pub(super) struct Located<'r> {
     pub rule: &'r Rule,
     pub secret: String,
     pub fingerprint: Fingerprint,
-    pub genesys: Option<GenesysPair>,
+    pub pair: Option<Pair>,
+    /// The rule's provider, which may adjust the confidence given the pair.
+    pub provider: Option<&'static dyn Provider>,
 }
 
 /// What a snippet must hide: the union of every rule's matches in the blob (reported, allowed
@@ -101,7 +103,9 @@ pub(super) fn to_findings<'r>(
             rule_id: m.rule.id.clone(),
             rule_name: m.rule.name.clone(),
             severity: m.rule.severity,
-            confidence: effective_confidence(m.rule, m.genesys.as_ref()),
+            confidence: m
+                .provider
+                .map_or(m.rule.confidence, |p| p.confidence(m.rule, m.pair.as_ref())),
             path: path.to_string(),
             line,
             column: m.start - line_start + 1,
@@ -111,7 +115,7 @@ pub(super) fn to_findings<'r>(
             secret: m.secret,
             fingerprint: m.fingerprint,
             git: None,
-            genesys: m.genesys,
+            pair: m.pair,
             verification: None,
             revocation: None,
             archive: None,

@@ -2,19 +2,21 @@
 //! every rule's keywords), then the regex of each rule whose keyword occurred, then the checks
 //! that separate secrets from look-alikes, then the allowlists.
 
-mod filters;
-mod genesys;
+pub(crate) mod filters;
 mod keywords;
 mod location;
+pub(crate) mod window;
 
 pub use filters::entropy;
 
 use crate::config::Config;
-use crate::finding::{display_path, Confidence, Finding, Fingerprint, GenesysPair, RuleId};
-use crate::rules::{Decode, PairKind, Rule};
+use crate::finding::{display_path, Finding, Fingerprint, Pair, RuleId};
+use crate::providers::{self, Blob, Provider};
+use crate::rules::Rule;
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
+use std::any::Any;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -78,6 +80,9 @@ struct CompiledRule {
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
     not_after: filters::WordSet,
+    /// The rule's provider when it has code of its own, with its index in the registry (its
+    /// per-blob cache slot).
+    provider: Option<(usize, &'static dyn Provider)>,
 }
 
 /// The allowlists from configuration.
@@ -117,7 +122,8 @@ struct Candidate {
     end: usize,
     /// The secret a rule decoded from the match (a Basic credential), else none.
     decoded: Option<Box<[u8]>>,
-    genesys: Option<GenesysPair>,
+    /// What the rule's provider paired the secret with.
+    pair: Option<Pair>,
     /// Silenced by an inline marker or a configured value: counted, not reported.
     allowed: bool,
 }
@@ -147,8 +153,8 @@ pub const DEFAULT_MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Lookups over one blob, each built on first need and shared by every match in it.
 struct BlobIndex<'d> {
     data: &'d [u8],
-    regions: OnceCell<genesys::Regions>,
-    uuids: OnceCell<genesys::Uuids>,
+    /// Per registered provider, its own lookups over the blob (see [`Blob::cached`]).
+    providers: Vec<OnceCell<Box<dyn Any>>>,
     /// Lines (start, end) holding an inline allow, sorted.
     allowed_lines: OnceCell<Vec<(usize, usize)>>,
     /// Per rule, where its context keywords occur.
@@ -319,8 +325,9 @@ impl Matcher {
         let hidden = location::Hidden::new(raw.iter().map(|r| (r.start, r.end)));
         let index = BlobIndex {
             data,
-            regions: OnceCell::new(),
-            uuids: OnceCell::new(),
+            providers: (0..providers::REGISTRY.len())
+                .map(|_| OnceCell::new())
+                .collect(),
             allowed_lines: OnceCell::new(),
             context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
         };
@@ -375,7 +382,8 @@ impl Matcher {
                     fingerprint: Fingerprint::of(&rule.id, &secret),
                     rule,
                     secret,
-                    genesys: c.genesys,
+                    pair: c.pair,
+                    provider: self.rules[c.rule].provider.map(|(_, p)| p),
                 }
             }),
         );
@@ -424,14 +432,13 @@ impl Matcher {
         let rule = &cr.rule;
         let (start, end) = (r.start, r.end);
         let mut decoded = None;
-        let mut genesys = None;
-        if rule.decode == Some(Decode::BasicAuth) {
-            let (id, s) = genesys::decode_basic(&data[start..end])?;
-            decoded = Some(s.into_bytes().into_boxed_slice());
-            genesys = Some(GenesysPair {
-                client_id: Some(id),
-                region: None,
-            });
+        let mut pair = None;
+        if let Some(kind) = rule.decode {
+            // Compiling checked that the rule's provider decodes this kind.
+            let (_, provider) = cr.provider?;
+            let d = provider.decode(kind, &data[start..end])?;
+            decoded = Some(d.secret.into_boxed_slice());
+            pair = Some(d.pair);
         }
         let secret: &[u8] = decoded.as_deref().unwrap_or(&data[start..end]);
         if self.known_values.contains(secret)
@@ -449,25 +456,32 @@ impl Matcher {
         if let Some((ac, lines)) = &cr.context {
             let hits = index.context_hits[rule_index]
                 .get_or_init(|| ac.find_iter(data).map(|m| m.start()).collect());
-            let lo = genesys::window_start(data, start, *lines);
-            let hi = genesys::window_end(data, end, *lines);
+            let lo = window::window_start(data, start, *lines);
+            let hi = window::window_end(data, end, *lines);
             let first = hits.partition_point(|&p| p < lo);
             if hits.get(first).is_none_or(|&p| p >= hi) {
                 return None;
             }
         }
-        if rule.pair == Some(PairKind::Genesys) {
-            let regions = index.regions.get_or_init(|| genesys::Regions::find(data));
-            let uuids = index.uuids.get_or_init(|| genesys::Uuids::find(data));
-            let found = genesys::pair(data, start, end, rule.require_pair, regions, uuids);
-            if rule.require_pair && found.client_id.is_none() {
-                return None;
+        if let Some((slot, provider)) = cr.provider.filter(|(_, p)| p.pairs()) {
+            let blob = Blob::new(data, &index.providers[slot]);
+            if let Some(found) = provider.pair(&blob, start, end, rule) {
+                let entry = pair.get_or_insert_with(|| Pair {
+                    provider: provider.id().to_string(),
+                    ..Pair::default()
+                });
+                if entry.id.is_none() {
+                    entry.id = found.id;
+                    entry.named = found.named;
+                }
+                entry.host = found.host;
             }
-            let entry = genesys.get_or_insert_with(GenesysPair::default);
-            if entry.client_id.is_none() {
-                entry.client_id = found.client_id;
-            }
-            entry.region = found.region;
+        }
+        if rule.require_pair && !pair.as_ref().is_some_and(|p| p.id.is_some() && p.named) {
+            return None;
+        }
+        if let Some(p) = &mut pair {
+            p.verify.clone_from(&rule.verify);
         }
         let allowed = self.value_allowed(secret) || index.inline_allowed(start, end);
         Some(Candidate {
@@ -475,7 +489,7 @@ impl Matcher {
             start,
             end,
             decoded,
-            genesys,
+            pair,
             allowed,
         })
     }
@@ -485,9 +499,9 @@ impl Matcher {
     }
 
     /// Where matches overlap, keep the most specific: non-generic first, then the higher
-    /// confidence, then the higher severity, then the earlier rule. A client id paired with a
-    /// Genesys secret is part of that finding, not a generic secret of its own.
-    /// `paired` carries the client ids paired so far in the blob from group to group.
+    /// confidence, then the higher severity, then the earlier rule. An id a provider paired with
+    /// a secret is part of that finding, not a generic secret of its own.
+    /// `paired` carries the ids paired so far in the blob from group to group.
     fn resolve_overlaps(
         &self,
         data: &[u8],
@@ -497,7 +511,7 @@ impl Matcher {
         paired.extend(
             candidates
                 .iter()
-                .filter_map(|c| c.genesys.as_ref()?.client_id.as_ref())
+                .filter_map(|c| c.pair.as_ref()?.id.as_ref())
                 .map(|id| id.as_bytes().to_vec()),
         );
         if !paired.is_empty() {
@@ -673,11 +687,10 @@ fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, Matche
         )),
         None => None,
     };
-    if rule.require_pair && rule.pair.is_none() {
-        return Err(bad("require_pair needs pair".into()));
-    }
+    let provider = provider_of(&rule).map_err(|m| bad(m.into()))?;
     let not_after = filters::WordSet::new(&rule.not_after);
     Ok(CompiledRule {
+        provider,
         not_after,
         rule,
         pattern,
@@ -686,12 +699,29 @@ fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, Matche
     })
 }
 
-/// The confidence a finding is reported with: a Genesys pair without a client id is less sure.
-pub(crate) fn effective_confidence(rule: &Rule, genesys: Option<&GenesysPair>) -> Confidence {
-    match genesys {
-        Some(g) if g.client_id.is_none() && rule.confidence == Confidence::High => {
-            Confidence::Medium
+/// The registered provider a rule's `provider` names, checked against what the rule asks of it:
+/// `decode`, `require_pair` and `verify` each need a provider that offers them. Messages quote
+/// no value (a configuration's text may be anything).
+fn provider_of(rule: &Rule) -> Result<Option<(usize, &'static dyn Provider)>, &'static str> {
+    let found = rule.provider.as_deref().and_then(|id| {
+        providers::REGISTRY
+            .iter()
+            .position(|p| p.id() == id)
+            .map(|i| (i, providers::REGISTRY[i]))
+    });
+    let p = found.map(|(_, p)| p);
+    if let Some(kind) = rule.decode {
+        if !p.is_some_and(|p| p.decodes(kind)) {
+            return Err("decode needs a provider that decodes it (set provider)");
         }
-        _ => rule.confidence,
     }
+    if rule.require_pair && !p.is_some_and(|p| p.pairs()) {
+        return Err("require_pair needs a provider that pairs (set provider)");
+    }
+    if let Some(v) = &rule.verify {
+        if !p.is_some_and(|p| p.verifiers().contains(&v.as_str())) {
+            return Err("verify names no verifier of the rule's provider");
+        }
+    }
+    Ok(found)
 }

@@ -2,14 +2,16 @@
 
 use super::ReportOptions;
 use crate::finding::{
-    CommitId, Finding, Fingerprint, GenesysPair, InputError, Revocation, RuleId, ScanReport, Stats,
+    CommitId, Finding, Fingerprint, InputError, Pair, Revocation, RuleId, ScanReport, Stats,
     Verification,
 };
 use serde::Serialize;
 use std::io::{self, Write};
 
 /// The JSON document's schema version.
-pub const JSON_VERSION: u32 = 1;
+/// 2: a provider's pair is `pair` (`provider`, `id`, `host`, and `verify` when the rule has a
+/// verifier), no longer `genesys`.
+pub const JSON_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -57,7 +59,7 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     unreachable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    genesys: Option<&'a GenesysPair>,
+    pair: Option<&'a Pair>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a Verification>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,7 +89,7 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
         other_commits: git.map(|g| g.other_commits),
         other_paths: git.map(|g| g.other_paths),
         unreachable: git.is_some_and(|g| g.unreachable),
-        genesys: f.genesys.as_ref(),
+        pair: f.pair.as_ref(),
         verification: f.verification.as_ref(),
         revocation: f.revocation.as_ref(),
     }

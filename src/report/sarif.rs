@@ -141,7 +141,7 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
         }
     }
     for (k, v) in [
-        ("genesys", serde_json::to_value(&f.genesys)),
+        ("pair", serde_json::to_value(&f.pair)),
         ("verification", serde_json::to_value(&f.verification)),
         ("revocation", serde_json::to_value(&f.revocation)),
     ] {

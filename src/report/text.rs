@@ -151,11 +151,12 @@ fn details(f: &Finding) -> Vec<String> {
             ));
         }
     }
-    if let Some(g) = &f.genesys {
+    if let Some(p) = &f.pair {
         d.push(format!(
-            "genesys client id {}, region {}",
-            g.client_id.as_deref().unwrap_or("unknown"),
-            g.region.as_deref().unwrap_or("unknown")
+            "{} pair: id {}, host {}",
+            p.provider,
+            p.id.as_deref().unwrap_or("unknown"),
+            p.host.as_deref().unwrap_or("unknown")
         ));
     }
     if let Some(v) = &f.verification {

@@ -26,7 +26,9 @@ pub struct RuleFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    /// Stable id, e.g. `genesys-client-secret`; checked when the rule is parsed.
+    /// Stable id, e.g. `genesys-client-secret`; checked when the rule is parsed. Nothing is
+    /// decided on its text: what a rule does beyond matching is chosen by `provider`, `verify`
+    /// and `decode`.
     pub id: RuleId,
     pub name: String,
     /// The provider whose secret this is, in kebab-case (`github`, `genesys`); rules of one
@@ -53,12 +55,14 @@ pub struct Rule {
     pub paths: Vec<String>,
     /// Words of which one must occur near the secret.
     pub context: Option<Context>,
-    /// Extra knowledge a rule draws on: `genesys` pairs the secret with a client id and a region.
-    pub pair: Option<PairKind>,
-    /// Report only when the pair found a client id assigned to an id-like name nearby.
+    /// The verifier that checks this rule's findings (`genesys`): one a registered provider
+    /// offers (see [`crate::providers`]). Findings of a rule without one are never sent anywhere.
+    pub verify: Option<String>,
+    /// Report only when the rule's provider paired the secret with an id assigned to an
+    /// id-like name nearby.
     #[serde(default)]
     pub require_pair: bool,
-    /// How the `secret` group is decoded before it is checked.
+    /// How the `secret` group is decoded before it is checked, by the rule's provider.
     pub decode: Option<Decode>,
     /// Generic rules give way to specific ones that match the same text.
     #[serde(default)]
@@ -100,19 +104,12 @@ fn default_context_lines() -> usize {
     40
 }
 
-/// Pairing logic a rule can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PairKind {
-    Genesys,
-}
-
 /// Decoding applied to the `secret` group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decode {
-    /// Base64 of `client_id:client_secret`, as in an `Authorization: Basic` header; the decoded
-    /// pair must be Genesys-shaped.
+    /// Base64 of `id:secret`, as in an `Authorization: Basic` header; the provider decides
+    /// whether the decoded pair is shaped like its credentials.
     BasicAuth,
 }
 

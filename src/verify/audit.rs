@@ -19,17 +19,94 @@ pub struct AuditRecord<'a> {
     pub client_id: &'a str,
     /// Region domain the step went to.
     pub region: Option<&'a str>,
-    /// `verify`, `token_info`, `token_delete`, `admin_token`, `get_client`, `disable`,
-    /// `rotate`, `deactivate`, `delete`, `recheck`, `admin_token_delete`.
-    pub action: &'a str,
+    pub action: AuditAction,
     pub http_status: Option<u16>,
-    /// `active`, `refused`, `rate_limited`, `indeterminate`, `decoy`, `ok`, `failed`,
-    /// `protected`, `dry_run`, `not_sent`.
-    pub outcome: &'a str,
+    pub outcome: AuditOutcome,
     pub dry_run: bool,
     /// A short reason, scrubbed of the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// The step a record is about; serialised in snake_case (`token_info`), as the log has always
+/// written them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A token check of the leaked pair.
+    Verify,
+    /// `GET /api/v2/tokens/me` with the token the check minted.
+    TokenInfo,
+    /// `DELETE /api/v2/tokens/me` of a minted token.
+    TokenDelete,
+    /// The admin client's own token request.
+    AdminToken,
+    /// Reading the leaked client through the admin API.
+    GetClient,
+    Disable,
+    Rotate,
+    /// Setting the client `inactive` before deleting it.
+    Deactivate,
+    Delete,
+    /// The token check after containment.
+    Recheck,
+    AdminTokenDelete,
+}
+
+impl AuditAction {
+    /// The name the log writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Verify => "verify",
+            AuditAction::TokenInfo => "token_info",
+            AuditAction::TokenDelete => "token_delete",
+            AuditAction::AdminToken => "admin_token",
+            AuditAction::GetClient => "get_client",
+            AuditAction::Disable => "disable",
+            AuditAction::Rotate => "rotate",
+            AuditAction::Deactivate => "deactivate",
+            AuditAction::Delete => "delete",
+            AuditAction::Recheck => "recheck",
+            AuditAction::AdminTokenDelete => "admin_token_delete",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<super::RevokeAction> for AuditAction {
+    fn from(a: super::RevokeAction) -> Self {
+        match a {
+            super::RevokeAction::Disable => AuditAction::Disable,
+            super::RevokeAction::Rotate => AuditAction::Rotate,
+            super::RevokeAction::Delete => AuditAction::Delete,
+        }
+    }
+}
+
+/// How a step ended; serialised in snake_case (`rate_limited`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// A token was issued: the pair is live.
+    Active,
+    /// `unauthorized_client`: the client exists, the secret is not proven.
+    Unconfirmed,
+    /// `invalid_client`: not this pair in this region.
+    Refused,
+    RateLimited,
+    Indeterminate,
+    Decoy,
+    Ok,
+    Failed,
+    Protected,
+    DryRun,
+    /// Not sent: the circuit breaker was open.
+    NotSent,
 }
 
 /// An append-only JSON-lines file.
@@ -111,5 +188,43 @@ mod tests {
         assert_eq!(rfc3339(t), "2024-02-29T23:59:59Z");
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(t), "2000-02-29T00:00:00Z");
+    }
+}
+
+#[cfg(test)]
+mod enum_tests {
+    use super::*;
+
+    #[test]
+    fn actions_and_outcomes_serialise_as_the_log_always_wrote_them() {
+        use AuditAction::*;
+        for a in [
+            Verify,
+            TokenInfo,
+            TokenDelete,
+            AdminToken,
+            GetClient,
+            Disable,
+            Rotate,
+            Deactivate,
+            Delete,
+            Recheck,
+            AdminTokenDelete,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::RateLimited).unwrap(),
+            "rate_limited"
+        );
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::NotSent).unwrap(),
+            "not_sent"
+        );
+        assert_eq!(
+            serde_json::to_value(AuditOutcome::DryRun).unwrap(),
+            "dry_run"
+        );
+        assert_eq!(serde_json::to_value(AuditOutcome::Ok).unwrap(), "ok");
     }
 }

@@ -1,6 +1,7 @@
-//! HTTP for Genesys: the URL template and host policy, request spacing, retries on throttling
-//! (exponential backoff with full jitter, `Retry-After` respected, bounded attempts) and a
-//! circuit breaker. Every request leakgate makes to Genesys goes through [`GenesysHttp`].
+//! HTTP for verifiers: the URL template and host policy (a registered provider's hosts over
+//! https, or loopback), request spacing, retries on throttling (exponential backoff with full
+//! jitter, `Retry-After` respected, bounded attempts) and a circuit breaker. Every request a
+//! verifier makes goes through [`Http`].
 
 use super::{Secret, Token, VerifyError, VerifyOptions};
 use base64::Engine;
@@ -51,7 +52,7 @@ impl UrlTemplate {
         let t = UrlTemplate {
             template: template.trim_end_matches('/').to_string(),
         };
-        for domain in crate::genesys::REGION_DOMAINS {
+        for domain in crate::providers::verify_domains() {
             for service in [Service::Login, Service::Api] {
                 t.url(service, domain, "/")?;
             }
@@ -66,16 +67,22 @@ impl UrlTemplate {
             .replace("{service}", service.as_str())
             .replace("{domain}", domain);
         let url = format!("{base}{path}");
-        check_genesys_url(&url)?;
+        check_provider_url(&url)?;
         Ok(url)
     }
 
     /// True when the template points at a loopback host (tests, local stand-ins).
     pub fn is_loopback(&self) -> bool {
-        self.url(Service::Login, crate::genesys::REGION_DOMAINS[0], "/")
-            .ok()
-            .and_then(|u| HostUrl::parse(&u).ok())
-            .is_some_and(|u| u.is_loopback())
+        self.url(
+            Service::Login,
+            crate::providers::verify_domains()
+                .next()
+                .unwrap_or("invalid"),
+            "/",
+        )
+        .ok()
+        .and_then(|u| HostUrl::parse(&u).ok())
+        .is_some_and(|u| u.is_loopback())
     }
 }
 
@@ -149,16 +156,19 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|a| a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
 }
 
-/// True for `login.<domain>` or `api.<domain>` of a Genesys region.
-fn is_genesys_host(host: &str) -> bool {
-    ["login.", "api."].iter().any(|svc| {
-        host.strip_prefix(svc)
-            .is_some_and(|d| crate::genesys::REGION_DOMAINS.contains(&d))
+/// True for `login.<domain>` or `api.<domain>` of a domain a registered provider verifies
+/// against (today the Genesys region domains).
+fn is_provider_host(host: &str) -> bool {
+    [Service::Login, Service::Api].iter().any(|svc| {
+        host.strip_prefix(svc.as_str())
+            .and_then(|h| h.strip_prefix('.'))
+            .is_some_and(|d| crate::providers::verify_domains().any(|x| x == d))
     })
 }
 
-/// The host policy for Genesys requests: https to a Genesys region host, or http(s) to loopback.
-fn check_genesys_url(url: &str) -> Result<(), VerifyError> {
+/// The host policy for verification requests: https to a provider's host, or http(s) to
+/// loopback.
+fn check_provider_url(url: &str) -> Result<(), VerifyError> {
     let parsed = HostUrl::parse(url).map_err(|e| match e {
         VerifyError::UrlTemplate(why) => VerifyError::UrlTemplate(format!("{url:?}: {why}")),
         other => other,
@@ -174,7 +184,7 @@ fn check_genesys_url(url: &str) -> Result<(), VerifyError> {
             )))
         }
     }
-    if loopback || is_genesys_host(parsed.host()) {
+    if loopback || is_provider_host(parsed.host()) {
         Ok(())
     } else {
         Err(VerifyError::HostNotAllowed(parsed.host().to_string()))
@@ -310,8 +320,8 @@ impl Breaker {
     }
 }
 
-/// The HTTP client for Genesys hosts: one agent, one spacing clock, one breaker.
-pub(crate) struct GenesysHttp {
+/// The HTTP client of one verifier: one agent, one spacing clock, one breaker.
+pub(crate) struct Http {
     agent: ureq::Agent,
     template: UrlTemplate,
     interval: Duration,
@@ -348,7 +358,7 @@ pub(crate) fn agent(opts: &VerifyOptions, loopback: bool) -> ureq::Agent {
     cfg.build().new_agent()
 }
 
-impl GenesysHttp {
+impl Http {
     pub fn new(opts: &VerifyOptions) -> Self {
         let loopback = opts.url_template.is_loopback();
         let interval = if opts.rate_per_sec > 0.0 {
@@ -356,7 +366,7 @@ impl GenesysHttp {
         } else {
             Duration::ZERO
         };
-        GenesysHttp {
+        Http {
             agent: agent(opts, loopback),
             template: opts.url_template.clone(),
             interval,

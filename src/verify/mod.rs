@@ -1,27 +1,21 @@
-//! The only network code: checking Genesys credentials against the token endpoint and
-//! containing live ones through the admin API.
+//! The network core: the only code that sends anything anywhere, and only when asked.
 //!
-//! A [`Verifier`] takes the findings of a scan, groups the Genesys ones by credential (client id
-//! and secret, so each credential is checked once per run), asks the token endpoint region by
-//! region (the hinted one first) and attaches a [`Verification`] to every finding of the
-//! credential. With [`RevokeOptions`] it then contains live credentials through the admin API
-//! and attaches a [`Revocation`]. Every step can be written to an audit log ([`audit`]) and
-//! every revocation announced to a webhook ([`notify`]). Secrets and tokens never leave this
-//! module except inside the `Authorization` header of a request to an allowed host.
+//! A [`Verifier`] runs every registered provider's [`CredentialVerifier`] (today
+//! [`crate::providers::genesys::GenesysVerifier`]) over a scan's findings; each takes the
+//! findings whose rule's `verify` field selects it, checks each credential once, attaches a
+//! [`Verification`], and with [`RevokeOptions`] contains live ones and attaches a
+//! [`Revocation`]. What they share lives here: the host policy, TLS, timeouts, spacing,
+//! retries and breaker ([`client`]), the request cap, the audit log ([`audit`]), webhook
+//! delivery ([`notify`]) and the scrubbing of server text. Secrets and tokens never leave a
+//! verifier except inside the `Authorization` header of a request to an allowed host.
 
-mod admin;
 pub mod audit;
 pub mod client;
 pub mod notify;
-mod token;
 
 pub use client::{check_webhook_url, HostUrl, UrlTemplate, DEFAULT_URL_TEMPLATE};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
-use audit::{AuditLog, AuditRecord};
-use client::GenesysHttp;
-use notify::Notifier;
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +46,11 @@ impl fmt::Debug for Secret {
 pub(crate) struct Token(String);
 
 impl Token {
+    /// Wrap a token a verifier was issued.
+    pub(crate) fn new(t: String) -> Self {
+        Token(t)
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -75,38 +74,20 @@ pub enum VerifyError {
     /// A host that is neither a Genesys region host nor loopback.
     #[error("refusing to send Genesys requests to {0}: not a Genesys region host or loopback")]
     HostNotAllowed(String),
-    /// Revocation was asked for without admin credentials.
-    #[error("--revoke needs the admin client's credentials in LEAKGATE_GENESYS_ADMIN_CLIENT_ID and LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET")]
+    /// Revocation (not a dry run) was asked for without admin credentials. The caller says
+    /// where they come from.
+    #[error("revocation needs the admin client's credentials")]
     MissingAdmin,
     /// The audit log could not be opened.
-    #[error("opening audit log {path}: {source}")]
+    #[error("opening audit log {}", crate::finding::display_path(path.as_os_str().as_encoded_bytes()))]
     Audit {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
 }
 
-/// How a live credential is contained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeAction {
-    /// Set the client `disabled`: its tokens die at once; the owner can re-enable it.
-    Disable,
-    /// Regenerate the client's secret; the new one is never read, printed or stored.
-    Rotate,
-    /// Set the client `inactive`, then delete it.
-    Delete,
-}
-
-impl RevokeAction {
-    /// The name used in records and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevokeAction::Disable => "disable",
-            RevokeAction::Rotate => "rotate",
-            RevokeAction::Delete => "delete",
-        }
-    }
-}
+pub use crate::finding::RevokeAction;
 
 /// The admin client used for containment (from the environment only).
 #[derive(Debug, Clone)]
@@ -152,10 +133,9 @@ pub struct VerifyOptions {
     pub breaker_cooldown: Duration,
     /// Token checks after a revocation before calling it failed (changes take a moment).
     pub recheck_attempts: u32,
-    /// Honeypot client ids: never contacted.
-    pub decoy_client_ids: Vec<String>,
-    /// Client ids never revoked.
-    pub protected_client_ids: Vec<String>,
+    /// The providers' sections of `.leakgate.toml` (decoy and protected ids...): each
+    /// verifier reads its own.
+    pub providers: crate::providers::Settings,
     pub revoke: Option<RevokeOptions>,
     /// Token requests one run may send to check credentials (each region tried is one;
     /// retries of a throttled request are bounded by `max_attempts` instead). Credentials left
@@ -189,8 +169,7 @@ impl VerifyOptions {
             breaker_cooldown: Duration::from_secs(120),
             recheck_attempts: 3,
             max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
-            decoy_client_ids: Vec::new(),
-            protected_client_ids: Vec::new(),
+            providers: crate::providers::Settings::default(),
             revoke: None,
             audit_log: None,
             notify_webhook: None,
@@ -225,6 +204,25 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Add another verifier's counts and warnings to these.
+    pub fn absorb(&mut self, o: Summary) {
+        self.credentials += o.credentials;
+        self.active += o.active;
+        self.invalid += o.invalid;
+        self.indeterminate += o.indeterminate;
+        self.rate_limited += o.rate_limited;
+        self.decoys += o.decoys;
+        self.skipped += o.skipped;
+        self.unconfirmed += o.unconfirmed;
+        self.capped += o.capped;
+        self.token_requests += o.token_requests;
+        self.revoked += o.revoked;
+        self.revoke_failed += o.revoke_failed;
+        self.protected += o.protected;
+        self.dry_run += o.dry_run;
+        self.warnings.extend(o.warnings);
+    }
+
     /// Credentials for which verification reached no conclusion.
     pub fn inconclusive(&self) -> usize {
         self.indeterminate + self.rate_limited
@@ -252,285 +250,84 @@ pub(crate) struct Target {
     pub places: Vec<Place>,
 }
 
-/// Checks and contains Genesys credentials. Build with [`Verifier::new`], feed it findings with
-/// [`Verifier::run`] or one credential with [`Verifier::verify_credential`], then call
-/// [`Verifier::finish`].
+/// A provider's verifier: what a rule's `verify` field selects. It takes the findings whose
+/// pair names it (leaving every other finding alone), checks each credential once, and may
+/// contain live ones; it sends requests only through the network core here (host policy, TLS,
+/// timeouts, retries, request caps, audit log, notices).
+pub trait CredentialVerifier {
+    /// The name rules select it by (`verify = "genesys"`).
+    fn name(&self) -> &'static str;
+    /// Verify (and, if asked, revoke) the findings whose pair selects this verifier, in place.
+    fn run(&mut self, findings: &mut [Finding]);
+    /// Verify (and, if asked, revoke) one credential given directly: its partner id, secret and
+    /// an optional host or region hint.
+    fn verify_one(
+        &mut self,
+        id: &str,
+        secret: &Secret,
+        host: Option<&str>,
+    ) -> (Verification, Option<Revocation>);
+    /// Release what the run holds and return its counts and warnings.
+    fn finish(self: Box<Self>) -> Summary;
+}
+
+/// Every registered provider's verifiers, run over a scan's findings. Build with
+/// [`Verifier::new`], feed it findings with [`Verifier::run`] or one credential with
+/// [`Verifier::verify_credential`], then call [`Verifier::finish`].
 pub struct Verifier {
-    opts: VerifyOptions,
-    http: GenesysHttp,
-    audit: Option<AuditLog>,
-    notifier: Option<Notifier>,
-    /// Admin tokens by region domain (or why none could be had).
-    admin_tokens: HashMap<&'static str, Result<Token, String>>,
-    /// Regions named by the run's other findings, most often named first: tried after a
-    /// credential's own hints.
-    evidence: Vec<&'static str>,
-    /// Regions where a client of this run answered (live or unconfirmed), with counts.
-    answered: RegionCounts,
-    summary: Summary,
+    verifiers: Vec<Box<dyn CredentialVerifier>>,
 }
 
 impl Verifier {
-    /// Check the options and open the audit log. Nothing is sent yet.
+    /// Check the options and build each provider's verifier (opening the audit log). Nothing
+    /// is sent yet.
     pub fn new(opts: VerifyOptions) -> Result<Self, VerifyError> {
         if let Some(r) = &opts.revoke {
             if r.admin.is_none() && !r.dry_run {
                 return Err(VerifyError::MissingAdmin);
             }
         }
-        let notifier = match &opts.notify_webhook {
-            Some(url) => Some(Notifier::new(url, &opts)?),
-            None => None,
-        };
-        let audit = match &opts.audit_log {
-            Some(path) => Some(AuditLog::open(path)?),
-            None => None,
-        };
-        Ok(Verifier {
-            http: GenesysHttp::new(&opts),
-            opts,
-            audit,
-            notifier,
-            admin_tokens: HashMap::new(),
-            evidence: Vec::new(),
-            answered: Vec::new(),
-            summary: Summary::default(),
-        })
+        let mut verifiers = Vec::new();
+        for p in crate::providers::REGISTRY {
+            for name in p.verifiers() {
+                if let Some(v) = p.verifier(name, &opts) {
+                    verifiers.push(v?);
+                }
+            }
+        }
+        Ok(Verifier { verifiers })
     }
 
-    /// Verify (and, if asked, revoke) every Genesys finding in place. Findings of other rules
-    /// are left alone; each credential is checked once however many findings share it.
+    /// Verify (and, if asked, revoke) every finding whose rule selects a verifier, in place.
+    /// Findings of other rules are left alone; each credential is checked once however many
+    /// findings share it.
     pub fn run(&mut self, findings: &mut [Finding]) {
-        // (target, finding indexes, hint counts)
-        let mut targets: Vec<(Target, Vec<usize>, RegionCounts)> = Vec::new();
-        let mut index: HashMap<(String, String), usize> = HashMap::new();
-        let mut repo_hints = RegionCounts::new();
-        for (i, f) in findings.iter_mut().enumerate() {
-            if !f.rule_id.starts_with("genesys-") {
-                continue;
-            }
-            let pair = f.genesys.clone().unwrap_or_default();
-            let hint = pair
-                .region
-                .as_deref()
-                .and_then(crate::genesys::region_domain);
-            if let Some(h) = hint {
-                bump(&mut repo_hints, h);
-            }
-            let Some(client_id) = pair.client_id.filter(|c| !c.is_empty()) else {
-                self.summary.skipped += 1;
-                f.verification = Some(skipped("no client id paired with the secret".into()));
-                continue;
-            };
-            let place = Place {
-                path: f.path.clone(),
-                commit: f.commit().map(|c| c.id),
-                email: f.commit().map(|c| c.email.clone()),
-            };
-            // One check per (client id, secret), however many times the pair occurs.
-            let key = (client_id.clone(), f.secret.clone());
-            let t = *index.entry(key).or_insert_with(|| {
-                targets.push((
-                    Target {
-                        client_id,
-                        secret: Secret::new(f.secret.clone()),
-                        hints: Vec::new(),
-                        fingerprint: Some(f.fingerprint.to_string()),
-                        rule: Some(f.rule_id.to_string()),
-                        places: Vec::new(),
-                    },
-                    Vec::new(),
-                    Vec::new(),
-                ));
-                targets.len() - 1
-            });
-            let (target, members, hints) = &mut targets[t];
-            target.places.push(place);
-            members.push(i);
-            if let Some(h) = hint {
-                bump(hints, h);
-            }
-        }
-        self.evidence = ranked(repo_hints);
-        for (target, _, hints) in &mut targets {
-            target.hints = ranked(std::mem::take(hints));
-        }
-        // Hinted credentials first: they cost one request each and teach the run its regions.
-        targets.sort_by_key(|(t, _, _)| t.hints.is_empty());
-        for (target, members, _) in targets {
-            let (verification, revocation) = self.process(&target);
-            for i in members {
-                findings[i].verification = Some(verification.clone());
-                findings[i].revocation = revocation.clone();
-            }
+        for v in &mut self.verifiers {
+            v.run(findings);
         }
     }
 
-    /// Verify (and, if asked, revoke) one credential given directly.
+    /// Verify (and, if asked, revoke) one credential with the verifier `name`; `None` when no
+    /// provider offers it.
     pub fn verify_credential(
         &mut self,
-        client_id: &str,
+        name: &str,
+        id: &str,
         secret: &Secret,
-        region: Option<&str>,
-    ) -> (Verification, Option<Revocation>) {
-        let target = Target {
-            client_id: client_id.to_string(),
-            secret: secret.clone(),
-            hints: region
-                .and_then(crate::genesys::region_domain)
-                .into_iter()
-                .collect(),
-            fingerprint: None,
-            rule: None,
-            places: Vec::new(),
-        };
-        self.process(&target)
+        host: Option<&str>,
+    ) -> Option<(Verification, Option<Revocation>)> {
+        let v = self.verifiers.iter_mut().find(|v| v.name() == name)?;
+        Some(v.verify_one(id, secret, host))
     }
 
     /// Release what the run holds (admin tokens are deleted) and return the counts and
-    /// warnings.
-    pub fn finish(mut self) -> Summary {
-        self.release_admin_tokens();
-        self.summary
-    }
-
-    /// Decoy check, token check, token info and cleanup, then containment.
-    fn process(&mut self, target: &Target) -> (Verification, Option<Revocation>) {
-        self.summary.credentials += 1;
-        if self.is_decoy(&target.client_id) {
-            self.summary.decoys += 1;
-            self.record(
-                target,
-                None,
-                "verify",
-                None,
-                "decoy",
-                Some("decoy: not contacted".into()),
-            );
-            return (decoy_verification(), None);
+    /// warnings of every verifier.
+    pub fn finish(self) -> Summary {
+        let mut total = Summary::default();
+        for v in self.verifiers {
+            total.absorb(v.finish());
         }
-        let verification = self.verify_target(target);
-        match verification.status {
-            VerificationStatus::Active => self.summary.active += 1,
-            VerificationStatus::Invalid => self.summary.invalid += 1,
-            VerificationStatus::Indeterminate => self.summary.indeterminate += 1,
-            VerificationStatus::RateLimited => self.summary.rate_limited += 1,
-            VerificationStatus::Decoy => self.summary.decoys += 1,
-            VerificationStatus::Skipped => self.summary.skipped += 1,
-            VerificationStatus::Unconfirmed => self.summary.unconfirmed += 1,
-        }
-        if matches!(
-            verification.status,
-            VerificationStatus::Active | VerificationStatus::Unconfirmed
-        ) {
-            if let Some(d) = verification
-                .region
-                .as_deref()
-                .and_then(crate::genesys::region_domain)
-            {
-                bump(&mut self.answered, d);
-            }
-        }
-        let revocation = match (&self.opts.revoke, verification.status) {
-            (None, _) => None,
-            (Some(_), VerificationStatus::Active) => {
-                let domain = verification
-                    .region
-                    .as_deref()
-                    .and_then(crate::genesys::region_domain);
-                let r = match domain {
-                    Some(d) => self.revoke(target, d, &verification),
-                    None => self.revocation(
-                        RevocationStatus::RevokeFailed,
-                        Some("no region known for the live credential".into()),
-                    ),
-                };
-                match r.status {
-                    RevocationStatus::Revoked => self.summary.revoked += 1,
-                    RevocationStatus::RevokeFailed => self.summary.revoke_failed += 1,
-                    RevocationStatus::Protected => self.summary.protected += 1,
-                    RevocationStatus::DryRun => self.summary.dry_run += 1,
-                    RevocationStatus::NotAttempted => {}
-                }
-                Some(r)
-            }
-            (Some(_), VerificationStatus::Indeterminate | VerificationStatus::RateLimited) => {
-                Some(self.revocation(
-                    RevocationStatus::NotAttempted,
-                    Some("verification reached no conclusion; nothing was revoked".into()),
-                ))
-            }
-            (Some(_), VerificationStatus::Unconfirmed) => Some(self.revocation(
-                RevocationStatus::NotAttempted,
-                Some("not proven live (no token was issued); nothing was revoked".into()),
-            )),
-            (Some(_), VerificationStatus::Skipped) => Some(self.revocation(
-                RevocationStatus::NotAttempted,
-                Some("not checked; nothing was revoked".into()),
-            )),
-            (Some(_), _) => None,
-        };
-        (verification, revocation)
-    }
-
-    fn is_decoy(&self, client_id: &str) -> bool {
-        is_decoy(&self.opts.decoy_client_ids, client_id)
-    }
-
-    /// A revocation record for the configured action, now.
-    fn revocation(&self, status: RevocationStatus, reason: Option<String>) -> Revocation {
-        Revocation {
-            status,
-            action: self
-                .opts
-                .revoke
-                .as_ref()
-                .map(|r| r.action.as_str())
-                .unwrap_or("none")
-                .to_string(),
-            at: audit::now_rfc3339(),
-            reason,
-        }
-    }
-
-    fn dry_run(&self) -> bool {
-        self.opts.revoke.as_ref().is_some_and(|r| r.dry_run)
-    }
-
-    /// Append an audit line for `target` (no-op without an audit log).
-    fn record(
-        &mut self,
-        target: &Target,
-        region: Option<&str>,
-        action: &str,
-        http_status: Option<u16>,
-        outcome: &str,
-        detail: Option<String>,
-    ) {
-        let dry_run = self.dry_run();
-        let Some(log) = &mut self.audit else { return };
-        let rec = AuditRecord {
-            time: audit::now_rfc3339(),
-            fingerprint: target.fingerprint.as_deref(),
-            rule: target.rule.as_deref(),
-            client_id: &target.client_id,
-            region,
-            action,
-            http_status,
-            outcome,
-            dry_run,
-            detail: detail.map(|d| scrub(&d, &target.secret)),
-        };
-        if let Err(e) = log.write(&rec) {
-            let w = format!("writing the audit log failed: {e}");
-            if !self.summary.warnings.contains(&w) {
-                self.summary.warnings.push(w);
-            }
-        }
-    }
-
-    fn warn(&mut self, w: String) {
-        self.summary.warnings.push(w);
+        total
     }
 }
 
@@ -607,8 +404,22 @@ fn resembles(text: &str, secret: &Secret, client_id: Option<&str>) -> bool {
     })
 }
 
+/// A revocation record for `action`, now.
+pub(crate) fn revocation(
+    action: RevokeAction,
+    status: RevocationStatus,
+    reason: Option<String>,
+) -> Revocation {
+    Revocation {
+        status,
+        action,
+        at: audit::now_rfc3339(),
+        reason,
+    }
+}
+
 /// A `skipped` verification, now.
-fn skipped(reason: String) -> Verification {
+pub(crate) fn skipped(reason: String) -> Verification {
     Verification {
         status: VerificationStatus::Skipped,
         region: None,
@@ -617,30 +428,6 @@ fn skipped(reason: String) -> Verification {
         checked_at: audit::now_rfc3339(),
         reason: Some(reason),
     }
-}
-
-/// Mentions of regions, in first-seen order.
-type RegionCounts = Vec<(&'static str, usize)>;
-
-/// Count one more mention of `region`.
-fn bump(counts: &mut RegionCounts, region: &'static str) {
-    match counts.iter_mut().find(|(r, _)| *r == region) {
-        Some((_, n)) => *n += 1,
-        None => counts.push((region, 1)),
-    }
-}
-
-/// Regions by mentions, most first; ties in the canonical region order.
-fn ranked(mut counts: RegionCounts) -> Vec<&'static str> {
-    let pos = |r: &str| crate::genesys::REGION_DOMAINS.iter().position(|d| *d == r);
-    counts.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), pos(r)));
-    counts.into_iter().map(|(r, _)| r).collect()
-}
-
-fn is_decoy(decoy_client_ids: &[String], client_id: &str) -> bool {
-    decoy_client_ids
-        .iter()
-        .any(|d| d.trim().eq_ignore_ascii_case(client_id))
 }
 
 /// The record of a decoy: planted on purpose, never contacted.
@@ -655,23 +442,10 @@ pub fn decoy_verification() -> Verification {
     }
 }
 
-/// Mark the findings whose paired client id is a decoy, without any network: a planted
-/// honeypot must not fail every scan of the repository that holds it. Returns how many.
-pub fn mark_decoys(findings: &mut [Finding], decoy_client_ids: &[String]) -> usize {
-    let mut marked = 0;
-    for f in findings.iter_mut() {
-        let id = f.genesys.as_ref().and_then(|g| g.client_id.as_deref());
-        if id.is_some_and(|id| is_decoy(decoy_client_ids, id)) && f.verification.is_none() {
-            f.verification = Some(decoy_verification());
-            marked += 1;
-        }
-    }
-    marked
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::genesys;
     use base64::Engine;
 
     fn target(secret: &str) -> Target {
@@ -737,16 +511,44 @@ mod tests {
         assert_eq!(plain_name("line\nbreak", &t), None);
     }
 
+    /// What a rule does beyond matching follows its `provider` and `verify` fields, never its id.
     #[test]
-    fn regions_rank_by_mentions_then_canonical_order() {
-        let mut c = Vec::new();
-        bump(&mut c, "usw2.pure.cloud");
-        bump(&mut c, "mypurecloud.de");
-        bump(&mut c, "mypurecloud.de");
-        bump(&mut c, "mypurecloud.ie");
+    fn dispatch_follows_the_rule_fields_not_the_id() {
+        let rule = |id: &str, fields: &str| {
+            let text = format!(
+                "[[rules]]\nid = \"{id}\"\nname = \"n\"\nseverity = \"high\"\nkeywords = [\"acme\"]\n{fields}regex = 'acme_secret = (?P<secret>[A-Za-z0-9_-]{{42}}[AEIMQUYcgkosw048])'\n"
+            );
+            crate::rules::parse("test.toml", &text).unwrap()
+        };
+        let client_id = ["5c90a958", "7403", "4430", "ac66", "a78795e761d1"].join("-");
+        let secret = ["Qx7mK2pLw9v", "Tn4rZs8yHb3", "cFd6gJk1ePa", "5uRq0iVo2"].concat() + "w";
+        let text = format!("acme_client_id = {client_id}\nacme_secret = {secret}\n");
+        let scan = |rules| {
+            crate::Matcher::for_rules(rules)
+                .unwrap()
+                .scan("a.env", text.as_bytes())
+        };
+        let mut found = scan(rule(
+            "acme-oauth-secret",
+            "provider = \"genesys\"\nverify = \"genesys\"\n",
+        ));
+        found.extend(scan(rule("genesys-lookalike", "")));
+        assert_eq!(found.len(), 2, "{found:?}");
+        let pair = found[0].pair.as_ref().expect("paired by its provider");
+        assert_eq!(pair.id.as_deref(), Some(client_id.as_str()));
+        assert_eq!(pair.verify.as_deref(), Some(genesys::VERIFIER));
+        assert!(found[1].pair.is_none(), "a genesys- id alone pairs nothing");
+        // A decoy client id is recognised without any request: proof that the verifier took
+        // the finding, and left the other alone.
+        let mut opts = VerifyOptions::new(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).unwrap());
+        opts.providers.genesys.decoy_client_ids = vec![client_id.clone()];
+        let mut verifier = Verifier::new(opts).unwrap();
+        verifier.run(&mut found);
+        assert_eq!(verifier.finish().decoys, 1);
         assert_eq!(
-            ranked(c),
-            ["mypurecloud.de", "mypurecloud.ie", "usw2.pure.cloud"]
+            found[0].verification.as_ref().map(|v| v.status),
+            Some(VerificationStatus::Decoy)
         );
+        assert!(found[1].verification.is_none());
     }
 }

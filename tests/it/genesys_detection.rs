@@ -23,9 +23,9 @@ fn assert_genesys(found: &[Value], rule: &str, id: &str, region: Option<&str>, w
     assert_eq!(found.len(), 1, "{what}: {found:#?}");
     let f = &found[0];
     assert_eq!(f["rule_id"], rule, "{what}: {f:#}");
-    assert_eq!(f["genesys"]["client_id"], id, "{what}: {f:#}");
+    assert_eq!(f["pair"]["id"], id, "{what}: {f:#}");
     assert_eq!(
-        f["genesys"]["region"].as_str(),
+        f["pair"]["host"].as_str(),
         region,
         "{what}: region in {f:#}"
     );
@@ -246,7 +246,7 @@ fn secret_without_client_id_is_reported_at_medium_confidence() {
     let s = genesys_secret(300);
     let found = scan_one("genesys.env", &format!("GENESYS_CLOUD_CLIENT_SECRET={s}\n"));
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["genesys"]["client_id"], Value::Null);
+    assert_eq!(found[0]["pair"]["id"], Value::Null);
     assert_eq!(found[0]["confidence"], "medium");
 }
 
@@ -328,4 +328,71 @@ fn secrets_on_consecutive_lines_are_each_found() {
     let found = scan_one("secrets.txt", &text);
     let lines: Vec<u64> = found.iter().map(|f| f["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![2, 3, 4, 5], "{found:#?}");
+}
+
+/// A fresh access-token-shaped value (86 characters of base64url) for `seed`, built at test time.
+fn access_token(seed: u64) -> String {
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..86)
+        .map(|_| B64URL[rng.usize(..B64URL.len())] as char)
+        .collect()
+}
+
+#[test]
+fn access_tokens_beside_genesys_are_found_and_elsewhere_are_not() {
+    let cases: Vec<(&str, Template)> = vec![
+        (
+            "client.js",
+            Box::new(|_, t: &str| {
+                format!("const platformClient = require('purecloud-platform-client-v2');\nplatformClient.ApiClient.instance.setAccessToken(\"{t}\");\n")
+            }),
+        ),
+        (
+            "call.sh",
+            Box::new(|_, t: &str| {
+                format!("curl -H 'Authorization: Bearer {t}' https://api.euw2.pure.cloud/api/v2/users/me\n")
+            }),
+        ),
+        (
+            "ci.env",
+            Box::new(|_, t: &str| format!("GENESYS_CLOUD_ACCESS_TOKEN={t}\n")),
+        ),
+    ];
+    for (i, (name, template)) in cases.iter().enumerate() {
+        let token = access_token(900 + i as u64);
+        let found = scan_one(name, &template("", &token));
+        assert_eq!(found.len(), 1, "{name}: {found:#?}");
+        let f = &found[0];
+        assert_eq!(f["rule_id"], "genesys-access-token", "{name}: {f:#}");
+        assert_eq!(f["pair"]["provider"], "genesys", "{name}: {f:#}");
+        assert!(f
+            .get("secret")
+            .is_some_and(|s| !s.to_string().contains(&token[4..])));
+    }
+    // A region host in the context becomes the pair's host hint.
+    let token = access_token(910);
+    let found = scan_one(
+        "call.sh",
+        &format!(
+            "curl -H 'Authorization: Bearer {token}' https://api.mypurecloud.de/api/v2/users/me\n"
+        ),
+    );
+    assert_eq!(found[0]["pair"]["host"], "mypurecloud.de");
+    // The same bearer header beside another service, and a placeholder, are not Genesys tokens
+    // (another service's token may still be some other rule's finding).
+    let token = access_token(911);
+    let other = scan_one(
+        "other.sh",
+        &format!("curl -H 'Authorization: Bearer {token}' https://api.example.com/v1/items\n"),
+    );
+    assert!(
+        other.iter().all(|f| f["rule_id"] != "genesys-access-token"),
+        "{other:#?}"
+    );
+    assert!(scan_one(
+        "client.js",
+        "// purecloud\nclient.setAccessToken(process.env.GENESYS_CLOUD_ACCESS_TOKEN);\n"
+    )
+    .is_empty());
 }

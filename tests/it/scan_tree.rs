@@ -20,7 +20,7 @@ fn clean_tree_exits_zero_and_counts_files() {
     );
     let (code, doc) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert!(findings(&doc).is_empty());
     assert_eq!(doc["stats"]["files"], 2);
     assert_eq!(doc["stats"]["bytes"], 29);
@@ -50,7 +50,7 @@ fn json_finding_shape_and_redaction() {
         "author",
         "email",
         "date",
-        "genesys",
+        "pair",
     ] {
         assert!(f.get(key).is_some(), "missing {key} in {f:#}");
     }
@@ -64,8 +64,11 @@ fn json_finding_shape_and_redaction() {
         (Some(3), Some(72))
     );
     assert_eq!(f["commit"], Value::Null);
-    assert_eq!(f["genesys"]["region"], "mypurecloud.ie");
-    assert_eq!(f["genesys"]["client_id"], client_id(1));
+    assert_eq!(f["pair"]["provider"], "genesys");
+    assert_eq!(f["pair"]["verify"], "genesys");
+    assert_eq!(f["pair"]["host"], "mypurecloud.ie");
+    assert_eq!(f["pair"]["id"], client_id(1));
+    assert!(f["pair"].get("named").is_none(), "{f:#}");
     let shown = f["secret"].as_str().unwrap();
     assert!(
         !shown.contains(&secret[4..]),

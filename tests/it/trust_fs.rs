@@ -292,7 +292,7 @@ fn files_whose_stat_size_is_zero_are_read_to_eof() {
         String::from_utf8_lossy(&out.stdout)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(findings(&doc)[0]["genesys"]["client_id"], id.as_str());
+    assert_eq!(findings(&doc)[0]["pair"]["id"], id.as_str());
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret));
 }
 

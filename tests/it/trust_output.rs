@@ -535,7 +535,7 @@ proptest! {
         let g = found.iter().find(|f| f.secret == secret);
         prop_assert!(g.is_some(), "planted Genesys secret not found");
         prop_assert_eq!(
-            g.unwrap().genesys.as_ref().and_then(|p| p.client_id.clone()),
+            g.unwrap().pair.as_ref().and_then(|p| p.id.clone()),
             Some(id)
         );
         prop_assert!(found.iter().any(|f| f.secret == pat), "planted token not found");

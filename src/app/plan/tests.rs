@@ -310,7 +310,7 @@ fn decoys_come_from_the_config_in_force() {
     let VerifyPlan::On(opts) = &p.verify else {
         panic!("verify planned");
     };
-    assert_eq!(opts.decoy_client_ids, [id]);
+    assert_eq!(opts.providers.genesys.decoy_client_ids, [id]);
 }
 
 #[test]

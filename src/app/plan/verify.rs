@@ -100,8 +100,7 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     if let Some(n) = v.max_verify_requests {
         o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    o.decoy_client_ids = config.genesys.decoy_client_ids.clone();
-    o.protected_client_ids = config.genesys.protected_client_ids.clone();
+    o.providers = config.providers.clone();
     o.audit_log = v.audit_log.clone();
     o.notify_webhook = v.notify_webhook.clone();
     if v.revoke {
@@ -144,13 +143,13 @@ impl VerifyCommandPlan {
     /// Plan `leakgate verify`. Verification is implied; the secret is read when it runs.
     pub fn from_args(args: &VerifyCommandArgs) -> Result<Self> {
         let client_id = args.client_id.trim().to_ascii_lowercase();
-        if !leakgate::genesys::is_client_id(&client_id) {
+        if !leakgate::providers::genesys::is_client_id(&client_id) {
             bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
         }
         let region = match &args.region {
             Some(r) => Some(
                 // Not quoted: a value pasted into the wrong flag may be a secret.
-                leakgate::genesys::region_domain(r).context(
+                leakgate::providers::genesys::region_domain(r).context(
                     "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
                 )?,
             ),

@@ -1,9 +1,8 @@
 //! Genesys pairing: the client id assigned near a secret, the region its context names, and
 //! the `client_id:client_secret` pair inside a Basic credential.
 
-use super::filters::{lead, WordSet};
-use crate::finding::GenesysPair;
-use crate::genesys::{is_client_id, is_client_secret, region_domain};
+use super::facts::{is_client_id, is_client_secret, region_domain};
+use crate::providers::{lead, window_end, window_start, WordSet};
 use base64::Engine;
 use regex::bytes::Regex;
 use std::sync::LazyLock;
@@ -53,20 +52,36 @@ const PAIR_LINES: usize = 8;
 /// Bytes on each side of a secret within which a region mention counts.
 const REGION_REACH: usize = 64 * 1024;
 
-/// Find the client id and region for a Genesys secret at `start..end` of `data`. With
-/// `require_named`, only a UUID assigned to an id-like name counts as the client id.
-pub fn pair(
+/// The client id nearest to a secret at `start..end` of `data` (an id assigned to an id-like
+/// name before any other), and whether it was so assigned.
+pub fn client_id_near(
     data: &[u8],
     start: usize,
     end: usize,
-    require_named: bool,
-    regions: &Regions,
     uuids: &Uuids,
-) -> GenesysPair {
-    GenesysPair {
-        client_id: client_id_near(data, start, end, require_named, uuids),
-        region: regions.nearest(start).map(str::to_string),
+) -> Option<(String, bool)> {
+    let lo = window_start(data, start, PAIR_LINES);
+    let hi = window_end(data, end, PAIR_LINES);
+    let mut best: Option<(bool, usize, String)> = None;
+    for (ms, me) in uuids.within(lo, hi) {
+        if ms < end && me > start {
+            continue;
+        }
+        let id = String::from_utf8_lossy(&data[ms..me]).to_ascii_lowercase();
+        let lead = lead(data, ms);
+        let named = ID_WORDS.found_in(lead) || data.get(me) == Some(&b':') && me + 1 == start;
+        let distance = if me <= start { start - me } else { ms - end };
+        let better = match &best {
+            None => true,
+            Some((bn, bd, _)) => {
+                (named, std::cmp::Reverse(distance)) > (*bn, std::cmp::Reverse(*bd))
+            }
+        };
+        if better {
+            best = Some((named, distance, id));
+        }
     }
+    best.map(|(named, _, id)| (id, named))
 }
 
 /// Every UUID v4 in a blob, in order: found once per blob, so pairing many secrets on one long
@@ -105,66 +120,6 @@ pub fn decode_basic(b64: &[u8]) -> Option<(String, String)> {
     let (id, secret) = text.split_once(':')?;
     let id = id.to_ascii_lowercase();
     (is_client_id(&id) && is_client_secret(secret)).then(|| (id, secret.to_string()))
-}
-
-/// Start of the window `lines` lines before `pos`, capped at `lines * 128` bytes.
-pub(crate) fn window_start(data: &[u8], pos: usize, lines: usize) -> usize {
-    let floor = pos.saturating_sub(lines * 128);
-    let mut at = pos;
-    for _ in 0..=lines {
-        match memchr::memrchr(b'\n', &data[floor..at]) {
-            Some(i) => at = floor + i,
-            None => return floor,
-        }
-    }
-    at + 1
-}
-
-/// End of the window `lines` lines after `pos`, capped at `lines * 128` bytes.
-pub(crate) fn window_end(data: &[u8], pos: usize, lines: usize) -> usize {
-    let ceil = (pos + lines * 128).min(data.len());
-    let mut at = pos;
-    for _ in 0..=lines {
-        match memchr::memchr(b'\n', &data[at..ceil]) {
-            Some(i) => at += i + 1,
-            None => return ceil,
-        }
-    }
-    at
-}
-
-fn client_id_near(
-    data: &[u8],
-    start: usize,
-    end: usize,
-    require_named: bool,
-    uuids: &Uuids,
-) -> Option<String> {
-    let lo = window_start(data, start, PAIR_LINES);
-    let hi = window_end(data, end, PAIR_LINES);
-    let mut best: Option<(bool, usize, String)> = None;
-    for (ms, me) in uuids.within(lo, hi) {
-        if ms < end && me > start {
-            continue;
-        }
-        let id = String::from_utf8_lossy(&data[ms..me]).to_ascii_lowercase();
-        let lead = lead(data, ms);
-        let named = ID_WORDS.found_in(lead) || data.get(me) == Some(&b':') && me + 1 == start;
-        if require_named && !named {
-            continue;
-        }
-        let distance = if me <= start { start - me } else { ms - end };
-        let better = match &best {
-            None => true,
-            Some((bn, bd, _)) => {
-                (named, std::cmp::Reverse(distance)) > (*bn, std::cmp::Reverse(*bd))
-            }
-        };
-        if better {
-            best = Some((named, distance, id));
-        }
-    }
-    best.map(|(_, _, id)| id)
 }
 
 /// Every place in a blob that names a Genesys region, in order: hosts anywhere, AWS-style
@@ -212,16 +167,6 @@ impl Regions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn windows_stop_at_lines() {
-        let data = b"a\nb\nc\nd\ne\n";
-        let pos = 4; // 'c'
-        assert_eq!(window_start(data, pos, 1), 2);
-        assert_eq!(window_end(data, pos, 1), 8);
-        assert_eq!(window_start(data, pos, 10), 0);
-        assert_eq!(window_end(data, pos, 10), data.len());
-    }
 
     #[test]
     fn region_from_enum_host_and_terraform() {

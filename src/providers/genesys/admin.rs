@@ -1,35 +1,36 @@
 //! Containment through the admin API: disable, rotate or delete the leaked client, then
 //! re-check that the leaked pair is now refused.
 
-use super::client::{Auth, Call, Method, Reply, Service};
 use super::token::TokenAnswer;
-use super::{
-    scrub, Revocation, RevocationStatus, RevokeAction, Target, Token, Verification, Verifier,
-};
+use super::verifier::GenesysVerifier;
+use crate::finding::{Revocation, RevocationStatus, RevokeAction, Verification};
+use crate::verify::audit::{AuditAction, AuditOutcome};
+use crate::verify::client::{Auth, Call, Method, Reply, Service};
+use crate::verify::{revocation, scrub, RevokeOptions, Target, Token};
 use std::time::Duration;
 
 /// Why a containment step failed.
 type StepResult<T> = Result<T, String>;
 
-impl Verifier {
+impl GenesysVerifier {
     /// Contain a live credential found in `domain`: protection checks, dry run, the action,
     /// then the re-check. Notifies the webhook of real attempts.
     pub(crate) fn revoke(
         &mut self,
+        opts: &RevokeOptions,
         target: &Target,
         domain: &'static str,
         verification: &Verification,
     ) -> Revocation {
-        let Some(opts) = self.opts.revoke.clone() else {
-            return self.revocation(RevocationStatus::NotAttempted, None);
-        };
-        let action = opts.action.as_str();
+        let action = AuditAction::from(opts.action);
         let admin_id = opts.admin.as_ref().map(|a| a.client_id.as_str());
         let protected_reason =
             if admin_id.is_some_and(|a| a.eq_ignore_ascii_case(&target.client_id)) {
                 Some("the admin client itself is never revoked")
             } else if self
                 .opts
+                .providers
+                .genesys
                 .protected_client_ids
                 .iter()
                 .any(|p| p.trim().eq_ignore_ascii_case(&target.client_id))
@@ -44,10 +45,14 @@ impl Verifier {
                 Some(domain),
                 action,
                 None,
-                "protected",
+                AuditOutcome::Protected,
                 Some(why.into()),
             );
-            return self.revocation(RevocationStatus::Protected, Some(why.to_string()));
+            return revocation(
+                opts.action,
+                RevocationStatus::Protected,
+                Some(why.to_string()),
+            );
         }
         if opts.dry_run {
             let what = match opts.action {
@@ -64,19 +69,19 @@ impl Verifier {
                 Some(domain),
                 action,
                 None,
-                "dry_run",
+                AuditOutcome::DryRun,
                 Some(why.clone()),
             );
-            return self.revocation(RevocationStatus::DryRun, Some(why));
+            return revocation(opts.action, RevocationStatus::DryRun, Some(why));
         }
         let result = self
             .contain(target, domain, opts.action)
             .and_then(|()| self.recheck(target, domain));
         let r = match result {
-            Ok(()) => self.revocation(RevocationStatus::Revoked, None),
+            Ok(()) => revocation(opts.action, RevocationStatus::Revoked, None),
             Err(why) => {
                 let why = scrub(&why, &target.secret);
-                self.revocation(RevocationStatus::RevokeFailed, Some(why))
+                revocation(opts.action, RevocationStatus::RevokeFailed, Some(why))
             }
         };
         self.notify(target, domain, verification, &r);
@@ -92,8 +97,15 @@ impl Verifier {
     ) -> StepResult<()> {
         self.admin_token(domain)?;
         let path = format!("/api/v2/oauth/clients/{}", target.client_id);
-        let client =
-            self.admin_call(target, domain, "get_client", Method::Get, &path, None, true)?;
+        let client = self.admin_call(
+            target,
+            domain,
+            AuditAction::GetClient,
+            Method::Get,
+            &path,
+            None,
+            true,
+        )?;
         if client.status == 404 {
             return Err(format!(
                 "client {} not found by the admin client in {domain} (another org?)",
@@ -109,7 +121,7 @@ impl Verifier {
                 let reply = self.admin_call(
                     target,
                     domain,
-                    "rotate",
+                    AuditAction::Rotate,
                     Method::Post,
                     &format!("{path}/secret"),
                     None,
@@ -119,8 +131,15 @@ impl Verifier {
             }
             RevokeAction::Delete => {
                 self.put_state(target, domain, &path, &record, "inactive")?;
-                let reply =
-                    self.admin_call(target, domain, "delete", Method::Delete, &path, None, false)?;
+                let reply = self.admin_call(
+                    target,
+                    domain,
+                    AuditAction::Delete,
+                    Method::Delete,
+                    &path,
+                    None,
+                    false,
+                )?;
                 expect_ok(&reply, "deleting the client")
             }
         }
@@ -148,9 +167,9 @@ impl Verifier {
         body.remove("secret");
         body.insert("state".into(), serde_json::Value::String(state.into()));
         let step = if state == "disabled" {
-            "disable"
+            AuditAction::Disable
         } else {
-            "deactivate"
+            AuditAction::Deactivate
         };
         let reply = self.admin_call(
             target,
@@ -173,10 +192,16 @@ impl Verifier {
                 // Changes take a moment to reach every login node.
                 self.http.pause(Duration::from_secs(1 << (n - 1).min(4)));
             }
-            match self.token_request(target, &target.client_id, &target.secret, domain, "recheck") {
+            match self.token_request(
+                target,
+                &target.client_id,
+                &target.secret,
+                domain,
+                AuditAction::Recheck,
+            ) {
                 TokenAnswer::Refused => return Ok(()),
                 TokenAnswer::Live(token) => {
-                    self.delete_token(target, domain, &token, "token_delete");
+                    self.delete_token(target, domain, &token, AuditAction::TokenDelete);
                     last = "the leaked pair is still accepted".to_string();
                 }
                 TokenAnswer::Unconfirmed => {
@@ -218,16 +243,20 @@ impl Verifier {
                     .then(|| reply.json())
                     .and_then(|j| j.get("access_token")?.as_str().map(str::to_string))
                     .filter(|t| !t.is_empty());
-                let outcome = if token.is_some() { "ok" } else { "failed" };
+                let outcome = if token.is_some() {
+                    AuditOutcome::Ok
+                } else {
+                    AuditOutcome::Failed
+                };
                 self.record(
                     &admin_target,
                     Some(domain),
-                    "admin_token",
+                    AuditAction::AdminToken,
                     Some(reply.status),
                     outcome,
                     None,
                 );
-                token.map(Token).ok_or_else(|| {
+                token.map(Token::new).ok_or_else(|| {
                     format!(
                         "the admin client got no token in {domain} (HTTP {}); check LEAKGATE_GENESYS_ADMIN_CLIENT_ID/SECRET and that it lives in this region",
                         reply.status
@@ -238,9 +267,9 @@ impl Verifier {
                 self.record(
                     &admin_target,
                     Some(domain),
-                    "admin_token",
+                    AuditAction::AdminToken,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 Err(format!("admin token in {domain}: {}", e.reason()))
@@ -258,14 +287,14 @@ impl Verifier {
         &mut self,
         target: &Target,
         domain: &'static str,
-        step: &str,
+        step: AuditAction,
         method: Method,
         path: &str,
         json: Option<String>,
         keep_body: bool,
     ) -> StepResult<Reply> {
         let token = match self.admin_tokens.get(domain) {
-            Some(Ok(t)) => Token(t.expose().to_string()),
+            Some(Ok(t)) => Token::new(t.expose().to_string()),
             _ => return Err("no admin token".to_string()),
         };
         let call = Call {
@@ -285,7 +314,11 @@ impl Verifier {
                     Some(domain),
                     step,
                     Some(reply.status),
-                    if ok { "ok" } else { "failed" },
+                    if ok {
+                        AuditOutcome::Ok
+                    } else {
+                        AuditOutcome::Failed
+                    },
                     None,
                 );
                 Ok(reply)
@@ -296,7 +329,7 @@ impl Verifier {
                     Some(domain),
                     step,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 Err(format!("{step}: {}", e.reason()))
@@ -320,7 +353,7 @@ impl Verifier {
         tokens.sort_by_key(|(d, _)| *d);
         for (domain, token) in tokens {
             if let Ok(token) = token {
-                self.delete_token(&target, domain, &token, "admin_token_delete");
+                self.delete_token(&target, domain, &token, AuditAction::AdminTokenDelete);
             }
         }
     }
@@ -330,7 +363,7 @@ impl Verifier {
 fn admin_target(client_id: &str) -> Target {
     Target {
         client_id: client_id.to_string(),
-        secret: super::Secret::new(String::new()),
+        secret: crate::verify::Secret::new(String::new()),
         hints: Vec::new(),
         fingerprint: None,
         rule: None,

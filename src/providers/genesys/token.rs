@@ -1,10 +1,11 @@
 //! The token check (region by region, the hinted one first), reading `tokens/me` for the org and
 //! client name, and deleting the token a check minted.
 
-use super::client::{Auth, Call, CallError, Method, Service};
-use super::{
-    audit, plain_name, scrub, Secret, Target, Token, Verification, VerificationStatus, Verifier,
-};
+use super::verifier::GenesysVerifier;
+use crate::finding::{Verification, VerificationStatus};
+use crate::verify::audit::{self, AuditAction, AuditOutcome};
+use crate::verify::client::{Auth, Call, CallError, Method, Service};
+use crate::verify::{plain_name, scrub, Secret, Target, Token};
 
 /// OAuth error codes (RFC 6749 5.2 and Genesys) that may be repeated in reasons. Any other text
 /// a server sends is never shown: a hostile or broken server could echo a credential back.
@@ -41,7 +42,7 @@ pub(crate) enum TokenAnswer {
     Paused(String),
 }
 
-impl Verifier {
+impl GenesysVerifier {
     /// Ask one region's token endpoint about a pair, and write the audit line for it.
     pub(crate) fn token_request(
         &mut self,
@@ -49,7 +50,7 @@ impl Verifier {
         client_id: &str,
         secret: &Secret,
         domain: &'static str,
-        action: &str,
+        action: AuditAction,
     ) -> TokenAnswer {
         let call = Call {
             method: Method::Post,
@@ -73,12 +74,15 @@ impl Verifier {
             Err(e) => (TokenAnswer::Unknown(e.reason()), None),
         };
         let (outcome, detail) = match &answer {
-            TokenAnswer::Live(_) => ("active", None),
-            TokenAnswer::Unconfirmed => ("unconfirmed", Some("unauthorized_client".to_string())),
-            TokenAnswer::Refused => ("refused", None),
-            TokenAnswer::Throttled(r) => ("rate_limited", Some(r.clone())),
-            TokenAnswer::Unknown(r) => ("indeterminate", Some(r.clone())),
-            TokenAnswer::Paused(r) => ("not_sent", Some(r.clone())),
+            TokenAnswer::Live(_) => (AuditOutcome::Active, None),
+            TokenAnswer::Unconfirmed => (
+                AuditOutcome::Unconfirmed,
+                Some("unauthorized_client".to_string()),
+            ),
+            TokenAnswer::Refused => (AuditOutcome::Refused, None),
+            TokenAnswer::Throttled(r) => (AuditOutcome::RateLimited, Some(r.clone())),
+            TokenAnswer::Unknown(r) => (AuditOutcome::Indeterminate, Some(r.clone())),
+            TokenAnswer::Paused(r) => (AuditOutcome::NotSent, Some(r.clone())),
         };
         self.record(target, Some(domain), action, status, outcome, detail);
         answer
@@ -89,14 +93,14 @@ impl Verifier {
     /// the rest in the canonical order. Each region once.
     fn region_order(&self, target: &Target) -> Vec<&'static str> {
         let answered = self.answered.clone();
-        let mut order: Vec<&'static str> = Vec::with_capacity(crate::genesys::REGION_DOMAINS.len());
+        let mut order: Vec<&'static str> = Vec::with_capacity(super::REGION_DOMAINS.len());
         let candidates = target
             .hints
             .iter()
             .copied()
-            .chain(super::ranked(answered))
+            .chain(super::verifier::ranked(answered))
             .chain(self.evidence.iter().copied())
-            .chain(crate::genesys::REGION_DOMAINS.iter().copied());
+            .chain(super::REGION_DOMAINS.iter().copied());
         for d in candidates {
             if !order.contains(&d) {
                 order.push(d);
@@ -125,8 +129,13 @@ impl Verifier {
             self.summary.token_requests += 1;
             tried += 1;
             last_region = Some(domain);
-            let answer =
-                self.token_request(target, &target.client_id, &target.secret, domain, "verify");
+            let answer = self.token_request(
+                target,
+                &target.client_id,
+                &target.secret,
+                domain,
+                AuditAction::Verify,
+            );
             match answer {
                 TokenAnswer::Live(token) => {
                     let mut v = Verification {
@@ -146,7 +155,7 @@ impl Verifier {
                         let (org, name) = self.token_info(target, domain, &token);
                         v.org = org;
                         v.client_name = name;
-                        self.delete_token(target, domain, &token, "token_delete");
+                        self.delete_token(target, domain, &token, AuditAction::TokenDelete);
                     }
                     return v;
                 }
@@ -177,7 +186,7 @@ impl Verifier {
                 }
             }
         }
-        let regions = crate::genesys::REGION_DOMAINS.len();
+        let regions = super::REGION_DOMAINS.len();
         let cap_note = capped.then(|| {
             format!(
                 "left unchecked in {} of {regions} regions: the cap of {} token requests per run (--max-verify-requests) was reached",
@@ -222,7 +231,14 @@ impl Verifier {
         };
         match self.http.send(&call) {
             Ok(reply) if reply.status == 200 => {
-                self.record(target, Some(domain), "token_info", Some(200), "ok", None);
+                self.record(
+                    target,
+                    Some(domain),
+                    AuditAction::TokenInfo,
+                    Some(200),
+                    AuditOutcome::Ok,
+                    None,
+                );
                 let j = reply.json();
                 let named = |v: &serde_json::Value| {
                     v.get("name")
@@ -245,9 +261,9 @@ impl Verifier {
                 self.record(
                     target,
                     Some(domain),
-                    "token_info",
+                    AuditAction::TokenInfo,
                     Some(reply.status),
-                    "failed",
+                    AuditOutcome::Failed,
                     None,
                 );
                 (None, None)
@@ -256,9 +272,9 @@ impl Verifier {
                 self.record(
                     target,
                     Some(domain),
-                    "token_info",
+                    AuditAction::TokenInfo,
                     e.status(),
-                    "failed",
+                    AuditOutcome::Failed,
                     Some(e.reason()),
                 );
                 (None, None)
@@ -272,7 +288,7 @@ impl Verifier {
         target: &Target,
         domain: &'static str,
         token: &Token,
-        action: &str,
+        action: AuditAction,
     ) -> bool {
         let call = Call {
             method: Method::Delete,
@@ -292,7 +308,11 @@ impl Verifier {
             Some(domain),
             action,
             status,
-            if ok { "ok" } else { "failed" },
+            if ok {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Failed
+            },
             detail.clone(),
         );
         if !ok {
@@ -320,7 +340,7 @@ fn classify(status: u16, j: &serde_json::Value) -> TokenAnswer {
     let error = j.get("error").and_then(|v| v.as_str());
     match (status, error) {
         (200, _) => match j.get("access_token").and_then(|v| v.as_str()) {
-            Some(t) if !t.is_empty() => TokenAnswer::Live(Token(t.to_string())),
+            Some(t) if !t.is_empty() => TokenAnswer::Live(Token::new(t.to_string())),
             _ => TokenAnswer::Unknown("HTTP 200 without an access token".to_string()),
         },
         (400 | 401, Some("invalid_client")) => TokenAnswer::Refused,
