@@ -5,7 +5,7 @@ fn main() {
     println!("cargo:rerun-if-changed=rules");
     let mut names: Vec<String> = fs::read_dir("rules")
         .expect("rules/ directory")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".toml"))
         .collect();

@@ -38,9 +38,10 @@ fn collect_sources(root: &Path, limit: usize) -> Vec<(String, Vec<u8>)> {
 }
 
 fn source_root() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+    let home = std::env::var_os("CARGO_HOME").map_or_else(
+        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+        PathBuf::from,
+    );
     let reg = home.join("registry").join("src");
     if reg.is_dir() {
         reg
@@ -115,17 +116,17 @@ fn benches(c: &mut Criterion) {
                 .iter()
                 .map(|(p, d)| matcher.scan(p, d).len())
                 .sum::<usize>()
-        })
+        });
     });
     let dense = dense_secrets(20_000);
     g.throughput(Throughput::Bytes(dense.len() as u64));
     g.bench_function("dense_secrets", |b| {
-        b.iter(|| matcher.scan("dense.env", &dense).len())
+        b.iter(|| matcher.scan("dense.env", &dense).len());
     });
     let mini = minified(&sources[..sources.len().min(200)]);
     g.throughput(Throughput::Bytes(mini.len() as u64));
     g.bench_function("minified_one_line", |b| {
-        b.iter(|| matcher.scan("bundle.min.js", &mini).len())
+        b.iter(|| matcher.scan("bundle.min.js", &mini).len());
     });
     // One line dense with findings, and the same with one inline allow on another line: both
     // must be linear in the line's length (quadratic before issue 8).
@@ -141,12 +142,12 @@ fn benches(c: &mut Criterion) {
     let bundle = tokens.join(",").into_bytes();
     g.throughput(Throughput::Bytes(bundle.len() as u64));
     g.bench_function("one_line_dense_findings", |b| {
-        b.iter(|| matcher.scan("bundle.min.js", &bundle).len())
+        b.iter(|| matcher.scan("bundle.min.js", &bundle).len());
     });
     let mut allowed = bundle.clone();
     allowed.extend_from_slice(b"\n// leakgate:allow\n");
     g.bench_function("one_line_dense_findings_inline_allow", |b| {
-        b.iter(|| matcher.scan("bundle.min.js", &allowed).len())
+        b.iter(|| matcher.scan("bundle.min.js", &allowed).len());
     });
     g.finish();
 
@@ -161,7 +162,7 @@ fn benches(c: &mut Criterion) {
             scan::fs::scan_paths(&matcher, std::slice::from_ref(&root), &root, &opts)
                 .findings
                 .len()
-        })
+        });
     });
     g.finish();
 }

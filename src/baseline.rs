@@ -36,7 +36,7 @@ pub enum BaselineError {
         #[source]
         source: ReadError,
     },
-    /// The file is not a baseline document. serde_json's error is not kept as the source: its
+    /// The file is not a baseline document. `serde_json`'s error is not kept as the source: its
     /// message quotes the input.
     #[error(
         "baseline {} is not valid: line {line}, column {column}: {message}",

@@ -462,7 +462,7 @@ fn looks_like_expectation(e: &str) -> bool {
         })
 }
 
-/// A field name leakgate declares: short snake_case.
+/// A field name leakgate declares: short `snake_case`.
 fn is_field_name(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }

@@ -431,7 +431,7 @@ mod tests {
             end_line: 1,
             end_column: 2,
             secret: secret.clone(),
-            snippet: Snippet::new("k = ".into(), secret.clone(), "".into()),
+            snippet: Snippet::new("k = ".into(), secret.clone(), String::new()),
             fingerprint: Fingerprint::of(&RuleId::new("r").unwrap(), &secret),
             git: None,
             pair: None,

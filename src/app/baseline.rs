@@ -53,8 +53,7 @@ pub fn create(plan: BaselinePlan) -> Result<Outcome> {
             baseline.len(),
             plan.output
                 .file()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "standard output".into())
+                .map_or_else(|| "standard output".into(), |p| p.display().to_string())
         )?;
     }
     Ok(if report.errors.is_empty() {

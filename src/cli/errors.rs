@@ -99,7 +99,7 @@ pub fn render(err: &clap::Error, mut cmd: clap::Command, argv: &[OsString]) -> R
         },
         ErrorKind::ValueValidation => {
             let reason = std::error::Error::source(err)
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .filter(|r| !echoes_input(r, &argv));
             match reason {
                 Some(r) => format!("invalid value for {}: {r}", arg()),

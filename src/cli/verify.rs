@@ -23,7 +23,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub verify: bool,
     /// Contain live credentials through the admin API (implies --verify). The admin client comes
-    /// from LEAKGATE_GENESYS_ADMIN_CLIENT_ID and LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET.
+    /// from `LEAKGATE_GENESYS_ADMIN_CLIENT_ID` and `LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET`.
     #[arg(long)]
     pub revoke: bool,
     /// What --revoke does to a live client.

@@ -22,7 +22,7 @@ pub fn entropy(s: &[u8]) -> f64 {
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| {
-            let p = c as f64 / n;
+            let p = f64::from(c) / n;
             -p * p.log2()
         })
         .sum()
@@ -739,10 +739,10 @@ mod tests {
             for _ in 0..n {
                 let mut s = prefix.to_vec();
                 s.extend((0..len).map(|_| alphabet[rng.usize(..alphabet.len())]));
-                dropped[0] += is_not_literal(&s) as usize;
-                dropped[1] += (random && looks_like_words(&s)) as usize;
-                dropped[2] += low_variety(&s, 6) as usize;
-                dropped[3] += min.is_some_and(|m| below_entropy(&s, m)) as usize;
+                dropped[0] += usize::from(is_not_literal(&s));
+                dropped[1] += usize::from(random && looks_like_words(&s));
+                dropped[2] += usize::from(low_variety(&s, 6));
+                dropped[3] += usize::from(min.is_some_and(|m| below_entropy(&s, m)));
                 // The name check sees what precedes a value: here the previous one, as in a
                 // bundle of values separated by `,`.
                 // (The matcher also never reads a name back past the end of an earlier match,
@@ -750,7 +750,7 @@ mod tests {
                 let lead = [&prev[..], b","].concat();
                 if !alphabet.contains(&b'=') {
                     dropped[4] +=
-                        names.found_in_name(&lead[lead.len().saturating_sub(48)..]) as usize;
+                        usize::from(names.found_in_name(&lead[lead.len().saturating_sub(48)..]));
                 }
                 prev = s;
             }

@@ -62,7 +62,7 @@ fn byte_share(b: u8) -> f64 {
         1, 1, 1,
     ];
     if let Some(i) = letters.iter().position(|&l| l == b) {
-        return per_mille[i] as f64;
+        return f64::from(per_mille[i]);
     }
     match b {
         b' ' => 150.0,
@@ -116,7 +116,7 @@ fn choose_anchors<'k>(keywords: impl Iterator<Item = &'k [u8]>) -> Vec<Vec<u8>> 
                         .map(|(b, l)| (b & l).count_ones())
                         .sum();
                     // Each anchor also costs Teddy a little whether it matches or not.
-                    (covers as f64 / (share(c) + ANCHOR_COST), *c, bits)
+                    (f64::from(covers) / (share(c) + ANCHOR_COST), *c, bits)
                 })
                 .filter(|(score, _, _)| *score > 0.0)
                 .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)));

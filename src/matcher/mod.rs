@@ -715,7 +715,7 @@ fn provider_of(rule: &Rule) -> Result<Option<(usize, &'static dyn Provider)>, &'
             return Err("decode needs a provider that decodes it (set provider)");
         }
     }
-    if rule.require_pair && !p.is_some_and(|p| p.pairs()) {
+    if rule.require_pair && !p.is_some_and(super::providers::Provider::pairs) {
         return Err("require_pair needs a provider that pairs (set provider)");
     }
     if let Some(v) = &rule.verify {

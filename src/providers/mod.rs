@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(ids.len(), REGISTRY.len());
         assert!(get("genesys").is_some());
         assert!(get("github").is_none());
-        assert_eq!(verifier_owner("genesys").map(|p| p.id()), Some("genesys"));
+        assert_eq!(
+            verifier_owner("genesys").map(super::Provider::id),
+            Some("genesys")
+        );
         assert!(verifier_owner("nope").is_none());
     }
 

@@ -145,7 +145,7 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
         errors.push(LintError {
             rule_id: id.clone(),
             message,
-        })
+        });
     };
     let mut seen = HashSet::new();
     for rule in rules {
@@ -211,7 +211,7 @@ pub fn lint_builtin(rules: &[Rule]) -> Vec<LintError> {
             errors.push(LintError {
                 rule_id: rule.id.clone(),
                 message: message.into(),
-            })
+            });
         };
         if rule.provider.is_none() {
             err("no provider");

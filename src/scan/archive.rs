@@ -98,7 +98,7 @@ fn is_tar_header(block: &[u8]) -> bool {
             if (148..156).contains(&i) {
                 32
             } else {
-                b as u32
+                u32::from(b)
             }
         })
         .sum();
@@ -519,8 +519,7 @@ fn gzip(t: &mut Tally, matcher: &Matcher, path: &str, data: &[u8]) -> bool {
         .inner
         .header()
         .and_then(|h| h.filename())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_else(|| gunzipped_name(path).into_bytes());
+        .map_or_else(|| gunzipped_name(path).into_bytes(), <[u8]>::to_vec);
     let shown = member_path(path, &name);
     t.stats.archive_members += 1;
     if matcher.path_allowed(&shown) {
@@ -562,7 +561,7 @@ mod tests {
         let mut h = vec![0u8; TAR_BLOCK];
         h[..4].copy_from_slice(b"file");
         h[257..263].copy_from_slice(b"ustar\0");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum::<u32>() + 8 * 32;
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum::<u32>() + 8 * 32;
         h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
         h[155] = b' ';
         assert!(is_tar_header(&h));

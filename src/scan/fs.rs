@@ -102,7 +102,7 @@ pub fn scan_inputs(
                 Entry::File { shown, .. } | Entry::Stdin { shown }
                     if matcher.path_allowed(&shown) =>
                 {
-                    t.stats.skipped_allowed_paths += 1
+                    t.stats.skipped_allowed_paths += 1;
                 }
                 Entry::File { len: Some(len), .. } if len > max => t.stats.skipped_too_large += 1,
                 Entry::File { path, shown, len } => match std::fs::File::open(&path) {
@@ -110,7 +110,7 @@ pub fn scan_inputs(
                     Err(e) => t.error(shown, e.to_string()),
                 },
                 Entry::Stdin { shown } => {
-                    scan_reader(matcher, &shown, std::io::stdin().lock(), 0, max, &mut t)
+                    scan_reader(matcher, &shown, std::io::stdin().lock(), 0, max, &mut t);
                 }
             }
             t
@@ -170,8 +170,7 @@ pub fn relative(path: &Path, base: &Path) -> String {
     if out.is_empty() {
         return path
             .file_name()
-            .map(|n| display_path(n.as_encoded_bytes()))
-            .unwrap_or_else(|| ".".into());
+            .map_or_else(|| ".".into(), |n| display_path(n.as_encoded_bytes()));
     }
     display_path(&out)
 }
@@ -341,12 +340,17 @@ fn walk(root: &Path, base: &Path, opts: &ScanOptions, out: &mut Vec<Entry>) {
                 }),
             };
             if let Some(item) = item {
-                found.lock().unwrap_or_else(|p| p.into_inner()).push(item);
+                found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(item);
             }
             ignore::WalkState::Continue
         })
     });
-    let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    let found = found
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let seen: HashSet<&PathBuf> = found.iter().filter_map(|(p, _)| p.as_ref()).collect();
     let rest: Vec<Entry> = paths
         .iter()

@@ -28,7 +28,7 @@ pub struct AuditRecord<'a> {
     pub detail: Option<String>,
 }
 
-/// The step a record is about; serialised in snake_case (`token_info`), as the log has always
+/// The step a record is about; serialised in `snake_case` (`token_info`), as the log has always
 /// written them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +88,7 @@ impl From<super::RevokeAction> for AuditAction {
     }
 }
 
-/// How a step ended; serialised in snake_case (`rate_limited`).
+/// How a step ended; serialised in `snake_case` (`rate_limited`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
@@ -148,10 +148,7 @@ pub fn now_rfc3339() -> String {
 
 /// `t` as RFC 3339 in UTC to the second, e.g. `2024-05-01T02:03:04Z`.
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(

@@ -133,7 +133,7 @@ impl HostUrl {
         &self.host
     }
 
-    /// True for `localhost`, 127.0.0.0/8 and ::1 (also IPv4-mapped `::ffff:127.x.y.z`).
+    /// True for `localhost`, 127.0.0.0/8 and `::1` (also IPv4-mapped `::ffff:127.x.y.z`).
     pub fn is_loopback(&self) -> bool {
         is_loopback_host(&self.host)
     }
@@ -146,7 +146,7 @@ impl std::fmt::Debug for HostUrl {
     }
 }
 
-/// True for `localhost`, 127.0.0.0/8 and ::1 (also IPv4-mapped `::ffff:127.x.y.z`).
+/// True for `localhost`, 127.0.0.0/8 and `::1` (also IPv4-mapped `::ffff:127.x.y.z`).
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_end_matches('.');
     host.eq_ignore_ascii_case("localhost")
@@ -456,7 +456,7 @@ impl Http {
             .backoff_base
             .saturating_mul(1u32.checked_shl(retry.min(30)).unwrap_or(u32::MAX))
             .min(self.backoff_cap);
-        let ms = ceiling.as_millis().min(u64::MAX as u128) as u64;
+        let ms = ceiling.as_millis().min(u128::from(u64::MAX)) as u64;
         Duration::from_millis(self.rng.u64(0..=ms))
     }
 
@@ -482,7 +482,7 @@ impl Http {
         let result = match (call.method, &call.body) {
             (Method::Get, _) => self.agent.get(url).header("Authorization", &auth).call(),
             (Method::Delete, _) => self.agent.delete(url).header("Authorization", &auth).call(),
-            (Method::Post, body) | (Method::Put, body) => {
+            (Method::Post | Method::Put, body) => {
                 let req = if call.method == Method::Post {
                     self.agent.post(url)
                 } else {

@@ -335,8 +335,7 @@ impl ActionRun {
     fn output(&self, name: &str) -> &str {
         self.action_outputs
             .get(name)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("no action output {name}"))
+            .map_or_else(|| panic!("no action output {name}"), String::as_str)
     }
 
     fn sarif(&self) -> Value {

@@ -14,7 +14,7 @@ fn scan_one(name: &str, text: &str) -> Vec<Value> {
     write_files(dir.path(), &[(name, text)]);
     let (code, doc) = scan_json(dir.path(), &[]);
     let found = findings(&doc).clone();
-    assert_eq!(code, if found.is_empty() { 0 } else { 1 }, "{doc:#}");
+    assert_eq!(code, i32::from(!found.is_empty()), "{doc:#}");
     found
 }
 

@@ -12,7 +12,10 @@ fn builtin_rules_pass_lint() {
         rules.len()
     );
     let errors = leakgate::rules::lint(&rules);
-    let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let listed: Vec<String> = errors
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     assert!(
         errors.is_empty(),
         "rule lint failed:\n{}",
@@ -55,7 +58,7 @@ negative_examples = ["x"]
     let rules = leakgate::rules::parse("inline", text).unwrap();
     let errors: Vec<String> = leakgate::rules::lint(&rules)
         .iter()
-        .map(|e| e.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     let all = errors.join("\n");
     assert!(all.contains("duplicate rule id"), "{all}");

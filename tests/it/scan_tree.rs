@@ -124,7 +124,7 @@ fn output_is_sorted_and_deterministic() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     let mut sorted = paths.clone();
-    sorted.sort();
+    sorted.sort_unstable();
     assert_eq!(paths, sorted);
     assert_eq!(paths.len(), 30);
 }
@@ -360,7 +360,7 @@ fn config_allows_paths_values_and_rules_and_adds_rules() {
         r#"
 [allow]
 paths = ["fixtures/**"]
-values = ["^{}$"]
+values = ["^{allowed_value}$"]
 rules = ["aws-access-key-id"]
 
 [[rules]]
@@ -371,8 +371,7 @@ keywords = ["acme_"]
 regex = '''acme_(?P<secret>[a-z0-9]{{24}})'''
 examples = ["acme_q8xz3vlprt7wm2kc9nf4hs6j"]
 negative_examples = ["acme_short"]
-"#,
-        allowed_value
+"#
     );
     let acme = format!("token = acme_{}\n", "k3j9x7q2m5w8r4t6y1u0p2s4");
     write_files(

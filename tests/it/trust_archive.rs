@@ -364,7 +364,7 @@ fn gzip_and_tar_gz_bombs_are_counted_while_inflating() {
 fn corrupt_archives_are_errors_and_the_scan_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let first = genesys_env(7);
-    let filler: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let filler: Vec<u8> = (0..20_000u32).flat_map(u32::to_le_bytes).collect();
     let whole = zip_of(&[("first.env", first.as_bytes()), ("filler.bin", &filler)]);
     // Cut inside the second member: the central directory is gone.
     let (_, central) = headers(&whole);

@@ -236,7 +236,7 @@ fn dev_stdin_and_fifos_are_read_as_streams() {
                 .read(true)
                 .write(true)
                 .open(&fifo),
-        )
+        );
     };
     let writer = feed(env.clone().into_bytes());
     let (code, doc) = scan_json(dir.path(), &["pipe"]);

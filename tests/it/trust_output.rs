@@ -383,9 +383,9 @@ fn crafted_names_are_escaped_in_text_and_exact_elsewhere() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    paths.sort();
+    paths.sort_unstable();
     let mut want = names.to_vec();
-    want.sort();
+    want.sort_unstable();
     assert_eq!(paths, want);
 
     let out = run_in(dir.path(), &["scan", "--format", "sarif"]);

@@ -1,6 +1,6 @@
 //! Verify and revoke act only on proof, with bounded requests, one URL parser for every host
 //! decision, and no server text in any output; against the loopback stand-in Genesys
-//! (tests/it/common/verify_support.rs) and a hostile variant of it.
+//! (`tests/it/common/verify_support.rs`) and a hostile variant of it.
 
 use crate::common;
 use crate::common::verify_support;
@@ -241,7 +241,7 @@ fn regions_are_tried_by_evidence() {
 
 // --- 3. one URL parser: IPv6 loopback bypasses the proxy ----------------------------------
 
-/// A one-shot HTTP listener on [::1]; returns its port and a handle yielding the request body.
+/// A one-shot HTTP listener on [`::1`]; returns its port and a handle yielding the request body.
 fn ipv6_hook() -> Option<(u16, std::thread::JoinHandle<Option<String>>)> {
     let listener = std::net::TcpListener::bind("[::1]:0").ok()?;
     let port = listener.local_addr().ok()?.port();

@@ -1,5 +1,5 @@
 //! `--verify`, `--revoke` and `leakgate verify`, end to end against a stand-in Genesys on
-//! loopback (tests/it/common/verify_support.rs).
+//! loopback (`tests/it/common/verify_support.rs`).
 
 use crate::common;
 use crate::common::verify_support;
@@ -44,7 +44,7 @@ fn json_scan(server: &FakeGenesys, dir: &Path, args: &[&str], env: &[(&str, &str
 /// None of the secrets, tokens and rotated secrets the stand-in knows appears in `texts`.
 fn assert_no_leak(server: &FakeGenesys, secrets: &[&str], texts: &[&str]) {
     let mut all: Vec<String> = server.world().sensitive.clone();
-    all.extend(secrets.iter().map(|s| s.to_string()));
+    all.extend(secrets.iter().map(std::string::ToString::to_string));
     assert!(!all.is_empty());
     for text in texts {
         for s in &all {
@@ -131,7 +131,7 @@ fn pair_refused_everywhere_is_invalid() {
         .map(|r| r.domain.as_str())
         .collect();
     assert_eq!(tried.len(), 18, "every region exactly once");
-    tried.sort();
+    tried.sort_unstable();
     tried.dedup();
     assert_eq!(tried.len(), 18);
     assert!(reqs.iter().all(|r| r.service == "login"));
@@ -429,9 +429,9 @@ fn revoke_delete_deactivates_first_then_rechecks() {
     assert_eq!(
         admin_calls,
         [
-            ("GET".into(), "".into()),
+            ("GET".into(), String::new()),
             ("PUT".into(), "inactive".into()),
-            ("DELETE".into(), "".into())
+            ("DELETE".into(), String::new())
         ]
     );
     check_audit(dir.path(), &id, &["deactivate", "delete", "recheck"]);
@@ -570,7 +570,11 @@ fn dry_run_contacts_only_the_token_endpoint_and_changes_nothing() {
         .unwrap()
         .contains("would set client state to disabled"));
     let reqs = s.requests();
-    assert!(reqs.iter().all(|r| r.is_token()), "only the token endpoint");
+    assert!(
+        reqs.iter()
+            .all(super::common::verify_support::Request::is_token),
+        "only the token endpoint"
+    );
     let a = admin();
     assert!(reqs.iter().all(|r| r.token_client() != Some(a.0.clone())));
     let c = s.world().client(&id).cloned().unwrap();

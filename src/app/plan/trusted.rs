@@ -86,16 +86,15 @@ impl Trusted {
         };
         self.note_change(&rel, "baseline", notes)?;
         let name = PathBuf::from(format!("{} at {}", shown(&rel), self.rev()));
-        match self.tree.read(&rel, MAX_BASELINE_BYTES)? {
-            Some(bytes) => Ok(Some(Baseline::read(bytes.as_slice(), &name)?)),
-            None => {
-                notes.push(format!(
-                    "{} is not in the trusted commit {}: no finding is suppressed by it",
-                    shown(&rel),
-                    self.rev()
-                ));
-                Ok(Some(Baseline::from_entries(Vec::new())))
-            }
+        if let Some(bytes) = self.tree.read(&rel, MAX_BASELINE_BYTES)? {
+            Ok(Some(Baseline::read(bytes.as_slice(), &name)?))
+        } else {
+            notes.push(format!(
+                "{} is not in the trusted commit {}: no finding is suppressed by it",
+                shown(&rel),
+                self.rev()
+            ));
+            Ok(Some(Baseline::from_entries(Vec::new())))
         }
     }
 

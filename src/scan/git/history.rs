@@ -204,7 +204,7 @@ pub(super) fn resolve_range(
             let base = repo
                 .merge_base(a, b)
                 .map_err(|_| GitError::Range(RevisionProblem::MergeBase))?;
-            (vec![a, b], base.map(|b| b.detach()).into_iter().collect())
+            (vec![a, b], base.map(gix::Id::detach).into_iter().collect())
         }
         _ => return Err(GitError::Range(RevisionProblem::Shape)),
     })
@@ -256,7 +256,7 @@ fn walk_commits(
         match info {
             Ok(info) => {
                 ids.push(info.id);
-                parents.push(info.parent_ids().map(|p| p.detach()).collect::<Vec<_>>());
+                parents.push(info.parent_ids().map(gix::Id::detach).collect::<Vec<_>>());
                 times.push(
                     info.commit_time
                         .unwrap_or_else(|| commit_time(repo, &info.id)),
@@ -283,8 +283,7 @@ fn commit_time(repo: &gix::Repository, id: &oid) -> i64 {
     repo.find_commit(id.to_owned())
         .ok()
         .and_then(|c| c.time().ok())
-        .map(|t| t.seconds)
-        .unwrap_or(0)
+        .map_or(0, |t| t.seconds)
 }
 
 /// Kahn's algorithm: parents first; among ready commits the oldest first.
@@ -352,15 +351,15 @@ impl<'r> Inventory<'r> {
         }
     }
 
-    fn push_commit(&mut self, id: ObjectId) -> Option<CommitIndex> {
+    fn push_commit(&mut self, id: ObjectId) -> CommitIndex {
         let n = CommitIndex::new(self.commits.len());
         self.commits.push(id);
-        Some(n)
+        n
     }
 
     /// Record every blob of commit `id`'s tree not seen before.
     fn add_commit(&mut self, id: ObjectId, unreachable: bool) {
-        let n = self.push_commit(id);
+        let n = Some(self.push_commit(id));
         match tree::tree_of(self.repo, &id, &mut self.buf) {
             Ok(tree) => self.add_tree(&tree, n, unreachable, &format!("commit {id}")),
             Err(message) => self.tally.error(format!("commit {id}"), message),
@@ -428,7 +427,7 @@ impl<'r> Inventory<'r> {
     /// (all paths for a root commit). For a merge, only content that none of its parents had
     /// at that path, so merging a branch in does not re-report the branch's own changes.
     fn add_changes(&mut self, id: ObjectId, parents: &[ObjectId]) {
-        let n = self.push_commit(id);
+        let n = Some(self.push_commit(id));
         let repo = self.repo;
         let new = match tree::tree_of(repo, &id, &mut self.buf) {
             Ok(t) => t,

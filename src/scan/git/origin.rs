@@ -332,7 +332,7 @@ impl Counter<'_> {
                                     name: name.clone(),
                                     rest: Some(p.clone()),
                                 })
-                            }))
+                            }));
                         }
                         _ => *paths = None,
                     }
@@ -342,7 +342,7 @@ impl Counter<'_> {
                 *count = count.saturating_add(1);
                 match paths.as_mut() {
                     Some(list) if list.len() < LISTED_PER_TREE => {
-                        list.push(Rc::new(PathNode { name, rest: None }))
+                        list.push(Rc::new(PathNode { name, rest: None }));
                     }
                     _ => *paths = None,
                 }

@@ -45,7 +45,7 @@ pub(super) fn decode_commit(
     let bad = |e: &dyn std::fmt::Display| format!("commit {id} cannot be decoded: {e}");
     for token in CommitRefIter::from_bytes(data, hash) {
         match token {
-            Ok(Token::Tree { .. } | Token::Parent { .. }) => continue,
+            Ok(Token::Tree { .. } | Token::Parent { .. }) => {}
             Ok(_) => break,
             Err(e) => return Err(bad(&e)),
         }

@@ -124,7 +124,7 @@ impl TrustedTree {
             });
         }
         let blob = self.repo.find_blob(id).map_err(|e| read_err(Box::new(e)))?;
-        Ok(Some(blob.data.to_vec()))
+        Ok(Some(blob.data.clone()))
     }
 
     /// True when `rel` differs between the trusted commit and the head (added, removed or
