@@ -189,7 +189,7 @@ impl GenesysVerifier {
         let regions = super::REGION_DOMAINS.len();
         let cap_note = capped.then(|| {
             format!(
-                "left unchecked in {} of {regions} regions: the cap of {} token requests per run (--max-verify-requests) was reached",
+                "left unchecked in {} of {regions} regions: the cap of {} token requests per run was reached",
                 regions - tried,
                 self.opts.max_token_requests
             )
