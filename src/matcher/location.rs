@@ -2,7 +2,7 @@
 //! every secret on it redacted.
 
 use super::effective_confidence;
-use crate::finding::{display_path, redact, Finding, GenesysPair, Snippet};
+use crate::finding::{display_path, redact, Confidence, Finding, GenesysPair, Snippet};
 use crate::rules::Rule;
 
 /// Characters of context kept on each side of a match in a snippet.
@@ -17,6 +17,8 @@ pub(super) struct Located<'r> {
     pub secret: String,
     pub fingerprint: String,
     pub genesys: Option<GenesysPair>,
+    /// A failed check lowered the finding to low confidence.
+    pub lowered: bool,
 }
 
 /// What a snippet must hide: the union of every rule's matches in the blob (reported, allowed
@@ -101,7 +103,11 @@ pub(super) fn to_findings<'r>(
             rule_id: m.rule.id.clone(),
             rule_name: m.rule.name.clone(),
             severity: m.rule.severity,
-            confidence: effective_confidence(m.rule, m.genesys.as_ref()),
+            confidence: if m.lowered {
+                Confidence::Low
+            } else {
+                effective_confidence(m.rule, m.genesys.as_ref())
+            },
             path: path.to_string(),
             line,
             column: m.start - line_start + 1,

@@ -2,11 +2,13 @@
 //! every rule's keywords), then the regex of each rule whose keyword occurred, then the checks
 //! that separate secrets from look-alikes, then the allowlists.
 
+mod check;
 mod filters;
 mod genesys;
 mod keywords;
 mod location;
 
+pub use check::passes as check_passes;
 pub use filters::entropy;
 
 use crate::config::Config;
@@ -117,6 +119,8 @@ struct Candidate {
     genesys: Option<GenesysPair>,
     /// Silenced by an inline marker or a configured value: counted, not reported.
     allowed: bool,
+    /// The rule's check failed where a failure lowers confidence instead of dropping.
+    lowered: bool,
 }
 
 impl Candidate {
@@ -150,6 +154,8 @@ struct BlobIndex<'d> {
     allowed_lines: OnceCell<Vec<(usize, usize)>>,
     /// Per rule, where its context keywords occur.
     context_hits: Vec<OnceCell<Vec<usize>>>,
+    /// The time expiry checks judge by, read once per blob.
+    now: u64,
 }
 
 impl BlobIndex<'_> {
@@ -331,6 +337,7 @@ impl Matcher {
             uuids: OnceCell::new(),
             allowed_lines: OnceCell::new(),
             context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
+            now: check::now(),
         };
         // Matches are checked and resolved in groups that no match spans across, so memory
         // holds one group's candidates and the listed findings, not every candidate of a
@@ -384,6 +391,7 @@ impl Matcher {
                     rule,
                     secret,
                     genesys: c.genesys,
+                    lowered: c.lowered,
                 }
             }),
         );
@@ -454,6 +462,11 @@ impl Matcher {
         {
             return None;
         }
+        let lowered = match rule.check.map(|c| check::run(c, secret, index.now)) {
+            Some(check::Outcome::Drop) => return None,
+            Some(check::Outcome::Lower) => true,
+            Some(check::Outcome::Keep) | None => false,
+        };
         if let Some((ac, lines)) = &cr.context {
             let hits = index.context_hits[rule_index]
                 .get_or_init(|| ac.find_iter(data).map(|m| m.start()).collect());
@@ -485,6 +498,7 @@ impl Matcher {
             decoded,
             genesys,
             allowed,
+            lowered,
         })
     }
 
