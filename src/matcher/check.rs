@@ -436,4 +436,42 @@ mod tests {
         assert!(jwt_live(t.as_bytes(), now));
         assert!(!jwt_live(format!("{t}.x").as_bytes(), now));
     }
+
+    #[test]
+    fn the_checked_rule_files_pass_the_builtin_lint() {
+        let ours = ["github", "npm", "pypi", "jwt"];
+        let rules: Vec<_> = rules::builtin()
+            .into_iter()
+            .filter(|r| r.provider.as_deref().is_some_and(|p| ours.contains(&p)))
+            .collect();
+        assert!(rules.iter().filter(|r| r.check.is_some()).count() >= 8);
+        let errors: Vec<String> = rules::lint_builtin(&rules)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+
+    #[test]
+    fn the_lint_demands_that_examples_pass_a_lowering_check() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        let good = checksummed("npm_", &mut rng);
+        let bad = altered(&good, &mut rng);
+        let text = format!(
+            r#"
+[[rules]]
+id = "npm-like"
+name = "npm-like"
+severity = "high"
+keywords = ["npm_"]
+regex = '(?P<secret>npm_[A-Za-z0-9]{{36}})'
+check = "npm-crc32"
+examples = ["{good}", "{bad}"]
+negative_examples = ["npm_short"]
+"#
+        );
+        let parsed = rules::parse("inline", &text).unwrap();
+        let errors: Vec<String> = rules::lint(&parsed).iter().map(ToString::to_string).collect();
+        assert_eq!(errors, vec!["npm-like: example 2 fails its check".to_string()]);
+    }
 }
