@@ -98,7 +98,10 @@ fn crc32(data: &[u8]) -> u32 {
 
 /// Decode unpadded (or padded) base64url.
 fn base64url(text: &[u8]) -> Option<Vec<u8>> {
-    let text = text.strip_suffix(b"==").or(text.strip_suffix(b"=")).unwrap_or(text);
+    let text = text
+        .strip_suffix(b"==")
+        .or(text.strip_suffix(b"="))
+        .unwrap_or(text);
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .ok()
@@ -245,7 +248,9 @@ mod tests {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     fn random(rng: &mut fastrand::Rng, n: usize) -> String {
-        (0..n).map(|_| ALNUM[rng.usize(..ALNUM.len())] as char).collect()
+        (0..n)
+            .map(|_| ALNUM[rng.usize(..ALNUM.len())] as char)
+            .collect()
     }
 
     /// Base62 of `n` in GMP order, left-padded to 6 digits: written apart from the checker.
@@ -264,7 +269,10 @@ mod tests {
     /// A token of `prefix` with 30 random characters and their checksum.
     fn checksummed(prefix: &str, rng: &mut fastrand::Rng) -> String {
         let body = random(rng, 30);
-        format!("{prefix}{body}{}", base62_6(crc32fast::hash(body.as_bytes())))
+        format!(
+            "{prefix}{body}{}",
+            base62_6(crc32fast::hash(body.as_bytes()))
+        )
     }
 
     /// The token with one character of its random part or checksum changed.
@@ -285,7 +293,11 @@ mod tests {
     /// The findings of specific rules: a generic rule may still report a value assigned to a
     /// secret-like name, whatever its shape.
     fn found(m: &Matcher, text: &str) -> Vec<(String, crate::finding::Confidence)> {
-        let generic: Vec<&str> = m.rules().filter(|r| r.generic).map(|r| r.id.as_str()).collect();
+        let generic: Vec<&str> = m
+            .rules()
+            .filter(|r| r.generic)
+            .map(|r| r.id.as_str())
+            .collect();
         m.scan("src/app.env", text.as_bytes())
             .into_iter()
             .filter(|f| !generic.contains(&f.rule_id.as_str()))
@@ -471,7 +483,13 @@ negative_examples = ["npm_short"]
 "#
         );
         let parsed = rules::parse("inline", &text).unwrap();
-        let errors: Vec<String> = rules::lint(&parsed).iter().map(ToString::to_string).collect();
-        assert_eq!(errors, vec!["npm-like: example 2 fails its check".to_string()]);
+        let errors: Vec<String> = rules::lint(&parsed)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            vec!["npm-like: example 2 fails its check".to_string()]
+        );
     }
 }
