@@ -90,8 +90,13 @@ struct Allow {
 pub struct Matcher {
     rules: Vec<CompiledRule>,
     prefilter: keywords::KeywordIndex,
-    /// Rules without keywords (restricted by path), run whenever their path matches.
-    keywordless: Vec<usize>,
+    /// Rules restricted by `paths` (or without keywords), each with an index of its own
+    /// keywords (none: run whenever the path matches). Their keywords, often a byte or two
+    /// (`$` in a shadow file), are searched only in the files their paths match, not in every
+    /// blob by the prefilter.
+    path_rules: Vec<(usize, Option<keywords::KeywordIndex>)>,
+    /// How many rules the prefilter triggers.
+    prefiltered: usize,
     allow: Allow,
     /// Every rule's `allow_values`: a published example is no secret whichever rule sees it.
     known_values: HashSet<Vec<u8>>,
@@ -219,10 +224,25 @@ impl Matcher {
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
-        let mut keywordless = Vec::new();
+        let mut path_rules = Vec::new();
+        let keyword_error = |e: aho_corasick::BuildError| MatcherError::Keywords(e.to_string());
         for (i, r) in compiled.iter().enumerate() {
             if r.rule.keywords.is_empty() {
-                keywordless.push(i);
+                path_rules.push((i, None));
+                continue;
+            }
+            if r.paths.is_some() {
+                let own = r
+                    .rule
+                    .keywords
+                    .iter()
+                    .map(|k| (k.clone(), vec![i]))
+                    .collect();
+                path_rules.push((
+                    i,
+                    Some(keywords::KeywordIndex::new(own).map_err(keyword_error)?),
+                ));
+                continue;
             }
             for k in &r.rule.keywords {
                 let k = k.to_ascii_lowercase();
@@ -232,8 +252,7 @@ impl Matcher {
                 }
             }
         }
-        let prefilter = keywords::KeywordIndex::new(keywords)
-            .map_err(|e| MatcherError::Keywords(e.to_string()))?;
+        let prefilter = keywords::KeywordIndex::new(keywords).map_err(keyword_error)?;
         let allow = Allow {
             paths: globs(&config.allow.paths)
                 .map_err(|e| MatcherError::Allow(format!("paths: {e}")))?,
@@ -268,6 +287,7 @@ impl Matcher {
                 }
             }
         }
+        let compiled_len = compiled.len();
         Ok(Matcher {
             max_findings: config
                 .scan
@@ -276,7 +296,8 @@ impl Matcher {
             known_values,
             rules: compiled,
             prefilter,
-            keywordless,
+            prefiltered: compiled_len - path_rules.len(),
+            path_rules,
             allow,
         })
     }
@@ -405,7 +426,7 @@ impl Matcher {
     /// Rules whose keyword occurs in `data` (and whose paths match), in rule order.
     fn triggered(&self, path: &str, data: &[u8]) -> Vec<usize> {
         let mut hit = vec![false; self.rules.len()];
-        let mut remaining = self.rules.len() - self.keywordless.len();
+        let mut remaining = self.prefiltered;
         if remaining > 0 {
             self.prefilter.scan(data, |rules| {
                 for &r in rules {
@@ -417,8 +438,21 @@ impl Matcher {
                 remaining == 0
             });
         }
-        for &r in &self.keywordless {
-            hit[r] = true;
+        for (r, own) in &self.path_rules {
+            if self.rules[*r]
+                .paths
+                .as_ref()
+                .is_none_or(|g| g.is_match(path))
+            {
+                hit[*r] = own.as_ref().is_none_or(|k| {
+                    let mut found = false;
+                    k.scan(data, |_| {
+                        found = true;
+                        true
+                    });
+                    found
+                });
+            }
         }
         (0..self.rules.len())
             .filter(|&r| hit[r])
