@@ -222,4 +222,43 @@ mod builtin {
         });
         assert_eq!(seen, vec![1234]);
     }
+
+    /// A rule restricted by path keeps its (short) keyword out of the prefilter, yet is found
+    /// in a file its paths match, and only there.
+    #[test]
+    fn path_restricted_keywords_are_searched_only_where_the_path_matches() {
+        let text = r#"
+[[rules]]
+id = "shadow-like"
+name = "shadow-like"
+severity = "high"
+keywords = ["$"]
+paths = ["**/shadow"]
+regex = '[a-z]+:(?P<secret>\$6\$[a-z0-9]{8}\$[A-Za-z0-9./]{20,})'
+examples = ["x"]
+negative_examples = ["x"]
+
+[[rules]]
+id = "plain"
+name = "plain"
+severity = "high"
+keywords = ["tok_"]
+regex = 'tok_(?P<secret>[a-z0-9]{12})'
+examples = ["x"]
+negative_examples = ["x"]
+"#;
+        let m = crate::Matcher::for_rules(crate::rules::parse("inline", text).unwrap()).unwrap();
+        let line = "root:$6$abcdefgh$ABCDEFGHIJKLMNOPQRSTUVwxyz0123./\n";
+        let ids = |path: &str, data: &str| -> Vec<String> {
+            m.scan(path, data.as_bytes())
+                .into_iter()
+                .map(|f| f.rule_id)
+                .collect()
+        };
+        assert_eq!(ids("etc/shadow", line), vec!["shadow-like"]);
+        assert!(ids("etc/passwd", line).is_empty());
+        let both = format!("{line}tok_q7x2m9k4w1z8\n");
+        assert_eq!(ids("notes.txt", &both), vec!["plain"]);
+        assert_eq!(ids("etc/shadow", &both), vec!["shadow-like", "plain"]);
+    }
 }
