@@ -1,7 +1,7 @@
 //! Turning byte ranges into findings: line and column, and a readable snippet of the line with
 //! every secret on it redacted.
 
-use crate::finding::{display_path, redact, Finding, Fingerprint, Pair, Snippet};
+use crate::finding::{display_path, redact, Confidence, Finding, Fingerprint, Pair, Snippet};
 use crate::providers::Provider;
 use crate::rules::Rule;
 
@@ -19,6 +19,8 @@ pub(super) struct Located<'r> {
     pub pair: Option<Pair>,
     /// The rule's provider, which may adjust the confidence given the pair.
     pub provider: Option<&'static dyn Provider>,
+    /// A failed check lowered the finding to low confidence.
+    pub lowered: bool,
 }
 
 /// What a snippet must hide: the union of every rule's matches in the blob (reported, allowed
@@ -103,9 +105,12 @@ pub(super) fn to_findings<'r>(
             rule_id: m.rule.id.clone(),
             rule_name: m.rule.name.clone(),
             severity: m.rule.severity,
-            confidence: m
-                .provider
-                .map_or(m.rule.confidence, |p| p.confidence(m.rule, m.pair.as_ref())),
+            confidence: if m.lowered {
+                Confidence::Low
+            } else {
+                m.provider
+                    .map_or(m.rule.confidence, |p| p.confidence(m.rule, m.pair.as_ref()))
+            },
             path: path.to_string(),
             line,
             column: m.start - line_start + 1,

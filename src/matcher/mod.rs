@@ -2,11 +2,13 @@
 //! every rule's keywords), then the regex of each rule whose keyword occurred, then the checks
 //! that separate secrets from look-alikes, then the allowlists.
 
+mod check;
 pub(crate) mod filters;
 mod keywords;
 mod location;
 pub(crate) mod window;
 
+pub use check::passes as check_passes;
 pub use filters::entropy;
 
 use crate::config::Config;
@@ -96,8 +98,13 @@ struct Allow {
 pub struct Matcher {
     rules: Vec<CompiledRule>,
     prefilter: keywords::KeywordIndex,
-    /// Rules without keywords (restricted by path), run whenever their path matches.
-    keywordless: Vec<usize>,
+    /// Rules restricted by `paths` (or without keywords), each with an index of its own
+    /// keywords (none: run whenever the path matches). Their keywords, often a byte or two
+    /// (`$` in a shadow file), are searched only in the files their paths match, not in every
+    /// blob by the prefilter.
+    path_rules: Vec<(usize, Option<keywords::KeywordIndex>)>,
+    /// How many rules the prefilter triggers.
+    prefiltered: usize,
     allow: Allow,
     /// Every rule's `allow_values`: a published example is no secret whichever rule sees it.
     known_values: HashSet<Vec<u8>>,
@@ -126,6 +133,8 @@ struct Candidate {
     pair: Option<Pair>,
     /// Silenced by an inline marker or a configured value: counted, not reported.
     allowed: bool,
+    /// The rule's check failed where a failure lowers confidence instead of dropping.
+    lowered: bool,
 }
 
 impl Candidate {
@@ -159,6 +168,8 @@ struct BlobIndex<'d> {
     allowed_lines: OnceCell<Vec<(usize, usize)>>,
     /// Per rule, where its context keywords occur.
     context_hits: Vec<OnceCell<Vec<usize>>>,
+    /// The time expiry checks judge by, read once per blob.
+    now: u64,
 }
 
 impl BlobIndex<'_> {
@@ -222,10 +233,24 @@ impl Matcher {
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
-        let mut keywordless = Vec::new();
+        let mut path_rules = Vec::new();
         for (i, r) in compiled.iter().enumerate() {
             if r.rule.keywords.is_empty() {
-                keywordless.push(i);
+                path_rules.push((i, None));
+                continue;
+            }
+            if r.paths.is_some() {
+                let own = r
+                    .rule
+                    .keywords
+                    .iter()
+                    .map(|k| (k.clone(), vec![i]))
+                    .collect();
+                path_rules.push((
+                    i,
+                    Some(keywords::KeywordIndex::new(own).map_err(MatcherError::Keywords)?),
+                ));
+                continue;
             }
             for k in &r.rule.keywords {
                 let k = k.to_ascii_lowercase();
@@ -267,6 +292,7 @@ impl Matcher {
                 }
             }
         }
+        let compiled_len = compiled.len();
         Ok(Matcher {
             max_findings: config
                 .scan
@@ -275,7 +301,8 @@ impl Matcher {
             known_values,
             rules: compiled,
             prefilter,
-            keywordless,
+            prefiltered: compiled_len - path_rules.len(),
+            path_rules,
             allow,
         })
     }
@@ -330,6 +357,7 @@ impl Matcher {
                 .collect(),
             allowed_lines: OnceCell::new(),
             context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
+            now: check::now(),
         };
         // Matches are checked and resolved in groups that no match spans across, so memory
         // holds one group's candidates and the listed findings, not every candidate of a
@@ -384,6 +412,7 @@ impl Matcher {
                     secret,
                     pair: c.pair,
                     provider: self.rules[c.rule].provider.map(|(_, p)| p),
+                    lowered: c.lowered,
                 }
             }),
         );
@@ -397,7 +426,7 @@ impl Matcher {
     /// Rules whose keyword occurs in `data` (and whose paths match), in rule order.
     fn triggered(&self, path: &str, data: &[u8]) -> Vec<usize> {
         let mut hit = vec![false; self.rules.len()];
-        let mut remaining = self.rules.len() - self.keywordless.len();
+        let mut remaining = self.prefiltered;
         if remaining > 0 {
             self.prefilter.scan(data, |rules| {
                 for &r in rules {
@@ -409,8 +438,21 @@ impl Matcher {
                 remaining == 0
             });
         }
-        for &r in &self.keywordless {
-            hit[r] = true;
+        for (r, own) in &self.path_rules {
+            if self.rules[*r]
+                .paths
+                .as_ref()
+                .is_none_or(|g| g.is_match(path))
+            {
+                hit[*r] = own.as_ref().is_none_or(|k| {
+                    let mut found = false;
+                    k.scan(data, |_| {
+                        found = true;
+                        true
+                    });
+                    found
+                });
+            }
         }
         (0..self.rules.len())
             .filter(|&r| hit[r])
@@ -453,6 +495,11 @@ impl Matcher {
         {
             return None;
         }
+        let lowered = match rule.check.map(|c| check::run(c, secret, index.now)) {
+            Some(check::Outcome::Drop) => return None,
+            Some(check::Outcome::Lower) => true,
+            Some(check::Outcome::Keep) | None => false,
+        };
         if let Some((ac, lines)) = &cr.context {
             let hits = index.context_hits[rule_index]
                 .get_or_init(|| ac.find_iter(data).map(|m| m.start()).collect());
@@ -491,6 +538,7 @@ impl Matcher {
             decoded,
             pair,
             allowed,
+            lowered,
         })
     }
 

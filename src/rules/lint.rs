@@ -189,8 +189,18 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
             {
                 err(name, format!("example {} contains no keyword", i + 1));
             }
-            if matcher.scan(ex.path(), text.as_bytes()).is_empty() {
+            let found = matcher.scan(ex.path(), text.as_bytes());
+            if found.is_empty() {
                 err(name, format!("example {} does not match", i + 1));
+            }
+            // A check that only lowers confidence lets a failing example match: it must pass.
+            if let Some(check) = rule.check {
+                if found
+                    .iter()
+                    .any(|f| !crate::matcher::check_passes(check, f.secret.as_bytes()))
+                {
+                    err(name, format!("example {} fails its check", i + 1));
+                }
             }
         }
         for (i, ex) in rule.negative_examples.iter().enumerate() {

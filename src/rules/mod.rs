@@ -64,6 +64,9 @@ pub struct Rule {
     pub require_pair: bool,
     /// How the `secret` group is decoded before it is checked, by the rule's provider.
     pub decode: Option<Decode>,
+    /// A structure check run on the `secret` group after the regex: a checksum or encoding
+    /// the provider documents.
+    pub check: Option<Check>,
     /// Generic rules give way to specific ones that match the same text.
     #[serde(default)]
     pub generic: bool,
@@ -111,6 +114,25 @@ pub enum Decode {
     /// Base64 of `id:secret`, as in an `Authorization: Basic` header; the provider decides
     /// whether the decoded pair is shaped like its credentials.
     BasicAuth,
+}
+
+/// Structure checks a rule can ask for (`check = "github-crc32"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// GitHub's classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`): a 4-byte prefix, 30
+    /// random base62 characters and 6 base62 digits of their CRC-32. A failure drops the match;
+    /// tokens of another length are not checked.
+    GithubCrc32,
+    /// npm's `npm_` tokens, which follow GitHub's format. A failure lowers the finding to low
+    /// confidence (npm does not name its base62 alphabet).
+    NpmCrc32,
+    /// A PyPI token: `pypi-` and a whole base64url macaroon (v2) located at pypi.org or
+    /// test.pypi.org.
+    PypiMacaroon,
+    /// A JSON Web Token that still grants access: signed (`alg` not `none`), JSON header and
+    /// claims, and no `exp` or one in the future.
+    Jwt,
 }
 
 /// A rule example: a text, or a text with the path it lives at (for path-restricted rules).

@@ -412,8 +412,8 @@ negative_examples = ["acme_short"]
 fn other_providers_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let gh = format!(
-        "GITHUB_TOKEN=ghp_{}\n",
-        "Zq8Xv3LpRt7Wm2Kc9Nf4Hs6Jd1Gb5Ya0Te8U"
+        "GITHUB_TOKEN={}\n",
+        common::github_token("Zq8Xv3LpRt7Wm2Kc9Nf4Hs6Jd1Gb5Y")
     );
     let mut rng = fastrand::Rng::with_seed(19);
     let body: Vec<u8> = (0..300).map(|_| rng.u8(..)).collect();

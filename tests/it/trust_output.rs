@@ -28,9 +28,9 @@ fn random_over(rng: &mut fastrand::Rng, alphabet: &[u8], n: usize) -> String {
         .collect()
 }
 
-/// A GitHub classic token shape, generated: `ghp_` and 36 base62 characters.
+/// A GitHub classic token, generated: `ghp_`, 30 base62 characters and their checksum.
 fn github_pat(rng: &mut fastrand::Rng) -> String {
-    format!("{}{}", "ghp_", random_over(rng, BASE62, 36))
+    common::github_token(&random_over(rng, BASE62, 30))
 }
 
 /// An AWS access key id shape, generated: `AKIA` and 16 base32 characters.
@@ -102,8 +102,9 @@ fn placeholder_words_inside_random_secrets_do_not_hide_them() {
         let g = splice(&mut rng, &genesys_secret(i + 1_000_000), word, 0..42);
         blob.push_str(&format!("GENESYS_CLOUD_CLIENT_SECRET={g}\n"));
         planted.push(g);
-        let gh = github_pat(&mut rng);
-        let gh = splice(&mut rng, &gh, word, 4..40);
+        // The word goes into the random part; the checksum is of what the token holds.
+        let body = random_over(&mut rng, BASE62, 30);
+        let gh = common::github_token(&splice(&mut rng, &body, word, 0..30));
         blob.push_str(&format!("GITHUB_TOKEN={gh}\n"));
         planted.push(gh);
         let w = upper[i as usize % upper.len()];

@@ -107,6 +107,20 @@ pub fn genesys_secret(seed: u64) -> String {
     }
 }
 
+/// A GitHub classic token (`ghp_`) with `body` (30 base62 characters) and its checksum: 6
+/// base62 digits (0-9A-Za-z) of the body's CRC-32, computed with `crc32fast` so the test does
+/// not borrow the scanner's own code.
+pub fn github_token(body: &str) -> String {
+    const GMP: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut sum = crc32fast::hash(body.as_bytes());
+    let mut digits = [b'0'; 6];
+    for d in digits.iter_mut().rev() {
+        *d = GMP[(sum % 62) as usize];
+        sum /= 62;
+    }
+    format!("{}{body}{}", "ghp_", String::from_utf8_lossy(&digits))
+}
+
 /// A fresh lowercase UUID v4 for `seed`: a Genesys client id.
 pub fn client_id(seed: u64) -> String {
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15);
