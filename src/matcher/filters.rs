@@ -345,6 +345,7 @@ pub fn is_not_literal(secret: &[u8]) -> bool {
         &b"var."[..],
         b"local.",
         b"process.env",
+        b"import.meta.env",
         b"os.environ",
         b"os.getenv",
         b"env.",
@@ -559,6 +560,7 @@ mod tests {
         assert!(is_not_literal(b"${GENESYS_CLOUD_CLIENT_SECRET}"));
         assert!(is_not_literal(b"{{ secrets.GC_SECRET }}"));
         assert!(is_not_literal(b"var.client_secret"));
+        assert!(is_not_literal(b"import.meta.env.AUTH_HASURA_SECRET"));
         assert!(is_not_literal(b"<your-client-secret>"));
         assert!(is_not_literal(b"YOUR_CLIENT_SECRET"));
         assert!(is_not_literal(b"$CLIENT_SECRET"));

@@ -31,13 +31,19 @@ fn builtin_rules_cover_hundreds_of_providers_one_file_each() {
         Default::default();
     for (file, text) in leakgate::rules::BUILTIN_RULE_FILES {
         for rule in leakgate::rules::parse(file, text).unwrap() {
-            let provider = rule.provider.clone().expect("every built-in rule has a provider");
+            let provider = rule
+                .provider
+                .clone()
+                .expect("every built-in rule has a provider");
             files_of.entry(provider).or_default().insert(file);
         }
     }
     assert!(files_of.len() >= 300, "{} providers", files_of.len());
     let split: Vec<_> = files_of.iter().filter(|(_, f)| f.len() > 1).collect();
-    assert!(split.is_empty(), "providers spread over several files: {split:?}");
+    assert!(
+        split.is_empty(),
+        "providers spread over several files: {split:?}"
+    );
 }
 
 #[test]
