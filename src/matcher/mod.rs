@@ -348,6 +348,10 @@ impl Matcher {
                 }),
             );
         }
+        if raw.is_empty() {
+            // Most triggered blobs: a keyword but no match; skip the per-blob index.
+            return BlobScan::default();
+        }
         raw.sort_unstable_by_key(|r| (r.start, r.end, r.rule));
         let hidden = location::Hidden::new(raw.iter().map(|r| (r.start, r.end)));
         let index = BlobIndex {
