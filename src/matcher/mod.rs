@@ -5,6 +5,7 @@
 mod check;
 pub(crate) mod filters;
 mod keywords;
+mod lead;
 mod location;
 pub(crate) mod window;
 
@@ -18,6 +19,7 @@ use crate::rules::Rule;
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::{meta, Anchored, Input};
 use std::any::Any;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
@@ -57,10 +59,12 @@ pub enum MatcherError {
     Keywords(#[source] aho_corasick::BuildError),
 }
 
-/// A rule's compiled regex and the index of its `secret` group.
+/// A rule's compiled regex, the index of its `secret` group, and its lead (see [`lead`]):
+/// when known, the regex is tried only at the starts a keyword hit allows.
 struct Pattern {
-    regex: Regex,
+    regex: meta::Regex,
     secret_group: usize,
+    lead: Option<usize>,
 }
 
 impl CompiledRule {
@@ -87,6 +91,19 @@ struct CompiledRule {
     provider: Option<(usize, &'static dyn Provider)>,
 }
 
+/// Where a triggered rule's regex runs.
+enum Search {
+    /// Over the whole blob.
+    Whole,
+    /// Anchored at each start in these ranges (inclusive, sorted, disjoint): every match
+    /// starts in one.
+    Starts(Vec<(usize, usize)>),
+}
+
+/// Start ranges past this many for one rule in one blob: the whole blob is searched instead,
+/// so a blob dense with keywords costs no more memory than it holds.
+const MAX_START_RANGES: usize = 4096;
+
 /// The allowlists from configuration.
 #[derive(Default)]
 struct Allow {
@@ -110,6 +127,9 @@ pub struct Matcher {
     known_values: HashSet<Vec<u8>>,
     /// The most findings listed for one blob.
     max_findings: usize,
+    /// Whether rules with a lead are tried only where their keywords allow (always, but for
+    /// the test that compares with searching every blob whole).
+    use_leads: bool,
 }
 
 /// A regex match of one rule, before any check: what snippets hide, whether or not it becomes
@@ -233,6 +253,8 @@ impl Matcher {
             }
         }
         let mut keywords: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut keyword_at: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         let mut path_rules = Vec::new();
         for (i, r) in compiled.iter().enumerate() {
             if r.rule.keywords.is_empty() {
@@ -254,9 +276,11 @@ impl Matcher {
             }
             for k in &r.rule.keywords {
                 let k = k.to_ascii_lowercase();
-                match keywords.iter_mut().find(|(x, _)| *x == k) {
-                    Some((_, rules)) => rules.push(i),
-                    None => keywords.push((k, vec![i])),
+                if let Some(&at) = keyword_at.get(&k) {
+                    keywords[at].1.push(i);
+                } else {
+                    keyword_at.insert(k.clone(), keywords.len());
+                    keywords.push((k, vec![i]));
                 }
             }
         }
@@ -285,10 +309,9 @@ impl Matcher {
         for r in compiled.iter().filter(|r| custom.contains(&r.rule.id)) {
             for ex in &r.rule.examples {
                 let p = r.pattern();
-                for caps in p.regex.captures_iter(ex.text().as_bytes()) {
-                    if let Some(m) = caps.get(p.secret_group) {
-                        known_values.insert(m.as_bytes().to_vec());
-                    }
+                let text = ex.text().as_bytes();
+                for (start, end) in secret_spans(p, text, None) {
+                    known_values.insert(text[start..end].to_vec());
                 }
             }
         }
@@ -302,6 +325,7 @@ impl Matcher {
             rules: compiled,
             prefilter,
             prefiltered: compiled_len - path_rules.len(),
+            use_leads: true,
             path_rules,
             allow,
         })
@@ -338,15 +362,19 @@ impl Matcher {
             return BlobScan::default();
         }
         let mut raw = Vec::new();
-        for &i in &triggered {
-            let p = self.rules[i].pattern();
-            raw.extend(
-                secret_spans(&p.regex, p.secret_group, data).map(|(start, end)| Raw {
-                    rule: i as u32,
-                    start,
-                    end,
-                }),
-            );
+        for (i, search) in &triggered {
+            let p = self.rules[*i].pattern();
+            let raw_of = |(start, end)| Raw {
+                rule: *i as u32,
+                start,
+                end,
+            };
+            match search {
+                Search::Whole => raw.extend(secret_spans(p, data, None).map(raw_of)),
+                Search::Starts(starts) => {
+                    raw.extend(secret_spans(p, data, Some(starts)).map(raw_of));
+                }
+            }
         }
         if raw.is_empty() {
             // Most triggered blobs: a keyword but no match; skip the per-blob index.
@@ -427,19 +455,64 @@ impl Matcher {
         }
     }
 
-    /// Rules whose keyword occurs in `data` (and whose paths match), in rule order.
-    fn triggered(&self, path: &str, data: &[u8]) -> Vec<usize> {
-        let mut hit = vec![false; self.rules.len()];
-        let mut remaining = self.prefiltered;
-        if remaining > 0 {
-            self.prefilter.scan(data, |rules| {
+    /// Rules whose keyword occurs in `data` (and whose paths match), in rule order, each with
+    /// where its regex must run.
+    ///
+    /// A rule with a lead `L` (every match holds a keyword ending at most `L` bytes after the
+    /// match starts) gets, per keyword hit `[s, e)`, the starts `e - L ..= s`: every match
+    /// holds some hit, and so starts in that hit's range.
+    fn triggered(&self, path: &str, data: &[u8]) -> Vec<(usize, Search)> {
+        // Per rule, its entry in `found` once triggered: most blobs trigger a few rules of
+        // hundreds, so the per-blob state is small.
+        let mut slots = vec![u32::MAX; self.rules.len()];
+        let mut found: Vec<(usize, Option<Search>)> = Vec::new();
+        let mut entry = |r: usize, found: &mut Vec<(usize, Option<Search>)>| {
+            if slots[r] == u32::MAX {
+                slots[r] = found.len() as u32;
+                found.push((r, None));
+            }
+            slots[r] as usize
+        };
+        let mut whole = 0;
+        if self.prefiltered > 0 {
+            self.prefilter.scan(data, |rules, start, end| {
                 for &r in rules {
-                    if !hit[r] {
-                        hit[r] = true;
-                        remaining -= 1;
+                    let k = entry(r, &mut found);
+                    let slot = &mut found[k].1;
+                    if matches!(slot, Some(Search::Whole)) {
+                        continue;
                     }
+                    let range = self.rules[r]
+                        .pattern()
+                        .lead
+                        .filter(|_| self.use_leads)
+                        .map(|lead| (end.saturating_sub(lead), start));
+                    let next = match (slot.take(), range) {
+                        (None, Some(range)) => Search::Starts(vec![range]),
+                        (Some(Search::Starts(mut ranges)), Some((from, to))) => {
+                            match ranges.last().copied() {
+                                // Hits come in order of end, so ranges start in order.
+                                Some((lo, _)) if from < lo => Search::Whole,
+                                Some((lo, hi)) if from <= hi + 1 => {
+                                    let n = ranges.len();
+                                    ranges[n - 1] = (lo, hi.max(to));
+                                    Search::Starts(ranges)
+                                }
+                                _ if ranges.len() >= MAX_START_RANGES => Search::Whole,
+                                _ => {
+                                    ranges.push((from, to));
+                                    Search::Starts(ranges)
+                                }
+                            }
+                        }
+                        _ => Search::Whole,
+                    };
+                    if matches!(next, Search::Whole) {
+                        whole += 1;
+                    }
+                    *slot = Some(next);
                 }
-                remaining == 0
+                whole == self.prefiltered
             });
         }
         for (r, own) in &self.path_rules {
@@ -448,19 +521,25 @@ impl Matcher {
                 .as_ref()
                 .is_none_or(|g| g.is_match(path))
             {
-                hit[*r] = own.as_ref().is_none_or(|k| {
-                    let mut found = false;
-                    k.scan(data, |_| {
-                        found = true;
+                let hit = own.as_ref().is_none_or(|k| {
+                    let mut hit = false;
+                    k.scan(data, |_, _, _| {
+                        hit = true;
                         true
                     });
-                    found
+                    hit
                 });
+                if hit {
+                    let k = entry(*r, &mut found);
+                    found[k].1 = Some(Search::Whole);
+                }
             }
         }
-        (0..self.rules.len())
-            .filter(|&r| hit[r])
-            .filter(|&r| {
+        found.sort_unstable_by_key(|&(r, _)| r);
+        found
+            .into_iter()
+            .filter_map(|(r, s)| Some((r, s?)))
+            .filter(|&(r, _)| {
                 self.rules[r]
                     .paths
                     .as_ref()
@@ -607,20 +686,53 @@ impl Matcher {
 /// Every match of the `secret` group. Each search resumes where the last secret ended, not
 /// where the whole match did, so the boundary character a pattern consumes after one secret can
 /// start the next (two tokens on consecutive lines).
+/// The spans of the `secret` group of each match, in order, as a search of the whole blob
+/// finds them: from each match's secret on, the next leftmost match. With `starts`, matches are
+/// sought only at those positions (every match starts at one): the smallest start at or after
+/// the search position where an anchored match exists is the leftmost match an unanchored
+/// search would find, and the same one.
 fn secret_spans<'a>(
-    regex: &'a Regex,
-    group: usize,
+    p: &'a Pattern,
     data: &'a [u8],
+    starts: Option<&'a [(usize, usize)]>,
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut at = 0;
-    let mut locs = regex.capture_locations();
+    let mut caps = p.regex.create_captures();
+    let mut ranges = starts.map(<[_]>::iter);
+    let mut range: Option<(usize, usize)> = None;
     std::iter::from_fn(move || {
         while at <= data.len() {
-            let whole = regex.captures_read_at(&mut locs, data, at)?;
-            match locs.get(group) {
-                Some((s, e)) => {
-                    at = e.max(at + 1);
-                    return Some((s, e));
+            let input = match &mut ranges {
+                None => Input::new(data).range(at..),
+                Some(ranges) => {
+                    // The next start at or after `at` with an anchored match.
+                    let hit = loop {
+                        let (lo, hi) = match range {
+                            Some((lo, hi)) if hi >= at.max(lo) => (lo, hi),
+                            _ => {
+                                range = Some(*ranges.next()?);
+                                continue;
+                            }
+                        };
+                        let from = at.max(lo);
+                        let found = (from..=hi.min(data.len())).find_map(|s| {
+                            let input = Input::new(data).range(s..).anchored(Anchored::Yes);
+                            p.regex.search_half(&input).map(|m| (s, m.offset()))
+                        });
+                        match found {
+                            Some(hit) => break hit,
+                            None => at = hi + 1,
+                        }
+                    };
+                    Input::new(data).range(hit.0..hit.1).anchored(Anchored::Yes)
+                }
+            };
+            p.regex.search_captures(&input, &mut caps);
+            let whole = caps.get_match()?;
+            match caps.get_group(p.secret_group) {
+                Some(g) => {
+                    at = g.end.max(at + 1);
+                    return Some((g.start, g.end));
                 }
                 None => at = whole.end().max(at + 1),
             }
@@ -659,11 +771,13 @@ fn glob_kind(e: &globset::Error) -> String {
 /// Compile a regex a user wrote: length-capped first, then size-limited.
 fn user_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
     if pattern.len() > MAX_USER_REGEX_BYTES {
-        return Err(format!(
-            "regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused"
-        ));
+        return Err(too_long());
     }
     build_regex(pattern, limit)
+}
+
+fn too_long() -> String {
+    format!("regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused")
 }
 
 /// Compile a pattern to match bytes, not Unicode: classes, `\b` and `.` work byte-wise, so an
@@ -701,17 +815,46 @@ fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
     }
 }
 
-/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one.
+/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one. It
+/// is compiled as [`build_regex`] compiles (bytes, Unicode only when the pattern needs it),
+/// and errors are described the same way.
 fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, String> {
-    let regex = match user_limit {
-        Some(limit) => user_regex(&rule.regex, limit)?,
-        None => build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?,
+    let pattern = &rule.regex;
+    if user_limit.is_some() && pattern.len() > MAX_USER_REGEX_BYTES {
+        return Err(too_long());
+    }
+    let limit = user_limit.unwrap_or(BUILTIN_REGEX_SIZE_LIMIT);
+    let build = |unicode: bool| {
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .utf8_empty(false)
+                    .nfa_size_limit(Some(limit))
+                    .hybrid_cache_capacity(limit),
+            )
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .unicode(unicode)
+                    .utf8(false),
+            )
+            .build(pattern)
+            .ok()
+            .map(|r| (r, unicode))
+    };
+    let Some((regex, unicode)) = build(false).or_else(|| build(true)) else {
+        // Only to describe the error as every other regex's is.
+        return match build_regex(pattern, limit) {
+            Err(e) => Err(e),
+            Ok(_) => Err("regex: invalid".to_string()),
+        };
     };
     let secret_group = regex
-        .capture_names()
-        .position(|n| n == Some("secret"))
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "secret")
         .ok_or_else(|| "regex has no named group `secret`".to_string())?;
     Ok(Pattern {
+        lead: lead::lead(pattern, unicode, &rule.keywords),
         regex,
         secret_group,
     })
@@ -731,8 +874,10 @@ fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, Matche
     let context = match &rule.context {
         Some(c) if c.keywords.is_empty() => return Err(bad("context has no keywords".into())),
         Some(c) => Some((
+            // Searched only in blobs where the rule matched: compact beats fast to build.
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                 .build(&c.keywords)
                 .map_err(|e| bad(format!("context: {e}")))?,
             c.lines.min(MAX_CONTEXT_LINES),
@@ -776,4 +921,104 @@ fn provider_of(rule: &Rule) -> Result<Option<(usize, &'static dyn Provider)>, &'
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod lead_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn builtin(use_leads: bool) -> Matcher {
+        let mut m = Matcher::new(crate::rules::builtin(), &Config::default()).unwrap();
+        m.use_leads = use_leads;
+        m
+    }
+
+    /// Each finding's rule, line, column and fingerprint.
+    type Found = Vec<(String, usize, usize, String)>;
+
+    /// Everything a scan reports about a blob, to compare two scans by.
+    fn outcome(m: &Matcher, data: &[u8]) -> (Found, u64, u64) {
+        let s = m.scan_blob("x/.env", data);
+        let f = s
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule_id.to_string(),
+                    f.line,
+                    f.column,
+                    format!("{:?}", f.fingerprint),
+                )
+            })
+            .collect();
+        (f, s.allowed, s.over_cap)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Trying rules only at the starts their keywords allow finds exactly what searching
+        /// every blob whole finds: on blobs made of the rules' own examples and look-alikes,
+        /// cut, joined and mixed with noise and keywords.
+        #[test]
+        fn leads_find_what_whole_blob_search_finds(
+            picks in proptest::collection::vec((any::<proptest::sample::Index>(), 0..3usize, any::<u16>(), any::<u16>()), 1..24),
+            noise in proptest::collection::vec(proptest::sample::select(b" \n\t=:'\"_-./aZ09#".to_vec()), 0..64),
+        ) {
+            thread_local! {
+                static BOTH: (Matcher, Matcher) = (builtin(true), builtin(false));
+            }
+            let rules = crate::rules::builtin();
+            let texts: Vec<String> = rules
+                .iter()
+                .flat_map(|r| {
+                    r.examples
+                        .iter()
+                        .chain(&r.negative_examples)
+                        .map(|e| e.text().to_string())
+                        .chain(r.keywords.iter().cloned())
+                })
+                .collect();
+            let mut data = Vec::new();
+            for (which, how, a, b) in &picks {
+                let t = texts[which.index(texts.len())].as_bytes();
+                let (a, b) = (usize::from(*a) % (t.len() + 1), usize::from(*b) % (t.len() + 1));
+                match how {
+                    0 => data.extend_from_slice(t),
+                    // A piece of one, so matches are cut short or run into the next.
+                    1 => data.extend_from_slice(&t[a.min(b)..a.max(b)]),
+                    _ => data.extend_from_slice(&t.to_ascii_uppercase()),
+                }
+                let n = noise.len();
+                if n > 0 {
+                    data.extend_from_slice(&noise[a % n..]);
+                }
+            }
+            BOTH.with(|(leads, whole)| {
+                prop_assert_eq!(outcome(leads, &data), outcome(whole, &data));
+                Ok(())
+            })?;
+        }
+    }
+
+    #[test]
+    fn the_built_in_rules_mostly_have_leads() {
+        // The generic assignment rule, keyed on words dense in real code, must be one: it is
+        // what made searching whole blobs cost.
+        let m = builtin(true);
+        let with: Vec<&str> = m
+            .rules
+            .iter()
+            .filter(|r| r.pattern().lead.is_some())
+            .map(|r| r.rule.id.as_str())
+            .collect();
+        assert!(with.contains(&"generic-secret-assignment"));
+        assert!(
+            with.len() * 10 >= m.rules.len() * 7,
+            "{} of {}",
+            with.len(),
+            m.rules.len()
+        );
+    }
 }
