@@ -18,7 +18,6 @@ use crate::providers::{self, Blob, Provider};
 use crate::rules::Rule;
 use aho_corasick::AhoCorasick;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{meta, Anchored, Input};
 use std::any::Any;
 use std::cell::OnceCell;
@@ -108,7 +107,7 @@ const MAX_START_RANGES: usize = 4096;
 #[derive(Default)]
 struct Allow {
     paths: Option<GlobSet>,
-    values: Vec<Regex>,
+    values: Vec<meta::Regex>,
 }
 
 /// All rules, compiled and ready to scan blobs from any thread.
@@ -295,6 +294,7 @@ impl Matcher {
                 .enumerate()
                 .map(|(i, v)| {
                     user_regex(v, limit)
+                        .map(|(r, _)| r)
                         .map_err(|e| MatcherError::Allow(format!("values[{i}]: {e}")))
                 })
                 .collect::<Result<_, _>>()?,
@@ -769,36 +769,43 @@ fn glob_kind(e: &globset::Error) -> String {
 }
 
 /// Compile a regex a user wrote: length-capped first, then size-limited.
-fn user_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
+fn user_regex(pattern: &str, limit: usize) -> Result<(meta::Regex, bool), String> {
     if pattern.len() > MAX_USER_REGEX_BYTES {
-        return Err(too_long());
+        return Err(format!(
+            "regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused"
+        ));
     }
     build_regex(pattern, limit)
 }
 
-fn too_long() -> String {
-    format!("regex: longer than {MAX_USER_REGEX_BYTES} bytes; refused")
-}
-
 /// Compile a pattern to match bytes, not Unicode: classes, `\b` and `.` work byte-wise, so an
 /// invalid UTF-8 byte beside a secret is just another non-word byte. A pattern that needs
-/// Unicode (`\p{L}`) is compiled with it.
-fn build_regex(pattern: &str, limit: usize) -> Result<Regex, String> {
+/// Unicode (`\p{L}`) is compiled with it; the flag says which mode was used.
+fn build_regex(pattern: &str, limit: usize) -> Result<(meta::Regex, bool), String> {
     let build = |unicode: bool| {
-        RegexBuilder::new(pattern)
-            .unicode(unicode)
-            .size_limit(limit)
-            .dfa_size_limit(limit)
-            .build()
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .utf8_empty(false)
+                    .nfa_size_limit(Some(limit))
+                    .hybrid_cache_capacity(limit),
+            )
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .unicode(unicode)
+                    .utf8(false),
+            )
+            .build(pattern)
+            .map(|r| (r, unicode))
+            .map_err(|e| describe_regex_error(pattern, &e))
     };
-    build(false)
-        .or_else(|_| build(true))
-        .map_err(|e| describe_regex_error(pattern, &e))
+    build(false).or_else(|_| build(true))
 }
 
-/// What is wrong with a pattern, without its text (regex's own message quotes it).
-fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
-    if let regex::Error::CompiledTooBig(limit) = e {
+/// What is wrong with a pattern, without its text (the regex crates' messages quote it).
+fn describe_regex_error(pattern: &str, e: &meta::BuildError) -> String {
+    if let Some(limit) = e.size_limit() {
         return format!(
             "regex: compiles to more than the limit of {limit} bytes; simplify it (Unicode classes, turned on with (?u), are large: ASCII ones are not)"
         );
@@ -815,46 +822,18 @@ fn describe_regex_error(pattern: &str, e: &regex::Error) -> String {
     }
 }
 
-/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one. It
-/// is compiled as [`build_regex`] compiles (bytes, Unicode only when the pattern needs it),
-/// and errors are described the same way.
+/// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one.
 fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, String> {
-    let pattern = &rule.regex;
-    if user_limit.is_some() && pattern.len() > MAX_USER_REGEX_BYTES {
-        return Err(too_long());
-    }
-    let limit = user_limit.unwrap_or(BUILTIN_REGEX_SIZE_LIMIT);
-    let build = |unicode: bool| {
-        meta::Builder::new()
-            .configure(
-                meta::Config::new()
-                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(limit))
-                    .hybrid_cache_capacity(limit),
-            )
-            .syntax(
-                regex_automata::util::syntax::Config::new()
-                    .unicode(unicode)
-                    .utf8(false),
-            )
-            .build(pattern)
-            .ok()
-            .map(|r| (r, unicode))
-    };
-    let Some((regex, unicode)) = build(false).or_else(|| build(true)) else {
-        // Only to describe the error as every other regex's is.
-        return match build_regex(pattern, limit) {
-            Err(e) => Err(e),
-            Ok(_) => Err("regex: invalid".to_string()),
-        };
+    let (regex, unicode) = match user_limit {
+        Some(limit) => user_regex(&rule.regex, limit)?,
+        None => build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?,
     };
     let secret_group = regex
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "secret")
         .ok_or_else(|| "regex has no named group `secret`".to_string())?;
     Ok(Pattern {
-        lead: lead::lead(pattern, unicode, &rule.keywords),
+        lead: lead::lead(&rule.regex, unicode, &rule.keywords),
         regex,
         secret_group,
     })
