@@ -19,6 +19,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 /// contiguous NFA is built instead.
 const MAX_TABLE_ENTRIES: usize = 4 << 20;
 
+/// How many stretches of a blob the DFA walks at once.
+const STREAMS: usize = 4;
+/// Blobs from this size on are walked in [`STREAMS`] stretches.
+const SPLIT_FROM: usize = 1024;
+
 pub(super) struct KeywordIndex {
     search: Option<Automaton>,
     /// Keyword (pattern index) -> the rules it triggers.
@@ -43,6 +48,8 @@ struct Dfa {
     first_match: u32,
     /// Per state (by id / stride), the keywords ending there, its own and via failure links.
     outputs: Vec<Vec<u32>>,
+    /// The longest keyword's length.
+    max_len: usize,
 }
 
 impl Dfa {
@@ -136,18 +143,77 @@ impl Dfa {
             table,
             first_match: u32::try_from(first * stride).ok()?,
             outputs,
+            max_len: keywords.iter().map(Vec::len).max().unwrap_or(1),
         })
     }
 
     /// Call `hit` with each keyword and the end of its occurrence, in order of end; stop when
     /// it returns true.
+    ///
+    /// One DFA walk is a chain of dependent table lookups, bound by the latency of each load.
+    /// A blob of [`SPLIT_FROM`] bytes or more is cut into [`STREAMS`] stretches walked in
+    /// one loop, each by its own state, so the loads overlap. A stretch after the first starts
+    /// `max_len - 1` bytes early, so a keyword ending in it is seen whole; it reports only the
+    /// occurrences that end in it, so none is reported twice.
     fn scan(&self, data: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
-        let mut s = 0u32;
+        if data.len() < SPLIT_FROM {
+            self.walk(data, 0, 0, &mut hit);
+            return;
+        }
+        let overlap = self.max_len - 1;
+        let chunk = data.len() / STREAMS;
+        // Stretch j reports ends in (bounds[j], bounds[j + 1]] and walks from its start.
+        let bounds: [usize; STREAMS + 1] =
+            std::array::from_fn(|j| if j == STREAMS { data.len() } else { j * chunk });
+        let starts: [usize; STREAMS] = std::array::from_fn(|j| bounds[j].saturating_sub(overlap));
+        let mut states = [0u32; STREAMS];
+        let mut found: [Vec<(u32, usize)>; STREAMS] = Default::default();
+        // Every stretch has at least `chunk` bytes: walk that many together.
+        for step in 0..chunk {
+            for j in 0..STREAMS {
+                let at = starts[j] + step;
+                let s = self.table
+                    [states[j] as usize + usize::from(self.classes[usize::from(data[at])])];
+                states[j] = s;
+                if s >= self.first_match {
+                    found[j].push((s, at + 1));
+                }
+            }
+        }
+        for j in 0..STREAMS {
+            let done = starts[j] + chunk;
+            let mut s = states[j];
+            for (at, &b) in data.iter().enumerate().take(bounds[j + 1]).skip(done) {
+                s = self.table[s as usize + usize::from(self.classes[usize::from(b)])];
+                if s >= self.first_match {
+                    found[j].push((s, at + 1));
+                }
+            }
+        }
+        for (j, hits) in found.iter().enumerate() {
+            for &(s, end) in hits.iter().filter(|&&(_, end)| j == 0 || end > bounds[j]) {
+                for &k in &self.outputs[s as usize / self.stride] {
+                    if hit(k as usize, end) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Walk `data` from state `s`, `data[0]` being byte `offset` of the blob.
+    fn walk(
+        &self,
+        data: &[u8],
+        mut s: u32,
+        offset: usize,
+        hit: &mut impl FnMut(usize, usize) -> bool,
+    ) {
         for (i, &b) in data.iter().enumerate() {
             s = self.table[s as usize + usize::from(self.classes[usize::from(b)])];
             if s >= self.first_match {
                 for &k in &self.outputs[s as usize / self.stride] {
-                    if hit(k as usize, i + 1) {
+                    if hit(k as usize, offset + i + 1) {
                         return;
                     }
                 }
@@ -300,6 +366,52 @@ mod tests {
                 .collect();
             naive.sort_unstable();
             assert_eq!(occurrences(&kws, &data), naive);
+        }
+    }
+
+    /// A blob long enough to be walked in stretches gives every occurrence once, exactly where
+    /// it is, in order of end, whatever the cut points fall on; and stopping early stops at the
+    /// first occurrence by end.
+    #[test]
+    fn stretches_give_every_occurrence_once_in_order_of_end() {
+        let kws = ["ab", "abcab", "bca", "ca", "aab", "c_", "_a", "abc_abc_abc"];
+        let idx = index(&kws);
+        let mut rng = fastrand::Rng::with_seed(11);
+        for len in (SPLIT_FROM - 4..SPLIT_FROM + 40).chain([4096, 4099, 10_007]) {
+            let mut data: Vec<u8> = (0..len).map(|_| b"abcAB_C"[rng.usize(..7)]).collect();
+            // The longest keyword across every cut, starting 1 to 10 bytes before it.
+            let longest = b"ABC_abc_abc";
+            for j in 1..STREAMS {
+                let at = j * (len / STREAMS) - 1 - len % longest.len();
+                data[at..at + longest.len()].copy_from_slice(longest);
+            }
+            let lower = data.to_ascii_lowercase();
+            let mut got = Vec::new();
+            idx.scan(&data, |rs, start, end| {
+                got.push((rs[0], start, end));
+                false
+            });
+            assert!(
+                got.windows(2).all(|w| w[0].2 <= w[1].2),
+                "order of end, len {len}"
+            );
+            let mut naive: Vec<(usize, usize, usize)> = (0..kws.len())
+                .flat_map(|i| {
+                    find_all(&lower, kws[i].as_bytes())
+                        .into_iter()
+                        .map(move |p| (i, p, p + kws[i].len()))
+                })
+                .collect();
+            naive.sort_unstable();
+            let first_end = naive.iter().map(|o| o.2).min();
+            got.sort_unstable();
+            assert_eq!(got, naive, "len {len}");
+            let mut first = None;
+            idx.scan(&data, |_, _, end| {
+                first = Some(end);
+                true
+            });
+            assert_eq!(first, first_end, "len {len}");
         }
     }
 

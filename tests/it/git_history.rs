@@ -398,3 +398,110 @@ fn a_blob_in_no_commit_has_null_commit_fields_in_every_format() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("in no commit"), "{text}");
 }
+
+/// The same repository's objects, loose in `dir`, copied to `to` and arranged by `arrange`.
+fn copy_repo(dir: &Path, to: &Path, arrange: &[&[&str]]) {
+    let ok = std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(dir)
+        .arg(to)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "copy the repository");
+    for args in arrange {
+        git(to, args);
+    }
+}
+
+/// A report without its timing, to compare two scans of the same content.
+fn untimed(mut doc: Value) -> Value {
+    doc["stats"]["elapsed_ms"] = Value::Null;
+    doc
+}
+
+/// A history scan reads packed blobs pack by pack (each pack's delta tree resolved once) and
+/// every other blob by lookup. Both ways must find exactly the same: one repository scanned
+/// with its objects loose, packed with deltas, and half packed gives one report. The history
+/// holds delta chains (a file grown over many commits, secrets in middle versions), a blob over
+/// `--max-file-size`, a blob in two paths, and a binary blob.
+#[test]
+fn packed_loose_and_half_packed_history_give_one_report() {
+    let dir = repo();
+    let mut grown = String::new();
+    for i in 0..30u64 {
+        for line in 0..3 {
+            grown.push_str(&format!("setting_{i}_{line} = value {line} of step {i}\n"));
+        }
+        let mut text = grown.clone();
+        if i % 7 == 3 {
+            text.push_str(&env_file(i));
+        }
+        let big = format!("{}{}", "x".repeat(5000), env_file(100 + i));
+        let mut files = vec![
+            ("app/settings.txt", text.as_str()),
+            ("big.txt", big.as_str()),
+        ];
+        let copy = env_file(200 + i / 10);
+        if i % 10 == 5 {
+            files.push(("a/copy.env", copy.as_str()));
+            files.push(("b/copy.env", copy.as_str()));
+        }
+        commit(dir.path(), &files, &format!("step {i}"));
+    }
+    std::fs::write(
+        dir.path().join("image.bin"),
+        [0u8, 1, 2, 0, 255, 0, 7].repeat(100),
+    )
+    .unwrap();
+    commit(dir.path(), &[], "binary");
+
+    let (code, loose) = history(dir.path(), &["--max-file-size", "4000"]);
+    assert_eq!(code, 1, "{loose}");
+    assert!(
+        loose["stats"]["skipped_too_large"].as_u64() >= Some(30),
+        "{loose}"
+    );
+    assert!(
+        loose["stats"]["skipped_binary"].as_u64() >= Some(1),
+        "{loose}"
+    );
+    assert!(secret_findings(&loose).count() >= 5, "{loose}");
+
+    let parent = tempfile::tempdir().unwrap();
+    let packed = parent.path().join("packed");
+    copy_repo(
+        dir.path(),
+        &packed,
+        &[&["gc", "-q", "--aggressive", "--prune=now"]],
+    );
+    let half = parent.path().join("half");
+    copy_repo(dir.path(), &half, &[]);
+    // The objects of the first 15 steps in a pack, the rest loose.
+    let old = git(&half, &["rev-list", "--objects", "HEAD~16"]);
+    let ok = std::process::Command::new("git")
+        .current_dir(&half)
+        .args(["pack-objects", "-q", ".git/objects/pack/pack"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(old.as_bytes())?;
+            c.wait()
+        })
+        .unwrap()
+        .success();
+    assert!(ok, "pack the old objects");
+    git(&half, &["prune-packed"]);
+    for (what, repo) in [("packed", &packed), ("half packed", &half)] {
+        let loose_left = git(repo, &["count-objects"]);
+        let (code, doc) = history(repo, &["--max-file-size", "4000"]);
+        assert_eq!(code, 1, "{what}: {doc}");
+        assert_eq!(
+            untimed(doc),
+            untimed(loose.clone()),
+            "{what} ({loose_left})"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! in memory per worker at a time.
 
 use super::tree::PathList;
-use super::Progress;
+use super::{packs, Progress};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::ObjectId;
@@ -65,8 +65,10 @@ pub(super) struct Scanned {
     pub owners: Vec<usize>,
 }
 
-/// Scan every job's blob once. With `skip_allowed`, a job whose path the configuration allows
-/// is not read (right when the job's path is the only one its blob is known by).
+/// Scan every job's blob once: those the pack files hold in one pass over each pack's delta
+/// tree ([`packs`]), the rest one by one. With `skip_allowed`, a job whose path the
+/// configuration allows is not scanned (right when the job's path is the only one its blob is
+/// known by).
 pub(super) fn scan(
     sync: &gix::ThreadSafeRepository,
     jobs: &[Job],
@@ -77,13 +79,28 @@ pub(super) fn scan(
     skip_allowed: bool,
 ) -> Scanned {
     let reader = Reader {
+        jobs,
         paths,
         matcher,
         opts,
         skip_allowed,
     };
+    let passed = packs::scan(&sync.to_thread_local(), &reader, progress);
+    let mut all = passed.scanned;
+    all.append(read_each(sync, &passed.rest, &reader, progress));
+    all
+}
+
+/// Read and scan the jobs numbered `todo`, one lookup each, in parallel.
+fn read_each(
+    sync: &gix::ThreadSafeRepository,
+    todo: &[usize],
+    reader: &Reader<'_>,
+    progress: &Progress,
+) -> Scanned {
+    let opts = reader.opts;
     let next = AtomicUsize::new(0);
-    let workers = rayon::current_num_threads().clamp(1, jobs.len().div_ceil(RUN).max(1));
+    let workers = rayon::current_num_threads().clamp(1, todo.len().div_ceil(RUN).max(1));
     let cache =
         (DELTA_CACHE_BUDGET / workers).clamp(DELTA_CACHE_PER_WORKER.0, DELTA_CACHE_PER_WORKER.1);
     let parts: Vec<Scanned> = (0..workers)
@@ -93,18 +110,15 @@ pub(super) fn scan(
             repo.objects.set_pack_cache(move || {
                 Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cache))
             });
-            let mut out = Scanned {
-                tally: Tally::new(opts),
-                owners: Vec::new(),
-            };
+            let mut out = Scanned::new(opts);
             let mut buf = Vec::new();
             loop {
                 let start = next.fetch_add(RUN, Relaxed);
-                if start >= jobs.len() {
+                if start >= todo.len() {
                     break;
                 }
-                for (i, job) in jobs.iter().enumerate().skip(start).take(RUN) {
-                    let bytes = reader.scan_one(&repo, job, &mut buf, &mut out.tally);
+                for &i in todo.iter().skip(start).take(RUN) {
+                    let bytes = reader.read_one(&repo, i, &mut buf, &mut out.tally);
                     out.owners.resize(out.tally.findings.len(), i);
                     progress.blobs_done.fetch_add(1, Relaxed);
                     progress.bytes_done.fetch_add(bytes, Relaxed);
@@ -113,56 +127,66 @@ pub(super) fn scan(
             out
         })
         .collect();
-    let mut all = Scanned {
-        tally: Tally::default(),
-        owners: Vec::new(),
-    };
+    let mut all = Scanned::new(opts);
     for part in parts {
-        // `Tally::merge` appends findings in order, so owners stay aligned.
-        all.tally = all.tally.merge(part.tally);
-        all.owners.extend(part.owners);
+        all.append(part);
     }
     all
 }
 
+impl Scanned {
+    /// Nothing scanned yet.
+    pub fn new(opts: &ScanOptions) -> Self {
+        Scanned {
+            tally: Tally::new(opts),
+            owners: Vec::new(),
+        }
+    }
+
+    /// Add what `other` scanned (`Tally::merge` appends findings in order, so owners stay
+    /// aligned).
+    pub fn append(&mut self, other: Scanned) {
+        let tally = std::mem::take(&mut self.tally);
+        self.tally = tally.merge(other.tally);
+        self.owners.extend(other.owners);
+    }
+}
+
 /// What every worker shares to read and scan blobs.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
+    pub jobs: &'a [Job],
     paths: &'a PathList,
+    pub opts: &'a ScanOptions,
     matcher: &'a Matcher,
-    opts: &'a ScanOptions,
     skip_allowed: bool,
 }
 
 impl Reader<'_> {
-    /// Scan one blob; returns the bytes read.
-    fn scan_one(
+    /// Look up job `i`'s blob and scan it; returns the bytes read.
+    fn read_one(
         &self,
         repo: &gix::Repository,
-        job: &Job,
+        i: usize,
         buf: &mut Vec<u8>,
         tally: &mut Tally,
     ) -> u64 {
-        let (matcher, opts) = (self.matcher, self.opts);
+        let job = &self.jobs[i];
         let path = self.paths.get(job.from.path);
-        if self.skip_allowed && matcher.path_allowed(&path) {
+        if self.skip_allowed && self.matcher.path_allowed(&path) {
             tally.stats.skipped_allowed_paths += 1;
             return 0;
         }
         let id = &job.id;
         // The header is cheap next to inflating the blob, and keeps a huge blob out of memory.
         match repo.objects.try_header(id) {
-            Ok(Some(h)) if h.size() > opts.max_file_size => {
+            Ok(Some(h)) if h.size() > self.opts.max_file_size => {
                 tally.stats.skipped_too_large += 1;
                 return 0;
             }
             _ => {}
         }
         match repo.objects.try_find(id, buf) {
-            Ok(Some(data)) if data.kind == Kind::Blob => {
-                let len = data.data.len() as u64;
-                tally.scan_blob(matcher, &path, data.data);
-                len
-            }
+            Ok(Some(data)) if data.kind == Kind::Blob => self.scan_content(&path, data.data, tally),
             Ok(Some(data)) => {
                 tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
                 0
@@ -176,5 +200,25 @@ impl Reader<'_> {
                 0
             }
         }
+    }
+
+    /// Scan job `i`'s blob, already read; returns the bytes scanned.
+    pub fn scan_read(&self, i: usize, data: &[u8], tally: &mut Tally) -> u64 {
+        let path = self.paths.get(self.jobs[i].from.path);
+        if self.skip_allowed && self.matcher.path_allowed(&path) {
+            tally.stats.skipped_allowed_paths += 1;
+            return 0;
+        }
+        self.scan_content(&path, data, tally)
+    }
+
+    /// Scan a blob's content under `path`, unless it is too large; returns the bytes scanned.
+    fn scan_content(&self, path: &str, data: &[u8], tally: &mut Tally) -> u64 {
+        if data.len() as u64 > self.opts.max_file_size {
+            tally.stats.skipped_too_large += 1;
+            return 0;
+        }
+        tally.scan_blob(self.matcher, path, data);
+        data.len() as u64
     }
 }

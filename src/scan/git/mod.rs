@@ -10,6 +10,7 @@
 mod blobs;
 mod history;
 mod origin;
+mod packs;
 mod staged;
 mod tree;
 pub mod trusted;

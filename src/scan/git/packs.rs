@@ -1,0 +1,220 @@
+//! A whole-history scan reads its blobs pack by pack, the way `git index-pack` resolves a pack:
+//! each pack's delta tree is walked from its bases, so every object is inflated exactly once
+//! and every delta is applied to a base already in memory, on every core. Looking blobs up one
+//! by one instead re-inflates delta chains whenever a base has left the cache.
+//!
+//! The pass is only a faster way to read: every blob it does not deliver (loose objects, packs
+//! behind a multi-pack index or an alternate, a pack it cannot open or gives up on) is read by
+//! the per-object reader afterwards, which reports what is missing or unreadable.
+
+use super::blobs::{Reader, Scanned};
+use super::Progress;
+use gix::hash::ObjectId;
+use gix::hashtable::HashMap;
+use gix::objs::Kind;
+use gix::odb::pack;
+use gix::odb::store::structure::Record;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+
+/// The largest object the pass decodes; a pack holding a larger one is left, from that object
+/// on, to the per-object reader (which skips a blob by its header, without inflating it).
+const MAX_OBJECT: u64 = 64 << 20;
+/// The bytes of delta bases one worker may hold along its path through a delta tree (a crafted
+/// pack can make every level of a deep chain large); past this the pass gives up on the pack.
+const MAX_HELD: u64 = 512 << 20;
+
+/// Use the pass when the jobs are at least this share (1/N) of the packed objects: a range
+/// scan of a few commits reads its few blobs faster one by one.
+const MIN_SHARE: usize = 8;
+
+/// What the pass read, and which jobs it left to the per-object reader.
+pub(super) struct Passed {
+    pub scanned: Scanned,
+    /// Indexes (into the jobs) of the blobs the pass did not deliver.
+    pub rest: Vec<usize>,
+}
+
+/// Scan the jobs' blobs that the repository's pack files hold, each once.
+pub(super) fn scan(repo: &gix::Repository, reader: &Reader<'_>, progress: &Progress) -> Passed {
+    let jobs = reader.jobs;
+    let claimed: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
+    let sink = Mutex::new(Vec::new());
+    let packs = pack_indexes(repo);
+    let packed: usize = packs.iter().map(|(_, n)| *n).sum();
+    if !jobs.is_empty() && jobs.len().saturating_mul(MIN_SHARE) >= packed {
+        let index: HashMap<ObjectId, u32> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id, u32::try_from(i).expect("fewer than 4 billion blobs")))
+            .collect();
+        let shared = Shared {
+            index: &index,
+            claimed: &claimed,
+            reader,
+            progress,
+            sink: &sink,
+        };
+        for (path, _) in &packs {
+            shared.traverse(path, repo.object_hash());
+        }
+    }
+    let mut scanned = Scanned::new(reader.opts);
+    for part in sink.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        scanned.append(part);
+    }
+    let rest = claimed
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.load(Relaxed))
+        .map(|(i, _)| i)
+        .collect();
+    Passed { scanned, rest }
+}
+
+/// The pack index files of the repository's own object database, with their object counts.
+fn pack_indexes(repo: &gix::Repository) -> Vec<(PathBuf, usize)> {
+    let Ok(records) = repo.objects.store_ref().structure() else {
+        return Vec::new();
+    };
+    records
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Index { path, .. } => Some(path),
+            _ => None,
+        })
+        .filter_map(|path| {
+            let index = pack::index::File::at(&path, repo.object_hash()).ok()?;
+            Some((path, index.num_objects() as usize))
+        })
+        .collect()
+}
+
+/// What every worker of the pass shares.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    /// Each job's index, by blob id.
+    index: &'a HashMap<ObjectId, u32>,
+    /// Whether a job's blob was delivered (a blob may be in more than one pack).
+    claimed: &'a [AtomicBool],
+    reader: &'a Reader<'a>,
+    progress: &'a Progress,
+    /// Each worker's results, handed over when it is done.
+    sink: &'a Mutex<Vec<Scanned>>,
+}
+
+impl Shared<'_> {
+    /// Walk one pack's delta tree, scanning the jobs' blobs as they are resolved. Any failure
+    /// (an unreadable pack, an object too large, a base outside the pack) ends the walk of this
+    /// pack; what it did not deliver is left to the per-object reader.
+    fn traverse(&self, idx_path: &std::path::Path, hash: gix::hash::Kind) {
+        let Ok(bundle) = pack::Bundle::at(idx_path, hash) else {
+            return;
+        };
+        let mut entries: Vec<pack::index::Entry> = bundle.index.iter().collect();
+        entries.sort_by_key(|e| e.pack_offset);
+        let stop = AtomicBool::new(false);
+        let index = &bundle.index;
+        let Ok(tree) = pack::cache::delta::Tree::from_offsets_in_pack(
+            bundle.pack.path(),
+            entries.into_iter(),
+            &|e| e.pack_offset,
+            &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
+            &mut gix::progress::Discard,
+            &stop,
+            hash,
+        ) else {
+            return;
+        };
+        let mut worker = Worker::new(*self);
+        let give_up = &stop;
+        let _ = tree.traverse(
+            |range, data: &pack::data::File| data.entry_slice(range),
+            &bundle.pack,
+            bundle.pack.pack_end() as u64,
+            move |entry: &mut pack::index::Entry,
+                  _,
+                  ctx: pack::cache::delta::traverse::Context<'_>| {
+                worker.visit(entry, &ctx, give_up);
+                Ok(())
+            },
+            pack::cache::delta::traverse::Options {
+                object_progress: Box::new(gix::progress::Discard),
+                size_progress: &mut gix::progress::Discard,
+                thread_limit: Some(rayon::current_num_threads()),
+                should_interrupt: &stop,
+                object_hash: hash,
+                alloc_limit_bytes: usize::try_from(MAX_OBJECT).ok(),
+            },
+        );
+    }
+}
+
+/// One worker of the pass: its results, and the sizes of the objects along its current path
+/// through the delta tree (by level), which bound what it holds in memory.
+struct Worker<'a> {
+    shared: Shared<'a>,
+    out: Scanned,
+    held: Vec<u64>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(shared: Shared<'a>) -> Self {
+        Worker {
+            out: Scanned::new(shared.reader.opts),
+            shared,
+            held: Vec::new(),
+        }
+    }
+
+    /// One resolved object: scan it if it is a job's blob not yet delivered.
+    fn visit(
+        &mut self,
+        entry: &pack::index::Entry,
+        ctx: &pack::cache::delta::traverse::Context<'_>,
+        stop: &AtomicBool,
+    ) {
+        let level = usize::from(ctx.level);
+        self.held.truncate(level);
+        self.held.push(ctx.decompressed.len() as u64);
+        if self.held.iter().sum::<u64>() > MAX_HELD {
+            stop.store(true, Relaxed);
+            return;
+        }
+        if ctx.entry.header.as_kind() != Some(Kind::Blob) {
+            return;
+        }
+        let s = &self.shared;
+        let Some(&i) = s.index.get(&entry.oid) else {
+            return;
+        };
+        let i = i as usize;
+        if s.claimed[i].swap(true, Relaxed) {
+            return;
+        }
+        let bytes = s.reader.scan_read(i, ctx.decompressed, &mut self.out.tally);
+        self.out.owners.resize(self.out.tally.findings.len(), i);
+        s.progress.blobs_done.fetch_add(1, Relaxed);
+        s.progress.bytes_done.fetch_add(bytes, Relaxed);
+    }
+}
+
+impl Clone for Worker<'_> {
+    /// A new worker starts empty: results are handed over, never copied.
+    fn clone(&self) -> Self {
+        Worker::new(self.shared)
+    }
+}
+
+impl Drop for Worker<'_> {
+    /// Hand the results over.
+    fn drop(&mut self) {
+        let out = std::mem::replace(&mut self.out, Scanned::new(self.shared.reader.opts));
+        self.shared
+            .sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(out);
+    }
+}
