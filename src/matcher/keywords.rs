@@ -19,7 +19,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 /// contiguous NFA is built instead.
 const MAX_TABLE_ENTRIES: usize = 4 << 20;
 
-/// How many stretches of a blob the DFA walks at once.
+/// How many stretches of a blob the DFA walks at once (the walk is written out for four).
 const STREAMS: usize = 4;
 /// Blobs from this size on are walked in [`STREAMS`] stretches.
 const SPLIT_FROM: usize = 1024;
@@ -166,20 +166,33 @@ impl Dfa {
         let bounds: [usize; STREAMS + 1] =
             std::array::from_fn(|j| if j == STREAMS { data.len() } else { j * chunk });
         let starts: [usize; STREAMS] = std::array::from_fn(|j| bounds[j].saturating_sub(overlap));
-        let mut states = [0u32; STREAMS];
         let mut found: [Vec<(u32, usize)>; STREAMS] = Default::default();
-        // Every stretch has at least `chunk` bytes: walk that many together.
-        for step in 0..chunk {
-            for j in 0..STREAMS {
-                let at = starts[j] + step;
-                let s = self.table
-                    [states[j] as usize + usize::from(self.classes[usize::from(data[at])])];
-                states[j] = s;
+        // Every stretch has at least `chunk` bytes: walk that many together, each state in
+        // a register of its own.
+        let stretch = |j: usize| &data[starts[j]..starts[j] + chunk];
+        let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
+        let step =
+            |s: u32, b: u8| self.table[s as usize + usize::from(self.classes[usize::from(b)])];
+        let quads = stretch(0)
+            .iter()
+            .zip(stretch(1))
+            .zip(stretch(2))
+            .zip(stretch(3));
+        for (i, (((&b0, &b1), &b2), &b3)) in quads.enumerate() {
+            s0 = step(s0, b0);
+            s1 = step(s1, b1);
+            s2 = step(s2, b2);
+            s3 = step(s3, b3);
+            if s0.max(s1).max(s2).max(s3) < self.first_match {
+                continue;
+            }
+            for (j, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                 if s >= self.first_match {
-                    found[j].push((s, at + 1));
+                    found[j].push((s, starts[j] + i + 1));
                 }
             }
         }
+        let states = [s0, s1, s2, s3];
         for j in 0..STREAMS {
             let done = starts[j] + chunk;
             let mut s = states[j];

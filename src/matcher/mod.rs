@@ -62,9 +62,17 @@ pub enum MatcherError {
 /// when known, the regex is tried only at the starts a keyword hit allows.
 struct Pattern {
     regex: meta::Regex,
+    /// Search caches for `regex`, one taken per blob searched: the regex's own pool would be
+    /// asked once per candidate start, and off its first thread that takes a lock.
+    caches: CachePool,
     secret_group: usize,
     lead: Option<usize>,
 }
+
+/// A pool of one regex's search caches.
+type CachePool = regex_automata::util::pool::Pool<meta::Cache, CacheFn>;
+type CacheFn =
+    Box<dyn Fn() -> meta::Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
 
 impl CompiledRule {
     fn pattern(&self) -> &Pattern {
@@ -698,6 +706,7 @@ fn secret_spans<'a>(
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut at = 0;
     let mut caps = p.regex.create_captures();
+    let mut cache = p.caches.get();
     let mut ranges = starts.map(<[_]>::iter);
     let mut range: Option<(usize, usize)> = None;
     std::iter::from_fn(move || {
@@ -717,7 +726,9 @@ fn secret_spans<'a>(
                         let from = at.max(lo);
                         let found = (from..=hi.min(data.len())).find_map(|s| {
                             let input = Input::new(data).range(s..).anchored(Anchored::Yes);
-                            p.regex.search_half(&input).map(|m| (s, m.offset()))
+                            p.regex
+                                .search_half_with(&mut cache, &input)
+                                .map(|m| (s, m.offset()))
                         });
                         match found {
                             Some(hit) => break hit,
@@ -727,7 +738,7 @@ fn secret_spans<'a>(
                     Input::new(data).range(hit.0..hit.1).anchored(Anchored::Yes)
                 }
             };
-            p.regex.search_captures(&input, &mut caps);
+            p.regex.search_captures_with(&mut cache, &input, &mut caps);
             let whole = caps.get_match()?;
             match caps.get_group(p.secret_group) {
                 Some(g) => {
@@ -832,8 +843,10 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "secret")
         .ok_or_else(|| "regex has no named group `secret`".to_string())?;
+    let for_caches = regex.clone();
     Ok(Pattern {
         lead: lead::lead(&rule.regex, unicode, &rule.keywords),
+        caches: CachePool::new(Box::new(move || for_caches.create_cache())),
         regex,
         secret_group,
     })

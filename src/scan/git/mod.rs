@@ -80,6 +80,9 @@ pub struct Progress {
     pub blobs_done: AtomicU64,
     /// Bytes of blob content read so far.
     pub bytes_done: AtomicU64,
+    /// Of the blobs read, those read pack by pack (each pack's delta tree resolved once)
+    /// rather than looked up one by one.
+    pub blobs_from_packs: AtomicU64,
 }
 
 /// Open the repository containing `path` (a work tree, a folder in it, a bare repository or a
