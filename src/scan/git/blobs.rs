@@ -41,6 +41,13 @@ impl CommitIndex {
     }
 }
 
+/// A commit of the walk, and its root tree when the commit could be read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Walked {
+    pub id: ObjectId,
+    pub root: Option<ObjectId>,
+}
+
 /// Where a blob was first seen: the commit (an index into the walk's commit list) and path.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Provenance {

@@ -1,7 +1,7 @@
 //! `--history` and `--range`: find each blob's first commit and path with a walk of commits
 //! and trees, then scan the unique blobs in pack order.
 
-use super::blobs::{self, CommitIndex, Job, Provenance};
+use super::blobs::{self, CommitIndex, Job, Provenance, Walked};
 use super::tree::{self, Paths, TreeWalker, Visit};
 use super::{open, origin, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
@@ -324,7 +324,7 @@ struct Inventory<'r> {
     paths: Paths,
     seen_trees: HashSet<ObjectId>,
     /// Commits in attribution order; `Provenance::commit` indexes this.
-    commits: Vec<ObjectId>,
+    commits: Vec<Walked>,
     submodules: BTreeSet<Vec<u8>>,
     /// Tree pairs a range has already compared: comparing them again would only find the same
     /// blobs under more paths (a crafted tree can name one subtree millions of times).
@@ -351,18 +351,23 @@ impl<'r> Inventory<'r> {
         }
     }
 
-    fn push_commit(&mut self, id: ObjectId) -> CommitIndex {
+    fn push_commit(&mut self, id: ObjectId, root: Option<ObjectId>) -> CommitIndex {
         let n = CommitIndex::new(self.commits.len());
-        self.commits.push(id);
+        self.commits.push(Walked { id, root });
         n
     }
 
     /// Record every blob of commit `id`'s tree not seen before.
     fn add_commit(&mut self, id: ObjectId, unreachable: bool) {
-        let n = Some(self.push_commit(id));
         match tree::tree_of(self.repo, &id, &mut self.buf) {
-            Ok(tree) => self.add_tree(&tree, n, unreachable, &format!("commit {id}")),
-            Err(message) => self.tally.error(format!("commit {id}"), message),
+            Ok(tree) => {
+                let n = Some(self.push_commit(id, Some(tree)));
+                self.add_tree(&tree, n, unreachable, &format!("commit {id}"));
+            }
+            Err(message) => {
+                self.push_commit(id, None);
+                self.tally.error(format!("commit {id}"), message);
+            }
         }
     }
 
@@ -427,12 +432,15 @@ impl<'r> Inventory<'r> {
     /// (all paths for a root commit). For a merge, only content that none of its parents had
     /// at that path, so merging a branch in does not re-report the branch's own changes.
     fn add_changes(&mut self, id: ObjectId, parents: &[ObjectId]) {
-        let n = Some(self.push_commit(id));
         let repo = self.repo;
         let new = match tree::tree_of(repo, &id, &mut self.buf) {
             Ok(t) => t,
-            Err(message) => return self.tally.error(format!("commit {id}"), message),
+            Err(message) => {
+                self.push_commit(id, None);
+                return self.tally.error(format!("commit {id}"), message);
+            }
         };
+        let n = Some(self.push_commit(id, Some(new)));
         // A parent missing from a shallow clone counts as empty: its child introduces all.
         let parent_trees: Vec<Option<ObjectId>> = parents
             .iter()
@@ -602,7 +610,7 @@ impl<'r> Inventory<'r> {
     fn add_unreachable(&mut self) -> Result<usize, GitError> {
         let repo = self.repo;
         let before = self.blobs.len();
-        let known: HashSet<ObjectId> = self.commits.iter().copied().collect();
+        let known: HashSet<ObjectId> = self.commits.iter().map(|c| c.id).collect();
         let mut seen = HashSet::default();
         let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         let all = match repo.objects.iter() {

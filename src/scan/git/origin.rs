@@ -1,7 +1,7 @@
 //! Provenance for blobs with findings: who committed them, when, and how many other commits
 //! and paths carry the same content. Done only for the few blobs that need it.
 
-use super::blobs::Job;
+use super::blobs::{Job, Walked};
 use super::tree::{self, PathList};
 use crate::finding::{display_path, Commit, Finding, GitOrigin};
 use crate::matcher::Matcher;
@@ -31,7 +31,7 @@ pub(super) fn attach(
     findings: &mut Vec<Finding>,
     owners: &[usize],
     jobs: &[Job],
-    commits: &[ObjectId],
+    commits: &[Walked],
     paths: &PathList,
 ) -> u64 {
     let wanted: BTreeSet<usize> = owners.iter().copied().collect();
@@ -73,7 +73,7 @@ pub(super) fn attach(
             commit: None,
         };
         if let Some(index) = from.commit {
-            let id = commits[index.get()];
+            let id = commits[index.get()].id;
             let mut introduced = Commit {
                 id: id.into(),
                 author: String::new(),
@@ -196,10 +196,10 @@ struct Carriers(Vec<Carrier>);
 impl Carriers {
     /// One more pass over the commits' trees, remembering per tree which targets it holds and
     /// under how many paths, so that every tree is read once and paths are counted by
-    /// arithmetic rather than listed.
+    /// arithmetic rather than listed; the commits' root trees are those the walk read.
     fn count(
         repo: &gix::Repository,
-        commits: &[ObjectId],
+        commits: &[Walked],
         targets: &HashMap<ObjectId, usize>,
     ) -> Self {
         let mut counter = Counter {
@@ -210,15 +210,11 @@ impl Carriers {
             buf: Vec::new(),
         };
         let mut out = vec![Carrier::default(); targets.len()];
-        let mut roots = gix::hashtable::HashSet::default();
-        let mut buf = Vec::new();
-        for id in commits {
-            let Ok(root) = tree::tree_of(repo, id, &mut buf) else {
-                continue;
-            };
-            let held = counter.holdings(&root);
+        let mut seen = gix::hashtable::HashSet::default();
+        for root in commits.iter().filter_map(|c| c.root.as_ref()) {
+            let held = counter.holdings(root);
             // A root tree seen before holds the same paths.
-            let new_root = roots.insert(root);
+            let new_root = seen.insert(*root);
             for h in held.iter() {
                 let carrier = &mut out[h.slot];
                 carrier.commits += 1;
