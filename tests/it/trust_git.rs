@@ -643,3 +643,58 @@ fn a_range_over_a_merge_reports_only_what_no_parent_had_in_new_directories_too()
         ]
     );
 }
+
+/// A packed repository whose secret sits in a delta of a grown file, built once; the bytes of
+/// its one pack file and where that file is.
+fn packed_with_secret() -> (Repo, std::path::PathBuf) {
+    let dir = repo();
+    let mut text = String::new();
+    for i in 0..12u64 {
+        for line in 0..30 {
+            text.push_str(&format!("line {i}.{line} of an ordinary settings file\n"));
+        }
+        let mut content = text.clone();
+        if i == 6 {
+            content.push_str(&env_file(6));
+        }
+        commit(
+            dir.path(),
+            &[("settings.txt", &content)],
+            &format!("step {i}"),
+        );
+    }
+    git(dir.path(), &["gc", "-q", "--aggressive", "--prune=now"]);
+    let pack = std::fs::read_dir(dir.path().join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a pack");
+    (dir, pack)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Random bytes of a pack overwritten (past its header, before its checksum): the scan
+    /// ends with a report, and it either finds the secret or names an error; never a clean
+    /// report over objects it could not read.
+    #[test]
+    fn a_damaged_pack_is_found_or_reported_never_silently_clean(
+        spots in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..6),
+    ) {
+        let (dir, pack) = packed_with_secret();
+        let mut bytes = std::fs::read(&pack).unwrap();
+        let body = 12..bytes.len() - 20;
+        for (at, value) in &spots {
+            let i = body.start + at.index(body.len());
+            bytes[i] = if bytes[i] == *value { !value } else { *value };
+        }
+        std::fs::write(&pack, &bytes).unwrap();
+        let (code, doc) = scan_json(dir.path(), &["--history"]);
+        proptest::prop_assert!(code == 1 || code == 2, "exit {code}: {doc}");
+        let found = secret_findings(&doc).count() > 0;
+        let errors = doc["errors"].as_array().map_or(0, Vec::len);
+        proptest::prop_assert!(found || errors > 0, "{doc}");
+    }
+}

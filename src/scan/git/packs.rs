@@ -18,12 +18,34 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
-/// The largest object the pass decodes; a pack holding a larger one is left, from that object
-/// on, to the per-object reader (which skips a blob by its header, without inflating it).
-const MAX_OBJECT: u64 = 64 << 20;
-/// The bytes of delta bases one worker may hold along its path through a delta tree (a crafted
-/// pack can make every level of a deep chain large); past this the pass gives up on the pack.
-const MAX_HELD: u64 = 512 << 20;
+/// What the pass may hold in memory.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The largest object the pass decodes; a pack holding a larger one is left, from that
+    /// object on, to the per-object reader (which skips a blob by its header, without
+    /// inflating it).
+    max_object: u64,
+    /// The bytes of delta bases one worker may hold along its path through a delta tree (a
+    /// crafted pack can make every level of a deep chain large); past this the pass gives up
+    /// on the pack.
+    max_held: u64,
+}
+
+impl Limits {
+    const DEFAULT: Limits = Limits {
+        max_object: 64 << 20,
+        max_held: 512 << 20,
+    };
+
+    /// The limits in force: the default, or in tests what the test set on its thread.
+    fn current() -> Limits {
+        #[cfg(test)]
+        if let Some(limits) = tests::LIMITS.get() {
+            return limits;
+        }
+        Limits::DEFAULT
+    }
+}
 
 /// Rounds of telling deltas' kinds from their bases'.
 const MAX_ROUNDS: usize = 16;
@@ -53,6 +75,7 @@ pub(super) fn scan(repo: &gix::Repository, reader: &Reader<'_>, progress: &Progr
             .map(|(i, j)| (j.id, u32::try_from(i).expect("fewer than 4 billion blobs")))
             .collect();
         let shared = Shared {
+            limits: Limits::current(),
             index: &index,
             claimed: &claimed,
             reader,
@@ -97,6 +120,7 @@ fn pack_indexes(repo: &gix::Repository) -> Vec<(PathBuf, usize)> {
 /// What every worker of the pass shares.
 #[derive(Clone, Copy)]
 struct Shared<'a> {
+    limits: Limits,
     /// Each job's index, by blob id.
     index: &'a HashMap<ObjectId, u32>,
     /// Whether a job's blob was delivered (a blob may be in more than one pack).
@@ -150,7 +174,7 @@ impl Shared<'_> {
                 thread_limit: Some(rayon::current_num_threads()),
                 should_interrupt: &stop,
                 object_hash: hash,
-                alloc_limit_bytes: usize::try_from(MAX_OBJECT).ok(),
+                alloc_limit_bytes: usize::try_from(self.limits.max_object).ok(),
             },
         );
     }
@@ -237,7 +261,7 @@ impl<'a> Worker<'a> {
         let level = usize::from(ctx.level);
         self.held.truncate(level);
         self.held.push(ctx.decompressed.len() as u64);
-        if self.held.iter().sum::<u64>() > MAX_HELD {
+        if self.held.iter().sum::<u64>() > self.shared.limits.max_held {
             stop.store(true, Relaxed);
             return;
         }
@@ -281,12 +305,19 @@ impl Drop for Worker<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::Limits;
     use crate::scan::git::{scan_history, HistoryOptions, Progress};
     use crate::scan::ScanOptions;
     use crate::{rules, Config, Matcher};
+    use std::cell::Cell;
     use std::path::Path;
     use std::process::Command;
     use std::sync::atomic::Ordering::Relaxed;
+
+    thread_local! {
+        /// Limits a test sets for the scans it runs on its thread.
+        pub(super) static LIMITS: Cell<Option<Limits>> = const { Cell::new(None) };
+    }
 
     fn git(dir: &Path, args: &[&str]) {
         let ok = Command::new("git")
@@ -304,33 +335,77 @@ mod tests {
         assert!(ok, "git {args:?}");
     }
 
-    /// After `git gc` (one pack: commits first, then trees, then blobs with deltas), every
-    /// blob of the history comes from the pass, none from lookups; the report says nothing
-    /// of how, so this is where the pass is seen to work.
-    #[test]
-    fn a_packed_history_is_read_by_the_pass() {
+    /// A repository of `commits` commits growing one file (so `git gc` makes a delta chain of
+    /// it) and adding one small file each, packed.
+    fn packed_repo(commits: usize) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         git(dir.path(), &["init", "-q", "-b", "main"]);
         let mut text = String::new();
-        for i in 0..12 {
-            text.push_str(&format!("line {i}: some ordinary configuration text\n"));
+        for i in 0..commits {
+            for line in 0..40 {
+                text.push_str(&format!(
+                    "line {i}.{line}: some ordinary configuration text\n"
+                ));
+            }
             std::fs::write(dir.path().join("notes.txt"), &text).unwrap();
             std::fs::write(dir.path().join(format!("f{i}.txt")), format!("file {i}\n")).unwrap();
             git(dir.path(), &["add", "-A"]);
             git(dir.path(), &["commit", "-q", "-m", &format!("step {i}")]);
         }
         git(dir.path(), &["gc", "-q", "--aggressive", "--prune=now"]);
+        dir
+    }
+
+    /// The report of a history scan and how many blobs the pass delivered.
+    fn scan(dir: &Path) -> (crate::finding::ScanReport, u64) {
         let matcher = Matcher::new(rules::builtin(), &Config::default()).unwrap();
         let progress = Progress::default();
-        let report = scan_history(
-            dir.path(),
+        let mut report = scan_history(
+            dir,
             &matcher,
             &ScanOptions::default(),
             &HistoryOptions::default(),
             &progress,
         )
         .unwrap();
+        report.stats.elapsed_ms = 0;
+        (report, progress.blobs_from_packs.load(Relaxed))
+    }
+
+    /// After `git gc` (one pack: commits first, then trees, then blobs with deltas), every
+    /// blob of the history comes from the pass, none from lookups; the report says nothing
+    /// of how, so this is where the pass is seen to work.
+    #[test]
+    fn a_packed_history_is_read_by_the_pass() {
+        let dir = packed_repo(12);
+        let (report, from_packs) = scan(dir.path());
         assert_eq!(report.stats.files, 24, "{:?}", report.stats);
-        assert_eq!(progress.blobs_from_packs.load(Relaxed), 24);
+        assert_eq!(from_packs, 24);
+    }
+
+    /// A pack whose delta chain holds more than the pass may keep, or an object larger than
+    /// it decodes, is given up on, and the per-object reader reads what the pass did not:
+    /// the report is the same.
+    #[test]
+    fn a_pass_that_gives_up_leaves_nothing_unread() {
+        let dir = packed_repo(20);
+        let (whole, from_packs) = scan(dir.path());
+        assert_eq!((whole.stats.files, from_packs), (40, 40));
+        for limits in [
+            Limits {
+                max_held: 30_000,
+                ..Limits::DEFAULT
+            },
+            Limits {
+                max_object: 10_000,
+                ..Limits::DEFAULT
+            },
+        ] {
+            LIMITS.set(Some(limits));
+            let (report, from_packs) = scan(dir.path());
+            LIMITS.set(None);
+            assert!(from_packs < 40, "{limits:?}: the pass gave up");
+            assert_eq!(format!("{report:?}"), format!("{whole:?}"), "{limits:?}");
+        }
     }
 }
