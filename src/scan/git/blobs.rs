@@ -73,28 +73,17 @@ pub(super) struct Scanned {
 }
 
 /// Scan every job's blob once: those the pack files hold in one pass over each pack's delta
-/// tree ([`packs`]), the rest one by one. With `skip_allowed`, a job whose path the
-/// configuration allows is not scanned (right when the job's path is the only one its blob is
-/// known by).
+/// tree ([`packs`]; `packs` when the caller opened or built them already), the rest one by
+/// one.
 pub(super) fn scan(
     sync: &gix::ThreadSafeRepository,
-    jobs: &[Job],
-    paths: &PathList,
-    matcher: &Matcher,
-    opts: &ScanOptions,
+    reader: &Reader<'_>,
     progress: &Progress,
-    skip_allowed: bool,
+    packs: Option<packs::Packs>,
 ) -> Scanned {
-    let reader = Reader {
-        jobs,
-        paths,
-        matcher,
-        opts,
-        skip_allowed,
-    };
-    let passed = packs::scan(&sync.to_thread_local(), &reader, progress);
+    let passed = packs::scan(&sync.to_thread_local(), reader, progress, packs);
     let mut all = passed.scanned;
-    all.append(read_each(sync, &passed.rest, &reader, progress));
+    all.append(read_each(sync, &passed.rest, reader, progress));
     all
 }
 
@@ -168,7 +157,26 @@ pub(super) struct Reader<'a> {
     skip_allowed: bool,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader of `jobs`, whose paths `paths` holds. With `skip_allowed`, a job whose path
+    /// the configuration allows is not scanned (right when the job's path is the only one its
+    /// blob is known by).
+    pub fn new(
+        jobs: &'a [Job],
+        paths: &'a PathList,
+        matcher: &'a Matcher,
+        opts: &'a ScanOptions,
+        skip_allowed: bool,
+    ) -> Self {
+        Reader {
+            jobs,
+            paths,
+            opts,
+            matcher,
+            skip_allowed,
+        }
+    }
+
     /// Look up job `i`'s blob and scan it; returns the bytes read.
     fn read_one(
         &self,

@@ -3,7 +3,7 @@
 
 use super::blobs::{self, CommitIndex, Job, Provenance, Walked};
 use super::tree::{self, Paths, TreeWalker, Visit};
-use super::{open, origin, GitError, Progress, RevisionProblem};
+use super::{open, origin, packs, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
@@ -43,6 +43,12 @@ pub fn scan_history(
     let started = Instant::now();
     let sync = open(repo_path, false)?;
     let repo = sync.to_thread_local();
+    // A whole history reads nearly every packed blob: build the packs' delta trees on another
+    // core while the commits are walked.
+    let packs = history.range.is_none().then(|| {
+        let sync = sync.clone();
+        std::thread::spawn(move || packs::Packs::open(&sync.to_thread_local()).build())
+    });
     let mut inv = Inventory::new(&repo, progress);
     let mut warnings = Vec::new();
 
@@ -114,7 +120,9 @@ pub fn scan_history(
     progress.blobs_total.store(jobs.len() as u64, Relaxed);
     // A blob is attributed to its first path only; if the configuration allows that path, the
     // blob is scanned all the same and its findings move to a path that is not allowed.
-    let scanned = blobs::scan(&sync, &jobs, &paths, matcher, opts, progress, false);
+    let packs = packs.and_then(|p| p.join().ok());
+    let reader = blobs::Reader::new(&jobs, &paths, matcher, opts, false);
+    let scanned = blobs::scan(&sync, &reader, progress, packs);
     let mut tally = walk_tally.merge(scanned.tally);
     tally.stats.allowed += origin::attach(
         &repo,

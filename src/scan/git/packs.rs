@@ -14,7 +14,6 @@ use gix::hashtable::HashMap;
 use gix::objs::Kind;
 use gix::odb::pack;
 use gix::odb::store::structure::Record;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
@@ -61,14 +60,91 @@ pub(super) struct Passed {
     pub rest: Vec<usize>,
 }
 
-/// Scan the jobs' blobs that the repository's pack files hold, each once.
-pub(super) fn scan(repo: &gix::Repository, reader: &Reader<'_>, progress: &Progress) -> Passed {
+/// A delta tree of one pack's blob chains, each node the index entry of its object.
+type DeltaTree = pack::cache::delta::Tree<pack::index::Entry>;
+
+/// The repository's own pack files, and once [built](Packs::build) the delta tree of each
+/// one's blob chains: the part of the pass that does not depend on which blobs are wanted, so
+/// a full history scan builds it while it walks the commits.
+pub(super) struct Packs {
+    packs: Vec<(pack::Bundle, Option<DeltaTree>)>,
+    built: bool,
+}
+
+impl Packs {
+    /// Open the packs (cheap: their indexes are mapped, nothing is inflated). A pack that
+    /// cannot be opened is left to the per-object reader.
+    pub fn open(repo: &gix::Repository) -> Packs {
+        let hash = repo.object_hash();
+        let packs = match repo.objects.store_ref().structure() {
+            Ok(records) => records
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::Index { path, .. } => pack::Bundle::at(path, hash).ok(),
+                    _ => None,
+                })
+                .map(|bundle| (bundle, None))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Packs {
+            packs,
+            built: false,
+        }
+    }
+
+    /// Build each pack's delta tree of blob chains (this reads every entry's header). A pack
+    /// whose tree cannot be built is left to the per-object reader.
+    pub fn build(mut self) -> Packs {
+        if !self.built {
+            for (bundle, tree) in &mut self.packs {
+                *tree = delta_tree(bundle);
+            }
+            self.built = true;
+        }
+        self
+    }
+
+    /// How many objects the packs hold.
+    fn objects(&self) -> usize {
+        self.packs
+            .iter()
+            .map(|(b, _)| b.index.num_objects() as usize)
+            .sum()
+    }
+}
+
+/// The delta tree of `bundle`'s blob chains, or `None` when it cannot be built.
+fn delta_tree(bundle: &pack::Bundle) -> Option<DeltaTree> {
+    let mut entries: Vec<pack::index::Entry> = bundle.index.iter().collect();
+    entries.sort_by_key(|e| e.pack_offset);
+    let entries = blob_chains(bundle, entries);
+    let index = &bundle.index;
+    pack::cache::delta::Tree::from_offsets_in_pack(
+        bundle.pack.path(),
+        entries.into_iter(),
+        &|e| e.pack_offset,
+        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
+        &mut gix::progress::Discard,
+        &AtomicBool::new(false),
+        index.object_hash(),
+    )
+    .ok()
+}
+
+/// Scan the jobs' blobs that the repository's pack files hold, each once; `packs` when the
+/// caller opened (or built) them already.
+pub(super) fn scan(
+    repo: &gix::Repository,
+    reader: &Reader<'_>,
+    progress: &Progress,
+    packs: Option<Packs>,
+) -> Passed {
     let jobs = reader.jobs;
     let claimed: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
     let sink = Mutex::new(Vec::new());
-    let packs = pack_indexes(repo);
-    let packed: usize = packs.iter().map(|(_, n)| *n).sum();
-    if !jobs.is_empty() && jobs.len().saturating_mul(MIN_SHARE) >= packed {
+    let packs = packs.unwrap_or_else(|| Packs::open(repo));
+    if !jobs.is_empty() && jobs.len().saturating_mul(MIN_SHARE) >= packs.objects() {
         let index: HashMap<ObjectId, u32> = jobs
             .iter()
             .enumerate()
@@ -82,8 +158,10 @@ pub(super) fn scan(repo: &gix::Repository, reader: &Reader<'_>, progress: &Progr
             progress,
             sink: &sink,
         };
-        for (path, _) in &packs {
-            shared.traverse(path, repo.object_hash());
+        for (bundle, tree) in packs.build().packs {
+            if let Some(tree) = tree {
+                shared.traverse(&bundle, tree);
+            }
         }
     }
     let mut scanned = Scanned::new(reader.opts);
@@ -97,24 +175,6 @@ pub(super) fn scan(repo: &gix::Repository, reader: &Reader<'_>, progress: &Progr
         .map(|(i, _)| i)
         .collect();
     Passed { scanned, rest }
-}
-
-/// The pack index files of the repository's own object database, with their object counts.
-fn pack_indexes(repo: &gix::Repository) -> Vec<(PathBuf, usize)> {
-    let Ok(records) = repo.objects.store_ref().structure() else {
-        return Vec::new();
-    };
-    records
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Index { path, .. } => Some(path),
-            _ => None,
-        })
-        .filter_map(|path| {
-            let index = pack::index::File::at(&path, repo.object_hash()).ok()?;
-            Some((path, index.num_objects() as usize))
-        })
-        .collect()
 }
 
 /// What every worker of the pass shares.
@@ -133,29 +193,11 @@ struct Shared<'a> {
 
 impl Shared<'_> {
     /// Walk one pack's delta tree, scanning the jobs' blobs as they are resolved. Any failure
-    /// (an unreadable pack, an object too large, a base outside the pack) ends the walk of this
+    /// (an object too large, a base outside the pack, too much held) ends the walk of this
     /// pack; what it did not deliver is left to the per-object reader.
-    fn traverse(&self, idx_path: &std::path::Path, hash: gix::hash::Kind) {
-        let Ok(bundle) = pack::Bundle::at(idx_path, hash) else {
-            return;
-        };
-        let mut entries: Vec<pack::index::Entry> = bundle.index.iter().collect();
-        entries.sort_by_key(|e| e.pack_offset);
-        let entries = blob_chains(&bundle, entries);
+    fn traverse(&self, bundle: &pack::Bundle, tree: DeltaTree) {
+        let hash = bundle.index.object_hash();
         let stop = AtomicBool::new(false);
-        let index = &bundle.index;
-        let tree = pack::cache::delta::Tree::from_offsets_in_pack(
-            bundle.pack.path(),
-            entries.into_iter(),
-            &|e| e.pack_offset,
-            &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
-            &mut gix::progress::Discard,
-            &stop,
-            hash,
-        );
-        let Ok(tree) = tree else {
-            return;
-        };
         let mut worker = Worker::new(*self);
         let give_up = &stop;
         let _ = tree.traverse(

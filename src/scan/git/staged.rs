@@ -72,15 +72,8 @@ pub fn scan_staged(
         })
         .collect();
     // Each staged path is a job of its own, so an allowed path is skipped exactly.
-    let scanned = blobs::scan(
-        &sync,
-        &jobs,
-        &paths,
-        matcher,
-        opts,
-        &Progress::default(),
-        true,
-    );
+    let reader = blobs::Reader::new(&jobs, &paths, matcher, opts, true);
+    let scanned = blobs::scan(&sync, &reader, &Progress::default(), None);
     let mut tally = compare_tally.merge(scanned.tally);
     let mut warnings = Vec::new();
 
