@@ -351,6 +351,19 @@ mod tests {
         }
     }
 
+    /// Every occurrence of `kws` in lowercase `lower`, as (keyword, start, end), sorted.
+    fn naive_occurrences(kws: &[&str], lower: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut all: Vec<(usize, usize, usize)> = (0..kws.len())
+            .flat_map(|i| {
+                find_all(lower, kws[i].as_bytes())
+                    .into_iter()
+                    .map(move |p| (i, p, p + kws[i].len()))
+            })
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
     /// Every occurrence, as (keyword, start, end), sorted.
     fn occurrences(keywords: &[&str], data: &[u8]) -> Vec<(usize, usize, usize)> {
         let idx = index(keywords);
@@ -370,14 +383,7 @@ mod tests {
         for _ in 0..500 {
             let data: Vec<u8> = (0..40).map(|_| b"abcAB_C"[rng.usize(..7)]).collect();
             let lower = data.to_ascii_lowercase();
-            let mut naive: Vec<(usize, usize, usize)> = (0..kws.len())
-                .flat_map(|i| {
-                    find_all(&lower, kws[i].as_bytes())
-                        .into_iter()
-                        .map(move |p| (i, p, p + kws[i].len()))
-                })
-                .collect();
-            naive.sort_unstable();
+            let naive = naive_occurrences(&kws, &lower);
             assert_eq!(occurrences(&kws, &data), naive);
         }
     }
@@ -408,14 +414,7 @@ mod tests {
                 got.windows(2).all(|w| w[0].2 <= w[1].2),
                 "order of end, len {len}"
             );
-            let mut naive: Vec<(usize, usize, usize)> = (0..kws.len())
-                .flat_map(|i| {
-                    find_all(&lower, kws[i].as_bytes())
-                        .into_iter()
-                        .map(move |p| (i, p, p + kws[i].len()))
-                })
-                .collect();
-            naive.sort_unstable();
+            let naive = naive_occurrences(&kws, &lower);
             let first_end = naive.iter().map(|o| o.2).min();
             got.sort_unstable();
             assert_eq!(got, naive, "len {len}");
