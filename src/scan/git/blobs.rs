@@ -185,13 +185,10 @@ impl<'a> Reader<'a> {
         buf: &mut Vec<u8>,
         tally: &mut Tally,
     ) -> u64 {
-        let job = &self.jobs[i];
-        let path = self.paths.get(job.from.path);
-        if self.skip_allowed && self.matcher.path_allowed(&path) {
-            tally.stats.skipped_allowed_paths += 1;
+        let Some(path) = self.path_to_scan(i, tally) else {
             return 0;
-        }
-        let id = &job.id;
+        };
+        let id = &self.jobs[i].id;
         // The header is cheap next to inflating the blob, and keeps a huge blob out of memory.
         match repo.objects.try_header(id) {
             Ok(Some(h)) if h.size() > self.opts.max_file_size => {
@@ -219,12 +216,21 @@ impl<'a> Reader<'a> {
 
     /// Scan job `i`'s blob, already read; returns the bytes scanned.
     pub fn scan_read(&self, i: usize, data: &[u8], tally: &mut Tally) -> u64 {
+        match self.path_to_scan(i, tally) {
+            Some(path) => self.scan_content(&path, data, tally),
+            None => 0,
+        }
+    }
+
+    /// The path job `i`'s blob is scanned under, or `None` (counted) when it is skipped as
+    /// allowed.
+    fn path_to_scan(&self, i: usize, tally: &mut Tally) -> Option<String> {
         let path = self.paths.get(self.jobs[i].from.path);
         if self.skip_allowed && self.matcher.path_allowed(&path) {
             tally.stats.skipped_allowed_paths += 1;
-            return 0;
+            return None;
         }
-        self.scan_content(&path, data, tally)
+        Some(path)
     }
 
     /// Scan a blob's content under `path`, unless it is too large; returns the bytes scanned.
