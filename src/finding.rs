@@ -69,6 +69,26 @@ pub struct GitOrigin {
     pub other_paths: u64,
     /// True when the blob is reachable from no ref (found with `--all-objects`).
     pub unreachable: bool,
+    /// Where the introducing commit stands in the walk (parents first): what orders the places
+    /// of one secret. `u64::MAX` for a blob no commit holds.
+    pub order: u64,
+}
+
+/// Another place where a finding's secret appears: what grouping ([`ScanReport::group`]) keeps
+/// of the findings it folds into the first one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub path: String,
+    /// The file holding an archive member's place.
+    pub archive: Option<String>,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The commit that introduced the blob holding this place, in a Git scan.
+    pub commit: Option<CommitId>,
+    /// Where that commit stands in the walk (see [`GitOrigin::order`]).
+    pub order: u64,
 }
 
 /// What a provider attached to a finding (see [`crate::providers`]): the value the secret pairs
@@ -226,6 +246,9 @@ pub struct Finding {
     /// For a finding inside an archive, the file that holds it (`app.zip` of
     /// `app.zip!conf/app.env`): what code scanning can point at.
     pub archive: Option<String>,
+    /// The other places the same secret of the same rule appears, first introduced first;
+    /// empty until the report is grouped, and with `--no-group`.
+    pub occurrences: Vec<Occurrence>,
 }
 
 impl fmt::Debug for Finding {
@@ -246,6 +269,7 @@ impl fmt::Debug for Finding {
             .field("pair", &self.pair)
             .field("verification", &self.verification)
             .field("revocation", &self.revocation)
+            .field("occurrences", &self.occurrences)
             .finish()
     }
 }
@@ -438,6 +462,7 @@ mod tests {
             verification: None,
             revocation: None,
             archive: None,
+            occurrences: Vec::new(),
         };
         let shown = format!("{f:?} {f:#?} {:?}", f.snippet);
         assert!(!shown.contains(&secret[4..]), "{shown}");

@@ -35,6 +35,7 @@
 pub mod baseline;
 pub mod config;
 pub mod finding;
+mod group;
 mod ids;
 pub mod matcher;
 pub mod providers;

@@ -57,6 +57,9 @@ fn collect(plan: &ScanPlan) -> Result<ScanReport> {
         }
     };
     messages::add_hints(&mut report);
+    if plan.group {
+        report.group();
+    }
     Ok(report)
 }
 

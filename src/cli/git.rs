@@ -28,6 +28,10 @@ pub struct GitArgs {
     /// weaken the configuration that gates it.
     #[arg(long, value_name = "REV")]
     pub config_from: Option<String>,
+    /// With --history or --range: keep the blobs already scanned clean (with these rules,
+    /// configuration and leakgate version) in FILE, and read only the others next time.
+    #[arg(long, value_name = "FILE", conflicts_with = "staged")]
+    pub cache: Option<PathBuf>,
 }
 
 /// Arguments of `leakgate install-hook`.

@@ -113,6 +113,12 @@ pub struct ScanArgs {
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Report every place on its own, instead of each secret once with its other places.
+    #[arg(long)]
+    pub no_group: bool,
+    /// In text output, list every other place of each secret (JSON always lists them).
+    #[arg(long)]
+    pub all_locations: bool,
 
     #[command(flatten)]
     pub git: GitArgs,

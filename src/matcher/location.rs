@@ -123,6 +123,7 @@ pub(super) fn to_findings<'r>(
             pair: m.pair,
             verification: None,
             revocation: None,
+            occurrences: Vec::new(),
             archive: None,
         });
     }

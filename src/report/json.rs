@@ -11,7 +11,10 @@ use std::io::{self, Write};
 /// The JSON document's schema version.
 /// 2: a provider's pair is `pair` (`provider`, `id`, `host`, and `verify` when the rule has a
 /// verifier), no longer `genesys`.
-pub const JSON_VERSION: u32 = 2;
+/// 3: each finding is one secret of one rule: `places` counts where it appears, `commits` the
+/// distinct commits that introduced those places, and `occurrences` lists the places other
+/// than the finding's own (all of them; `[]` with `--no-group`).
+pub const JSON_VERSION: u32 = 3;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -64,6 +67,24 @@ struct JsonFinding<'a> {
     verification: Option<&'a Verification>,
     #[serde(skip_serializing_if = "Option::is_none")]
     revocation: Option<&'a Revocation>,
+    places: usize,
+    /// Distinct commits; `null` outside Git.
+    commits: Option<usize>,
+    occurrences: Vec<JsonOccurrence<'a>>,
+}
+
+/// Another place of a finding's secret.
+#[derive(Serialize)]
+struct JsonOccurrence<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive: Option<&'a str>,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    /// `null` outside Git, and for a blob no commit holds.
+    commit: Option<CommitId>,
 }
 
 fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
@@ -92,6 +113,21 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
         pair: f.pair.as_ref(),
         verification: f.verification.as_ref(),
         revocation: f.revocation.as_ref(),
+        places: f.places(),
+        commits: git.map(|_| f.commits()),
+        occurrences: f
+            .occurrences
+            .iter()
+            .map(|o| JsonOccurrence {
+                path: &o.path,
+                archive: o.archive.as_deref(),
+                line: o.line,
+                column: o.column,
+                end_line: o.end_line,
+                end_column: o.end_column,
+                commit: o.commit,
+            })
+            .collect(),
     }
 }
 

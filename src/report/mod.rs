@@ -27,6 +27,8 @@ pub struct ReportOptions {
     pub reveal: bool,
     /// Colour the text output (only on a terminal).
     pub color: bool,
+    /// Text lists every other place of each secret, not only how many there are.
+    pub all_locations: bool,
     /// Rules, for the descriptions SARIF carries.
     pub rules: Vec<crate::rules::Rule>,
 }

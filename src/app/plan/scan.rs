@@ -34,6 +34,8 @@ pub struct ScanPlan {
     pub output: Output,
     /// Print nothing on stderr but errors.
     pub quiet: bool,
+    /// Each secret once, with its other places (`--no-group` clears it).
+    pub group: bool,
     /// Findings listed here are suppressed and counted.
     pub baseline: Option<Baseline>,
     pub verify: VerifyPlan,
@@ -312,6 +314,7 @@ impl Resolved {
                 ColorArg::Never => false,
                 ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
             },
+            all_locations: args.all_locations,
             rules: matcher.rules().cloned().collect(),
         };
         ScanPlan {
@@ -328,6 +331,7 @@ impl Resolved {
             report,
             output,
             quiet: args.quiet,
+            group: !args.no_group,
             baseline,
             verify,
             notes,

@@ -71,6 +71,7 @@ pub(super) fn attach(
             other_paths: carrier.other_paths(shown, from.commit.is_some()),
             other_commits: carrier.commits,
             commit: None,
+            order: from.commit.map_or(u64::MAX, |c| c.get() as u64),
         };
         if let Some(index) = from.commit {
             let id = commits[index.get()].id;
