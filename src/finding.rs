@@ -403,6 +403,11 @@ pub struct Stats {
     pub errors: u64,
     /// Git history scans: commits walked.
     pub commits: u64,
+    /// Git history and range scans with `--cache`: blobs not read because the cache knows
+    /// them clean (scanned with the same rules and settings before). Binary blobs and LFS
+    /// pointers among them are counted as skipped too, as a scan without the cache counts them.
+    #[serde(default)]
+    pub from_cache: u64,
     /// Archives (zip, tar, gzip) expanded and scanned member by member; not counted in `files`.
     pub archives: u64,
     /// Files inside archives, nested ones included; each is also counted as scanned, binary,

@@ -25,10 +25,12 @@ pub fn scan(plan: &ScanPlan, repo: &Path, mode: &GitMode) -> Result<ScanReport> 
         GitMode::History { all_objects } => HistoryOptions {
             range: None,
             all_objects: *all_objects,
+            cache: plan.cache.clone(),
         },
         GitMode::Range(spec) => HistoryOptions {
             range: Some(spec.clone()),
             all_objects: false,
+            cache: plan.cache.clone(),
         },
     };
     let progress = Progress::default();

@@ -137,6 +137,8 @@ pub struct Matcher {
     /// Whether rules with a lead are tried only where their keywords allow (always, but for
     /// the test that compares with searching every blob whole).
     use_leads: bool,
+    /// What the matcher was built from (see [`Matcher::digest`]).
+    digest: [u8; 32],
 }
 
 /// A regex match of one rule, before any check: what snippets hide, whether or not it becomes
@@ -247,6 +249,12 @@ impl Matcher {
 
     /// Compile rules, each with whether its regex is compiled now (under the user limits).
     fn build(rules: Vec<(Rule, bool)>, config: &Config) -> Result<Self, MatcherError> {
+        let digest = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(format!("{rules:?}\n{config:?}"));
+            h.finalize().into()
+        };
         let disabled: HashSet<&RuleId> = config.allow.rules.iter().collect();
         let mut compiled = Vec::new();
         // The configuration's rules are the user's: compiled now, with the user limits.
@@ -334,9 +342,17 @@ impl Matcher {
             prefilter,
             prefiltered: compiled_len - path_rules.len(),
             use_leads: true,
+            digest,
             path_rules,
             allow,
         })
+    }
+
+    /// A digest of everything the matcher was built from (the rules, built-in and the
+    /// configuration's, and the whole configuration): equal digests find the same secrets in
+    /// the same bytes under the same path, within one leakgate version.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 
     /// The compiled rules, in order.

@@ -132,6 +132,7 @@ impl Tally {
         a.findings_over_cap += b.findings_over_cap;
         a.errors += b.errors;
         a.commits += b.commits;
+        a.from_cache += b.from_cache;
         a.archives += b.archives;
         a.archive_members += b.archive_members;
         self

@@ -36,6 +36,8 @@ pub struct ScanPlan {
     pub quiet: bool,
     /// Each secret once, with its other places (`--no-group` clears it).
     pub group: bool,
+    /// `--cache`: the history or range scan's file of blobs known clean.
+    pub cache: Option<PathBuf>,
     /// Findings listed here are suppressed and counted.
     pub baseline: Option<Baseline>,
     pub verify: VerifyPlan,
@@ -151,6 +153,10 @@ impl Request {
         }
         if args.stdin_name.is_some() && !stdin {
             bail!("--stdin-name names standard input: give `-` among the paths");
+        }
+        let history_like = matches!(git, Some(GitMode::History { .. } | GitMode::Range(_)));
+        if g.cache.is_some() && !history_like {
+            bail!("--cache keeps what a history scan read: use it with --history or --range");
         }
         if git.is_some() && paths.len() > 1 {
             bail!("a Git scan takes one repository path, not {}", paths.len());
@@ -332,6 +338,7 @@ impl Resolved {
             output,
             quiet: args.quiet,
             group: !args.no_group,
+            cache: args.git.cache.clone(),
             baseline,
             verify,
             notes,

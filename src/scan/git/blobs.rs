@@ -70,6 +70,9 @@ pub(super) struct Scanned {
     pub tally: Tally,
     /// For each finding in `tally.findings`, the index of the job it came from.
     pub owners: Vec<usize>,
+    /// Jobs whose blob was read whole and gave nothing but its count, with what it was:
+    /// what a cache may remember (only when the reader keeps them).
+    pub clean: Vec<(usize, Kept)>,
 }
 
 /// Scan every job's blob once: those the pack files hold in one pass over each pack's delta
@@ -114,8 +117,7 @@ fn read_each(
                     break;
                 }
                 for &i in todo.iter().skip(start).take(RUN) {
-                    let bytes = reader.read_one(&repo, i, &mut buf, &mut out.tally);
-                    out.owners.resize(out.tally.findings.len(), i);
+                    let bytes = reader.read_one(&repo, i, &mut buf, &mut out);
                     progress.blobs_done.fetch_add(1, Relaxed);
                     progress.bytes_done.fetch_add(bytes, Relaxed);
                 }
@@ -136,6 +138,7 @@ impl Scanned {
         Scanned {
             tally: Tally::new(opts),
             owners: Vec::new(),
+            clean: Vec::new(),
         }
     }
 
@@ -145,6 +148,7 @@ impl Scanned {
         let tally = std::mem::take(&mut self.tally);
         self.tally = tally.merge(other.tally);
         self.owners.extend(other.owners);
+        self.clean.extend(other.clean);
     }
 }
 
@@ -155,6 +159,8 @@ pub(super) struct Reader<'a> {
     pub opts: &'a ScanOptions,
     matcher: &'a Matcher,
     skip_allowed: bool,
+    /// Keep the clean jobs in [`Scanned::clean`].
+    pub keep_clean: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -174,6 +180,7 @@ impl<'a> Reader<'a> {
             opts,
             matcher,
             skip_allowed,
+            keep_clean: false,
         }
     }
 
@@ -183,43 +190,65 @@ impl<'a> Reader<'a> {
         repo: &gix::Repository,
         i: usize,
         buf: &mut Vec<u8>,
-        tally: &mut Tally,
+        out: &mut Scanned,
     ) -> u64 {
-        let Some(path) = self.path_to_scan(i, tally) else {
-            return 0;
-        };
-        let id = &self.jobs[i].id;
-        // The header is cheap next to inflating the blob, and keeps a huge blob out of memory.
-        match repo.objects.try_header(id) {
-            Ok(Some(h)) if h.size() > self.opts.max_file_size => {
-                tally.stats.skipped_too_large += 1;
-                return 0;
+        self.record(i, out, |tally| {
+            let path = self.path_to_scan(i, tally)?;
+            let id = &self.jobs[i].id;
+            // The header is cheap next to inflating the blob, and keeps a huge blob out of
+            // memory.
+            match repo.objects.try_header(id) {
+                Ok(Some(h)) if h.size() > self.opts.max_file_size => {
+                    tally.stats.skipped_too_large += 1;
+                    return None;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        match repo.objects.try_find(id, buf) {
-            Ok(Some(data)) if data.kind == Kind::Blob => self.scan_content(&path, data.data, tally),
-            Ok(Some(data)) => {
-                tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
-                0
+            match repo.objects.try_find(id, buf) {
+                Ok(Some(data)) if data.kind == Kind::Blob => {
+                    self.scan_content(&path, data.data, tally)
+                }
+                Ok(Some(data)) => {
+                    tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
+                    None
+                }
+                Ok(None) => {
+                    tally.error(path, format!("blob {id} is missing"));
+                    None
+                }
+                Err(e) => {
+                    tally.error(path, format!("blob {id}: {e}"));
+                    None
+                }
             }
-            Ok(None) => {
-                tally.error(path, format!("blob {id} is missing"));
-                0
-            }
-            Err(e) => {
-                tally.error(path, format!("blob {id}: {e}"));
-                0
-            }
-        }
+        })
     }
 
     /// Scan job `i`'s blob, already read; returns the bytes scanned.
-    pub fn scan_read(&self, i: usize, data: &[u8], tally: &mut Tally) -> u64 {
-        match self.path_to_scan(i, tally) {
-            Some(path) => self.scan_content(&path, data, tally),
-            None => 0,
+    pub fn scan_read(&self, i: usize, data: &[u8], out: &mut Scanned) -> u64 {
+        self.record(i, out, |tally| {
+            let path = self.path_to_scan(i, tally)?;
+            self.scan_content(&path, data, tally)
+        })
+    }
+
+    /// Run `scan` (which returns the bytes scanned, if it scanned) for job `i` into `out`:
+    /// its findings owned by `i`, and `i` kept as clean when all it added was its count.
+    fn record(
+        &self,
+        i: usize,
+        out: &mut Scanned,
+        scan: impl FnOnce(&mut Tally) -> Option<u64>,
+    ) -> u64 {
+        let before = self.keep_clean.then(|| Footprint::of(&out.tally));
+        let bytes = scan(&mut out.tally);
+        out.owners.resize(out.tally.findings.len(), i);
+        if let Some(before) = before {
+            if let Some(kept) = before.clean_step(&Footprint::of(&out.tally), bytes) {
+                out.clean.push((i, kept));
+            }
         }
+        bytes.unwrap_or(0)
     }
 
     /// The path job `i`'s blob is scanned under, or `None` (counted) when it is skipped as
@@ -234,12 +263,66 @@ impl<'a> Reader<'a> {
     }
 
     /// Scan a blob's content under `path`, unless it is too large; returns the bytes scanned.
-    fn scan_content(&self, path: &str, data: &[u8], tally: &mut Tally) -> u64 {
+    fn scan_content(&self, path: &str, data: &[u8], tally: &mut Tally) -> Option<u64> {
         if data.len() as u64 > self.opts.max_file_size {
             tally.stats.skipped_too_large += 1;
-            return 0;
+            return None;
         }
         tally.scan_blob(self.matcher, path, data);
-        data.len() as u64
+        Some(data.len() as u64)
+    }
+}
+
+/// What a blob known clean was, so that a scan taking it from a cache counts it as a cold
+/// scan would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// Scanned whole: no finding, nothing allowed, no error, no warning.
+    Text,
+    /// Skipped as binary.
+    Binary,
+    /// Skipped as a Git LFS pointer.
+    LfsPointer,
+}
+
+/// What a tally holds, to tell what one blob added to it.
+#[derive(Clone, PartialEq)]
+struct Footprint {
+    stats: crate::finding::Stats,
+    findings: usize,
+    errors: usize,
+    warnings: usize,
+}
+
+impl Footprint {
+    fn of(t: &Tally) -> Self {
+        Footprint {
+            stats: t.stats.clone(),
+            findings: t.findings.len(),
+            errors: t.errors.len(),
+            warnings: t.warnings.len(),
+        }
+    }
+
+    /// What the blob was, when the only change from `self` to `after` is one blob counted as
+    /// scanned (`bytes` of it), binary or an LFS pointer; anything else (a finding, an allowed
+    /// match, an archive, a skip by size or path, an error) is not clean.
+    fn clean_step(&self, after: &Footprint, bytes: Option<u64>) -> Option<Kept> {
+        let bytes = bytes?;
+        [Kept::Text, Kept::Binary, Kept::LfsPointer]
+            .into_iter()
+            .find(|&kept| {
+                let mut expect = self.clone();
+                let s = &mut expect.stats;
+                match kept {
+                    Kept::Text => {
+                        s.files += 1;
+                        s.bytes += bytes;
+                    }
+                    Kept::Binary => s.skipped_binary += 1,
+                    Kept::LfsPointer => s.skipped_lfs_pointers += 1,
+                }
+                expect == *after
+            })
     }
 }

@@ -1,9 +1,9 @@
 //! `--history` and `--range`: find each blob's first commit and path with a walk of commits
 //! and trees, then scan the unique blobs in pack order.
 
-use super::blobs::{self, CommitIndex, Job, Provenance, Walked};
-use super::tree::{self, Paths, TreeWalker, Visit};
-use super::{open, origin, packs, GitError, Progress, RevisionProblem};
+use super::blobs::{self, CommitIndex, Job, Kept, Provenance, Walked};
+use super::tree::{self, PathList, Paths, TreeWalker, Visit};
+use super::{cache, open, origin, packs, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
@@ -15,7 +15,7 @@ use gix::odb::store::iter::Ordering as ObjectOrder;
 use gix::prelude::Header;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
@@ -28,6 +28,9 @@ pub struct HistoryOptions {
     /// Also scan objects that no ref reaches (amended commits, deleted branches, dropped
     /// stashes); their findings are marked unreachable.
     pub all_objects: bool,
+    /// Read only the blobs this cache file does not know clean, and keep the clean ones in it
+    /// (see `cache.rs` for what it holds and how it is checked).
+    pub cache: Option<PathBuf>,
 }
 
 /// Scan the history of the repository at `repo_path`: every blob reachable from any ref (or
@@ -45,7 +48,13 @@ pub fn scan_history(
     let repo = sync.to_thread_local();
     // A whole history reads nearly every packed blob: build the packs' delta trees on another
     // core while the commits are walked.
-    let packs = history.range.is_none().then(|| {
+    let mut cached = history
+        .cache
+        .as_deref()
+        .map(|file| Cached::load(&repo, file, matcher, opts));
+    // ... unless a cache knows most blobs already.
+    let cold = cached.as_ref().is_none_or(|c| c.known.entries.is_empty());
+    let packs = (history.range.is_none() && cold).then(|| {
         let sync = sync.clone();
         std::thread::spawn(move || packs::Packs::open(&sync.to_thread_local()).build())
     });
@@ -117,12 +126,28 @@ pub fn scan_history(
     } = inv;
     let jobs = pack_order(&repo, blobs);
     let paths = paths.freeze();
+    let jobs = match &mut cached {
+        Some(c) => c.take_known(jobs, &paths),
+        None => jobs,
+    };
     progress.blobs_total.store(jobs.len() as u64, Relaxed);
     // A blob is attributed to its first path only; if the configuration allows that path, the
     // blob is scanned all the same and its findings move to a path that is not allowed.
     let packs = packs.and_then(|p| p.join().ok());
-    let reader = blobs::Reader::new(&jobs, &paths, matcher, opts, false);
-    let scanned = blobs::scan(&sync, &reader, progress, packs);
+    let mut reader = blobs::Reader::new(&jobs, &paths, matcher, opts, false);
+    reader.keep_clean = cached.is_some();
+    let mut scanned = blobs::scan(&sync, &reader, progress, packs);
+    if let Some(c) = cached {
+        let clean = std::mem::take(&mut scanned.clean);
+        c.finish(
+            &jobs,
+            &paths,
+            clean,
+            history.range.is_some(),
+            &mut scanned.tally,
+            &mut warnings,
+        );
+    }
     let mut tally = walk_tally.merge(scanned.tally);
     tally.stats.allowed += origin::attach(
         &repo,
@@ -136,6 +161,86 @@ pub fn scan_history(
     tally.stats.commits = commits.len() as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
     Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
+}
+
+/// A scan's `--cache`: the file, its key, and what it knew and learnt.
+struct Cached<'a> {
+    file: &'a Path,
+    key: cache::CacheKey,
+    known: cache::BlobCache,
+    /// The jobs the cache knew clean, taken out of the scan.
+    hits: Vec<(cache::Entry, Kept)>,
+}
+
+impl<'a> Cached<'a> {
+    fn load(repo: &gix::Repository, file: &'a Path, matcher: &Matcher, opts: &ScanOptions) -> Self {
+        let key = cache::CacheKey::new(repo, matcher.digest(), opts.max_file_size);
+        let known = cache::BlobCache::load(file, &key, repo.object_hash().len_in_bytes());
+        Cached {
+            file,
+            key,
+            known,
+            hits: Vec::new(),
+        }
+    }
+
+    /// The jobs left to read: those the cache does not know clean under their path.
+    fn take_known(&mut self, jobs: Vec<Job>, paths: &PathList) -> Vec<Job> {
+        jobs.into_iter()
+            .filter(|j| {
+                let entry = (j.id, cache::path_digest(paths.bytes(j.from.path)));
+                match self.known.get(entry.0, entry.1) {
+                    Some(kept) => {
+                        self.hits.push((entry, kept));
+                        false
+                    }
+                    None => true,
+                }
+            })
+            .collect()
+    }
+
+    /// Count the blobs taken from the cache as a cold scan would, and write the cache anew:
+    /// what this scan knew or found clean (a range keeps the other entries too). Problems
+    /// with the file are warnings: the scan itself is whole.
+    fn finish(
+        self,
+        jobs: &[Job],
+        paths: &PathList,
+        clean: Vec<(usize, Kept)>,
+        keep_others: bool,
+        tally: &mut Tally,
+        warnings: &mut Vec<String>,
+    ) {
+        warnings.extend(self.known.rebuilt);
+        let stats = &mut tally.stats;
+        stats.from_cache += self.hits.len() as u64;
+        for (_, kept) in &self.hits {
+            match kept {
+                Kept::Text => {}
+                Kept::Binary => stats.skipped_binary += 1,
+                Kept::LfsPointer => stats.skipped_lfs_pointers += 1,
+            }
+        }
+        let found = clean.into_iter().map(|(i, kept)| {
+            let j = &jobs[i];
+            ((j.id, cache::path_digest(paths.bytes(j.from.path))), kept)
+        });
+        let others = keep_others
+            .then_some(self.known.entries)
+            .into_iter()
+            .flatten();
+        if let Err(e) = cache::save(
+            self.file,
+            &self.key,
+            self.hits.into_iter().chain(found).chain(others),
+        ) {
+            warnings.push(format!(
+                "cache {} could not be written: {e}; the next scan reads every blob again",
+                self.file.display()
+            ));
+        }
+    }
 }
 
 /// What the refs point at, peeled through tags.

@@ -8,6 +8,7 @@
 //! provenance (author, date, other commits and paths) resolved in full.
 
 mod blobs;
+mod cache;
 mod history;
 mod origin;
 mod packs;

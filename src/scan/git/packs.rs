@@ -318,8 +318,7 @@ impl<'a> Worker<'a> {
         if s.claimed[i].swap(true, Relaxed) {
             return;
         }
-        let bytes = s.reader.scan_read(i, ctx.decompressed, &mut self.out.tally);
-        self.out.owners.resize(self.out.tally.findings.len(), i);
+        let bytes = s.reader.scan_read(i, ctx.decompressed, &mut self.out);
         s.progress.blobs_done.fetch_add(1, Relaxed);
         s.progress.blobs_from_packs.fetch_add(1, Relaxed);
         s.progress.bytes_done.fetch_add(bytes, Relaxed);
