@@ -197,7 +197,7 @@ pub(super) fn save(
     entries: impl IntoIterator<Item = (Entry, Kept)>,
 ) -> io::Result<()> {
     let mut entries: Vec<(Entry, Kept)> = entries.into_iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by_key(|e| e.0);
     entries.dedup_by(|a, b| a.0 == b.0);
     let mut out = Vec::with_capacity(128 + entries.len() * 29);
     encode(key, &entries, &mut out);
