@@ -42,14 +42,14 @@ impl CommitIndex {
 }
 
 /// A commit of the walk, and its root tree when the commit could be read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Walked {
     pub id: ObjectId,
     pub root: Option<ObjectId>,
 }
 
 /// Where a blob was first seen: the commit (an index into the walk's commit list) and path.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Provenance {
     /// `None` for a blob no commit introduced (tagged directly, staged, or loose).
     pub commit: Option<CommitIndex>,

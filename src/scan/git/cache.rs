@@ -16,7 +16,22 @@
 //! | 32 | SHA-256 of the repository's common Git directory (absolute, canonical) |
 //! | 8 | entry count `n` |
 //! | `n` × (hash length + 9) | entries sorted by id then path digest: blob id, path digest (`u64`, FNV-1a of the path's bytes), kind (`0` text, `1` binary, `2` LFS pointer) |
+//! | 1 | `1` when the walk of a full-history scan follows, else `0` |
+//! | ... | the walk (below) |
 //! | 32 | SHA-256 of everything before |
+//!
+//! The walk is what a full-history scan learnt of the commits and trees, so that the next one
+//! reads only the trees of new commits. Counts are `u32`, byte strings a `u32` length and the
+//! bytes, ids raw: the commits in attribution order (id, `1` and the root tree or `0`); the
+//! heads (commits no walked commit has as a parent); the newest commit time (`i64`); the trees
+//! read; the paths; every blob (id, commit index or `u32::MAX`, path index); the submodule
+//! paths; and, for each blob with findings, its carriers
+//! (id, commits `u64`, most paths in one commit `u64`, `1` if its paths overflowed, its paths).
+//! The walk is used only when the new history extends the old one: every old head is still a
+//! tip or a parent of a new commit, and every new commit is newer than every old one (so a
+//! cold walk would order the old commits first, as they were). Otherwise the history is walked
+//! whole and the blob entries still spare reading the blobs. A walk that met an error, or of
+//! a shallow clone, or with `--all-objects`, is never kept.
 //!
 //! A file that is missing starts an empty cache; one that is unreadable, truncated, corrupt,
 //! of another format, built with other rules or settings, or for another repository is
@@ -24,10 +39,11 @@
 //! same folder, synced, then renamed over it), so a scan killed while writing leaves the old
 //! cache whole.
 
-use super::blobs::Kept;
+use super::blobs::{CommitIndex, Kept, Provenance, Walked};
+use super::origin::Carrier;
 use gix::hash::ObjectId;
-use std::collections::HashMap;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -75,12 +91,208 @@ pub(super) fn path_digest(path: &[u8]) -> u64 {
 /// One blob known clean under one path.
 pub(super) type Entry = (ObjectId, u64);
 
-/// A cache as read: its entries, and why it was rebuilt if it was.
-#[derive(Debug, Default)]
+/// A cache as read: its entries, the walk, and why it was rebuilt if it was.
+#[derive(Default)]
 pub(super) struct BlobCache {
     pub entries: HashMap<Entry, Kept>,
+    pub walk: Option<WalkState>,
     /// Set when the file existed but could not be used.
     pub rebuilt: Option<String>,
+}
+
+/// What a full-history walk learnt (see the format above).
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct WalkState {
+    pub commits: Vec<Walked>,
+    pub heads: Vec<ObjectId>,
+    pub newest: i64,
+    pub trees: Vec<ObjectId>,
+    pub paths: Vec<Box<[u8]>>,
+    pub blobs: Vec<(ObjectId, Provenance)>,
+    pub submodules: Vec<Vec<u8>>,
+    pub carriers: Vec<(ObjectId, Carrier)>,
+}
+
+impl WalkState {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let count = |out: &mut Vec<u8>, n: usize| {
+            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes())
+        };
+        let bytes = |out: &mut Vec<u8>, b: &[u8]| {
+            count(out, b.len());
+            out.extend_from_slice(b);
+        };
+        count(out, self.commits.len());
+        for c in &self.commits {
+            out.extend_from_slice(c.id.as_bytes());
+            match c.root {
+                Some(root) => {
+                    out.push(1);
+                    out.extend_from_slice(root.as_bytes());
+                }
+                None => out.push(0),
+            }
+        }
+        count(out, self.heads.len());
+        for h in &self.heads {
+            out.extend_from_slice(h.as_bytes());
+        }
+        out.extend_from_slice(&self.newest.to_le_bytes());
+        count(out, self.trees.len());
+        for t in &self.trees {
+            out.extend_from_slice(t.as_bytes());
+        }
+        count(out, self.paths.len());
+        for p in &self.paths {
+            bytes(out, p);
+        }
+        count(out, self.blobs.len());
+        for (id, from) in &self.blobs {
+            out.extend_from_slice(id.as_bytes());
+            let commit = from.commit.map_or(u32::MAX, |c| c.get() as u32);
+            out.extend_from_slice(&commit.to_le_bytes());
+            out.extend_from_slice(&from.path.to_le_bytes());
+        }
+        count(out, self.submodules.len());
+        for s in &self.submodules {
+            bytes(out, s);
+        }
+        count(out, self.carriers.len());
+        for (id, c) in &self.carriers {
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(&c.commits.to_le_bytes());
+            out.extend_from_slice(&c.most_in_one_commit.to_le_bytes());
+            out.push(u8::from(c.overflow));
+            count(out, c.paths.len());
+            for p in &c.paths {
+                bytes(out, p);
+            }
+        }
+    }
+
+    /// Decode a walk, checking every count against the bytes left and every index against
+    /// what it indexes.
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Unusable> {
+        let mut w = WalkState::default();
+        for _ in 0..r.count(21)? {
+            let id = r.id()?;
+            let root = match r.u8()? {
+                0 => None,
+                1 => Some(r.id()?),
+                _ => return Err(Unusable::Corrupt),
+            };
+            w.commits.push(Walked { id, root });
+        }
+        for _ in 0..r.count(20)? {
+            w.heads.push(r.id()?);
+        }
+        w.newest = i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes"));
+        for _ in 0..r.count(20)? {
+            w.trees.push(r.id()?);
+        }
+        for _ in 0..r.count(4)? {
+            w.paths.push(r.bytes()?.into());
+        }
+        for _ in 0..r.count(28)? {
+            let id = r.id()?;
+            let commit = match r.u32()? {
+                u32::MAX => None,
+                c if (c as usize) < w.commits.len() => Some(CommitIndex::new(c as usize)),
+                _ => return Err(Unusable::Corrupt),
+            };
+            let path = r.u32()?;
+            if path as usize >= w.paths.len() {
+                return Err(Unusable::Corrupt);
+            }
+            let unreachable = false;
+            w.blobs.push((
+                id,
+                Provenance {
+                    commit,
+                    path,
+                    unreachable,
+                },
+            ));
+        }
+        for _ in 0..r.count(4)? {
+            w.submodules.push(r.bytes()?.to_vec());
+        }
+        for _ in 0..r.count(41)? {
+            let id = r.id()?;
+            let commits = r.u64()?;
+            let most_in_one_commit = r.u64()?;
+            let overflow = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(Unusable::Corrupt),
+            };
+            let mut paths = std::collections::BTreeSet::new();
+            for _ in 0..r.count(4)? {
+                paths.insert(r.bytes()?.to_vec());
+            }
+            let carrier = Carrier {
+                commits,
+                paths,
+                overflow,
+                most_in_one_commit,
+            };
+            w.carriers.push((id, carrier));
+        }
+        Ok(w)
+    }
+}
+
+/// Reads a cache's body front to back; every read past the end is [`Unusable::Corrupt`].
+struct Reader<'a> {
+    data: &'a [u8],
+    hash_len: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Unusable> {
+        if n > self.data.len() {
+            return Err(Unusable::Corrupt);
+        }
+        let (part, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(part)
+    }
+
+    fn u8(&mut self) -> Result<u8, Unusable> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, Unusable> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    fn u64(&mut self) -> Result<u64, Unusable> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    /// A count of items at least `min` bytes each (ids count as 20), no more than the bytes
+    /// left could hold.
+    fn count(&mut self, min: usize) -> Result<usize, Unusable> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min) > self.data.len() {
+            return Err(Unusable::Corrupt);
+        }
+        Ok(n)
+    }
+
+    fn id(&mut self) -> Result<ObjectId, Unusable> {
+        let raw = self.take(self.hash_len)?;
+        ObjectId::try_from(raw).map_err(|_| Unusable::Corrupt)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], Unusable> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
 }
 
 impl Kept {
@@ -123,13 +335,15 @@ impl BlobCache {
     /// Read the cache at `path` for `key`; an unusable file gives an empty cache that says why.
     pub fn load(path: &Path, key: &CacheKey, hash_len: usize) -> Self {
         match read(path, key, hash_len) {
-            Ok(entries) => BlobCache {
+            Ok((entries, walk)) => BlobCache {
                 entries,
+                walk,
                 rebuilt: None,
             },
             Err(Unusable::Read(e)) if e.kind() == io::ErrorKind::NotFound => BlobCache::default(),
             Err(why) => BlobCache {
                 entries: HashMap::default(),
+                walk: None,
                 rebuilt: Some(format!(
                     "cache {} {why}: it is rebuilt, and every blob is read",
                     path.display()
@@ -144,50 +358,57 @@ impl BlobCache {
     }
 }
 
-fn read(path: &Path, key: &CacheKey, hash_len: usize) -> Result<HashMap<Entry, Kept>, Unusable> {
+/// What a cache file holds: its entries and its walk.
+type Contents = (HashMap<Entry, Kept>, Option<WalkState>);
+
+fn read(path: &Path, key: &CacheKey, hash_len: usize) -> Result<Contents, Unusable> {
     let len = std::fs::metadata(path).map_err(Unusable::Read)?.len();
     if len > MAX_FILE {
         return Err(Unusable::TooLarge);
     }
     let data = std::fs::read(path).map_err(Unusable::Read)?;
-    let header = MAGIC.len() + 4 + 32 + 32 + 8;
-    if data.len() < header + 32 || &data[..MAGIC.len()] != MAGIC {
+    if data.len() < MAGIC.len() + 32 || &data[..MAGIC.len()] != MAGIC {
         return Err(Unusable::Corrupt);
     }
     let (body, sum) = data.split_at(data.len() - 32);
     if Sha256::digest(body).as_slice() != sum {
         return Err(Unusable::Corrupt);
     }
-    let mut at = MAGIC.len();
-    let mut take = |n: usize| {
-        let part = &body[at..at + n];
-        at += n;
-        part
+    let mut r = Reader {
+        data: &body[MAGIC.len()..],
+        hash_len,
     };
-    let format = u32::from_le_bytes(take(4).try_into().expect("4 bytes"));
+    let format = r.u32()?;
     if format != FORMAT {
         return Err(Unusable::Format(format));
     }
-    if take(32) != key.scan {
+    if r.take(32)? != key.scan {
         return Err(Unusable::OtherScan);
     }
-    if take(32) != key.repo {
+    if r.take(32)? != key.repo {
         return Err(Unusable::OtherRepository);
     }
-    let count = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+    let count = r.u64()?;
     let width = hash_len + 9;
-    let rest = &body[header..];
-    if count.checked_mul(width as u64) != Some(rest.len() as u64) {
+    if count.saturating_mul(width as u64) > r.data.len() as u64 {
         return Err(Unusable::Corrupt);
     }
     let mut entries = HashMap::with_capacity(count as usize);
-    for e in rest.chunks_exact(width) {
-        let id = ObjectId::try_from(&e[..hash_len]).map_err(|_| Unusable::Corrupt)?;
-        let path = u64::from_le_bytes(e[hash_len..hash_len + 8].try_into().expect("8 bytes"));
-        let kept = Kept::from_code(e[hash_len + 8]).ok_or(Unusable::Corrupt)?;
+    for _ in 0..count {
+        let id = r.id()?;
+        let path = r.u64()?;
+        let kept = Kept::from_code(r.u8()?).ok_or(Unusable::Corrupt)?;
         entries.insert((id, path), kept);
     }
-    Ok(entries)
+    let walk = match r.u8()? {
+        0 => None,
+        1 => Some(WalkState::decode(&mut r)?),
+        _ => return Err(Unusable::Corrupt),
+    };
+    if !r.data.is_empty() {
+        return Err(Unusable::Corrupt);
+    }
+    Ok((entries, walk))
 }
 
 /// Write `entries` as the cache at `path` for `key`, replacing the file atomically.
@@ -195,12 +416,13 @@ pub(super) fn save(
     path: &Path,
     key: &CacheKey,
     entries: impl IntoIterator<Item = (Entry, Kept)>,
+    walk: Option<&WalkState>,
 ) -> io::Result<()> {
     let mut entries: Vec<(Entry, Kept)> = entries.into_iter().collect();
     entries.sort_unstable_by_key(|e| e.0);
     entries.dedup_by(|a, b| a.0 == b.0);
     let mut out = Vec::with_capacity(128 + entries.len() * 29);
-    encode(key, &entries, &mut out);
+    encode(key, &entries, walk, &mut out);
     let tmp = temp_path(path);
     let written = write_synced(&tmp, &out).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
@@ -210,7 +432,7 @@ pub(super) fn save(
 }
 
 /// The cache's bytes, checksum last.
-fn encode(key: &CacheKey, entries: &[(Entry, Kept)], out: &mut Vec<u8>) {
+fn encode(key: &CacheKey, entries: &[(Entry, Kept)], walk: Option<&WalkState>, out: &mut Vec<u8>) {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
     out.extend_from_slice(&key.scan);
@@ -220,6 +442,13 @@ fn encode(key: &CacheKey, entries: &[(Entry, Kept)], out: &mut Vec<u8>) {
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(&path.to_le_bytes());
         out.push(kept.code());
+    }
+    match walk {
+        Some(w) => {
+            out.push(1);
+            w.encode(out);
+        }
+        None => out.push(0),
     }
     let sum = Sha256::digest(&out[..]);
     out.extend_from_slice(&sum);

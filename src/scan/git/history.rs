@@ -60,28 +60,62 @@ pub fn scan_history(
     });
     let mut inv = Inventory::new(&repo, progress);
     let mut warnings = Vec::new();
+    let shallow = repo.shallow_commits().ok().flatten();
+    // The walk of the last full scan, when this one can go on from it.
+    let mut counted = origin::Counted::default();
+    let mut resumable = false;
 
     match &history.range {
         None => {
             let tips = ref_tips(&repo, &mut inv.tally)?;
-            for (id, _) in walk_commits(&repo, tips.commits, Vec::new(), None, &mut inv)? {
-                inv.add_commit(id, false);
+            resumable = tips.trees.is_empty()
+                && tips.blobs.is_empty()
+                && !history.all_objects
+                && shallow.is_none();
+            let before = cached.as_mut().and_then(|c| c.known.walk.take());
+            let mut tips = Some(tips);
+            if let (Some(before), true) = (before, resumable) {
+                let commits = tips.as_ref().map(|t| t.commits.clone()).unwrap_or_default();
+                match inv.resume(before, &commits)? {
+                    Some(c) => {
+                        counted = c;
+                        tips = None;
+                    }
+                    None => {
+                        // What the attempt recorded is thrown away with it.
+                        inv = Inventory::new(&repo, progress);
+                        tips = Some(ref_tips(&repo, &mut inv.tally)?);
+                    }
+                }
             }
-            for tree in tips.trees {
-                inv.add_tree(&tree, None, false, "tagged tree");
-            }
-            for blob in tips.blobs {
-                let path = format!("(tagged blob {blob})");
-                inv.add_blob(blob, path.as_bytes(), None, false);
+            if let Some(tips) = tips {
+                let walked = walk_commits(
+                    &repo,
+                    Start::Decoded(tips.commits),
+                    Vec::new(),
+                    None,
+                    &mut inv,
+                )?;
+                inv.add_commits(walked);
+                for tree in tips.trees {
+                    inv.add_tree(&tree, None, false, "tagged tree");
+                }
+                for blob in tips.blobs {
+                    let path = format!("(tagged blob {blob})");
+                    inv.add_blob(blob, path.as_bytes(), None, false);
+                }
             }
         }
         Some(spec) => {
             let (tips, hidden) = resolve_range(&repo, spec)?;
-            for (id, parents) in walk_commits(&repo, tips, hidden, None, &mut inv)? {
+            for (id, parents, _) in walk_commits(&repo, Start::Unread(tips), hidden, None, &mut inv)?
+            {
                 inv.add_changes(id, &parents);
             }
         }
     }
+    // Only a whole walk that met no error is kept for the next scan to go on from.
+    resumable &= inv.tally.errors.is_empty() && cached.is_some();
     if history.all_objects {
         let unreachable = inv.add_unreachable()?;
         if unreachable > 0 {
@@ -91,7 +125,7 @@ pub fn scan_history(
         }
     }
 
-    if let Ok(Some(shallow)) = repo.shallow_commits() {
+    if let Some(shallow) = &shallow {
         warnings.push(format!(
             "shallow clone: history stops at {} commit(s) whose parents are not here, so older commits were not scanned (run `git fetch --unshallow` for a complete scan)",
             shallow.len()
@@ -116,6 +150,7 @@ pub fn scan_history(
         ));
     }
 
+    let mut walk = resumable.then(|| inv.walk_state());
     let Inventory {
         blobs,
         paths,
@@ -137,19 +172,9 @@ pub fn scan_history(
     let mut reader = blobs::Reader::new(&jobs, &paths, matcher, opts, false);
     reader.keep_clean = cached.is_some();
     let mut scanned = blobs::scan(&sync, &reader, progress, packs);
-    if let Some(c) = cached {
-        let clean = std::mem::take(&mut scanned.clean);
-        c.finish(
-            &jobs,
-            &paths,
-            clean,
-            history.range.is_some(),
-            &mut scanned.tally,
-            &mut warnings,
-        );
-    }
+    let clean = std::mem::take(&mut scanned.clean);
     let mut tally = walk_tally.merge(scanned.tally);
-    tally.stats.allowed += origin::attach(
+    let (allowed, counted) = origin::attach(
         &repo,
         matcher,
         &mut tally.findings,
@@ -157,9 +182,20 @@ pub fn scan_history(
         &jobs,
         &commits,
         &paths,
+        counted,
     );
+    tally.stats.allowed += allowed;
     tally.stats.commits = commits.len() as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
+    if let Some(c) = cached {
+        if let Some(w) = walk.as_mut() {
+            w.carriers = counted.carriers.into_iter().collect();
+            w.carriers.sort_by_key(|c| c.0);
+        }
+        let kept = Kept::from_scan(&jobs, &paths, clean);
+        let range = history.range.is_some();
+        c.finish(kept, range, walk.as_ref(), &mut tally, &mut warnings);
+    }
     Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
 }
 
@@ -170,6 +206,23 @@ struct Cached<'a> {
     known: cache::BlobCache,
     /// The jobs the cache knew clean, taken out of the scan.
     hits: Vec<(cache::Entry, Kept)>,
+}
+
+impl Kept {
+    /// The cache entries of the jobs a scan found clean.
+    fn from_scan(
+        jobs: &[Job],
+        paths: &PathList,
+        clean: Vec<(usize, Kept)>,
+    ) -> Vec<(cache::Entry, Kept)> {
+        clean
+            .into_iter()
+            .map(|(i, kept)| {
+                let j = &jobs[i];
+                ((j.id, cache::path_digest(paths.bytes(j.from.path))), kept)
+            })
+            .collect()
+    }
 }
 
 impl<'a> Cached<'a> {
@@ -201,14 +254,14 @@ impl<'a> Cached<'a> {
     }
 
     /// Count the blobs taken from the cache as a cold scan would, and write the cache anew:
-    /// what this scan knew or found clean (a range keeps the other entries too). Problems
-    /// with the file are warnings: the scan itself is whole.
+    /// what this scan knew or found clean (`found`; a range keeps the other entries too), and
+    /// the walk when there is one to go on from. Problems with the file are warnings: the scan
+    /// itself is whole.
     fn finish(
         self,
-        jobs: &[Job],
-        paths: &PathList,
-        clean: Vec<(usize, Kept)>,
+        found: Vec<(cache::Entry, Kept)>,
         keep_others: bool,
+        walk: Option<&cache::WalkState>,
         tally: &mut Tally,
         warnings: &mut Vec<String>,
     ) {
@@ -222,19 +275,12 @@ impl<'a> Cached<'a> {
                 Kept::LfsPointer => stats.skipped_lfs_pointers += 1,
             }
         }
-        let found = clean.into_iter().map(|(i, kept)| {
-            let j = &jobs[i];
-            ((j.id, cache::path_digest(paths.bytes(j.from.path))), kept)
-        });
         let others = keep_others
             .then_some(self.known.entries)
             .into_iter()
             .flatten();
-        if let Err(e) = cache::save(
-            self.file,
-            &self.key,
-            self.hits.into_iter().chain(found).chain(others),
-        ) {
+        let all = self.hits.into_iter().chain(found).chain(others);
+        if let Err(e) = cache::save(self.file, &self.key, all, walk) {
             warnings.push(format!(
                 "cache {} could not be written: {e}; the next scan reads every blob again",
                 self.file.display()
@@ -323,16 +369,27 @@ pub(super) fn resolve_range(
     })
 }
 
+/// A commit of a walk: its id, its parents and its commit time.
+type WalkedCommit = (ObjectId, Vec<ObjectId>, i64);
+
+/// Where a walk starts.
+enum Start {
+    /// Commits [`ref_tips`] has decoded already.
+    Decoded(Vec<ObjectId>),
+    /// Ids of commits not yet read.
+    Unread(Vec<ObjectId>),
+}
+
 /// Commits reachable from `tips` but not from `hidden` (nor, with `skip`, from those), parents
 /// before children, older first among commits that do not depend on each other: the order in
 /// which the first commit to hold a blob is the one that introduced it.
 fn walk_commits(
     repo: &gix::Repository,
-    tips: Vec<ObjectId>,
+    tips: Start,
     hidden: Vec<ObjectId>,
     skip: Option<HashSet<ObjectId>>,
     inv: &mut Inventory<'_>,
-) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
+) -> Result<Vec<WalkedCommit>, GitError> {
     // One undecodable commit among the tips (or the hidden commits) would stop the walk before
     // it starts: report it and walk the rest. A hidden commit dropped so only widens the walk.
     let mut buf = Vec::new();
@@ -347,7 +404,10 @@ fn walk_commits(
             })
             .collect()
     };
-    let tips = decodable(tips);
+    let tips = match tips {
+        Start::Decoded(tips) => tips,
+        Start::Unread(tips) => decodable(tips),
+    };
     let hidden = decodable(hidden);
     if tips.is_empty() {
         return Ok(Vec::new());
@@ -387,7 +447,7 @@ fn walk_commits(
     let mut parents: Vec<Option<Vec<ObjectId>>> = parents.into_iter().map(Some).collect();
     Ok(order
         .into_iter()
-        .map(|i| (ids[i], parents[i].take().unwrap_or_default()))
+        .map(|i| (ids[i], parents[i].take().unwrap_or_default(), times[i]))
         .collect())
 }
 
@@ -445,6 +505,10 @@ struct Inventory<'r> {
     tally: Tally,
     walker: TreeWalker,
     buf: Vec<u8>,
+    /// Commits no walked commit has as a parent, and the newest commit time: what the next
+    /// scan's walk goes on from.
+    heads: Vec<ObjectId>,
+    newest: i64,
 }
 
 impl<'r> Inventory<'r> {
@@ -461,6 +525,101 @@ impl<'r> Inventory<'r> {
             tally: Tally::default(),
             walker: TreeWalker::default(),
             buf: Vec::new(),
+            heads: Vec::new(),
+            newest: i64::MIN,
+        }
+    }
+
+    /// Record every blob of the walked commits' trees, in order, and the heads they leave.
+    fn add_commits(&mut self, walked: Vec<WalkedCommit>) {
+        let parents: HashSet<ObjectId> = walked.iter().flat_map(|c| c.1.iter().copied()).collect();
+        let mut heads = std::mem::take(&mut self.heads);
+        heads.extend(walked.iter().map(|c| c.0));
+        heads.retain(|h| !parents.contains(h));
+        self.heads = heads;
+        for (id, _, time) in walked {
+            self.newest = self.newest.max(time);
+            self.add_commit(id, false);
+        }
+    }
+
+    /// Go on from an earlier full walk: take what it learnt, then walk only the commits not
+    /// reachable from its heads. `None` (and an inventory to throw away) unless the history
+    /// only grew: every old head is still a tip or a parent of a new commit, and every new
+    /// commit is newer than every old one, so a whole walk would order the old commits first,
+    /// as they were. Returns the commits the earlier walk counted carriers for.
+    fn resume(
+        &mut self,
+        before: cache::WalkState,
+        tips: &[ObjectId],
+    ) -> Result<Option<origin::Counted>, GitError> {
+        let repo = self.repo;
+        let is_commit = |id: &ObjectId| matches!(repo.objects.try_header(id), Ok(Some(h)) if h.kind() == Kind::Commit);
+        if !before.heads.iter().all(is_commit) {
+            return Ok(None);
+        }
+        let cache::WalkState {
+            commits,
+            heads,
+            newest,
+            trees,
+            paths,
+            blobs,
+            submodules,
+            carriers,
+        } = before;
+        let old = commits.len();
+        self.commits = commits;
+        self.progress.commits.store(old as u64, Relaxed);
+        for p in &paths {
+            self.paths.intern(p);
+        }
+        self.blobs = blobs.into_iter().collect();
+        self.seen_trees = trees.into_iter().collect();
+        self.submodules = submodules.into_iter().collect();
+        self.newest = newest;
+        // Stop at every old commit (hiding the heads would walk all of their ancestry).
+        let known: HashSet<ObjectId> = self.commits.iter().map(|c| c.id).collect();
+        let walked = walk_commits(
+            repo,
+            Start::Decoded(tips.to_vec()),
+            Vec::new(),
+            Some(known),
+            self,
+        )?;
+        let tips: HashSet<ObjectId> = tips.iter().copied().collect();
+        let parents: HashSet<ObjectId> = walked.iter().flat_map(|c| c.1.iter().copied()).collect();
+        let grew = heads
+            .iter()
+            .all(|h| tips.contains(h) || parents.contains(h))
+            && walked.iter().all(|c| c.2 > newest);
+        if !grew || !self.tally.errors.is_empty() {
+            return Ok(None);
+        }
+        self.heads = heads;
+        self.add_commits(walked);
+        Ok(Some(origin::Counted {
+            commits: old,
+            carriers: carriers.into_iter().collect(),
+        }))
+    }
+
+    /// What the next scan needs to go on from this walk (carriers are added after the scan).
+    fn walk_state(&self) -> cache::WalkState {
+        let mut blobs: Vec<(ObjectId, Provenance)> =
+            self.blobs.iter().map(|(id, p)| (*id, *p)).collect();
+        blobs.sort_by_key(|b| b.0);
+        let mut trees: Vec<ObjectId> = self.seen_trees.iter().copied().collect();
+        trees.sort();
+        cache::WalkState {
+            commits: self.commits.clone(),
+            heads: self.heads.clone(),
+            newest: self.newest,
+            trees,
+            paths: self.paths.list().to_vec(),
+            blobs,
+            submodules: self.submodules.iter().cloned().collect(),
+            carriers: Vec::new(),
         }
     }
 
@@ -759,7 +918,8 @@ impl<'r> Inventory<'r> {
                 Err(e) => self.tally.error(format!("object {id}"), e.to_string()),
             }
         }
-        for (id, _) in walk_commits(repo, commits, Vec::new(), Some(known), self)? {
+        for (id, _, _) in walk_commits(repo, Start::Unread(commits), Vec::new(), Some(known), self)?
+        {
             self.add_commit(id, true);
         }
         for tree in trees {

@@ -21,10 +21,22 @@ enum Place {
     Allowed,
 }
 
+/// What an earlier walk counted: for some blobs, their carriers among the first `commits`
+/// commits of this walk (which are that walk's, in the same order).
+#[derive(Default)]
+pub(super) struct Counted {
+    pub commits: usize,
+    pub carriers: HashMap<ObjectId, Carrier>,
+}
+
 /// Fill `git` on every finding; `owners[i]` is the job finding `i` came from. A blob first
 /// seen under a path the configuration allows (scanned all the same) is reported under another
 /// path that holds it and is not allowed, or dropped and counted as allowed when there is none.
-/// Returns how many findings were dropped so.
+/// Returns how many findings were dropped so, and the carriers of the blobs with findings.
+///
+/// Only the commits past `counted.commits` are read when `counted` has the carriers of every
+/// such blob an earlier commit holds; else every commit is.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn attach(
     repo: &gix::Repository,
     matcher: &Matcher,
@@ -33,17 +45,33 @@ pub(super) fn attach(
     jobs: &[Job],
     commits: &[Walked],
     paths: &PathList,
-) -> u64 {
+    mut counted: Counted,
+) -> (u64, Counted) {
     let wanted: BTreeSet<usize> = owners.iter().copied().collect();
     if wanted.is_empty() {
-        return 0;
+        return (0, Counted::default());
     }
     let targets: HashMap<ObjectId, usize> = wanted
         .iter()
         .enumerate()
         .map(|(slot, &job)| (jobs[job].id, slot))
         .collect();
-    let carriers = Carriers::count(repo, commits, &targets);
+    // A blob first held by an earlier commit needs that walk's count; new blobs are in new
+    // trees only.
+    let known = wanted.iter().all(|&job| {
+        let j = &jobs[job];
+        j.from.commit.is_some_and(|c| c.get() >= counted.commits)
+            || counted.carriers.contains_key(&j.id)
+    });
+    if !known {
+        counted = Counted::default();
+    }
+    let mut carriers = Carriers::count(repo, &commits[counted.commits..], &targets);
+    for (id, &slot) in &targets {
+        if let Some(before) = counted.carriers.remove(id) {
+            carriers.0[slot] = before.then(std::mem::take(&mut carriers.0[slot]));
+        }
+    }
     let mut origins = BTreeMap::new();
     for (slot, &job) in wanted.iter().enumerate() {
         let from = jobs[job].from;
@@ -126,7 +154,15 @@ pub(super) fn attach(
         keep.push(finding);
     }
     *findings = keep;
-    dropped
+    let carriers = targets
+        .into_iter()
+        .map(|(id, slot)| (id, std::mem::take(&mut carriers.0[slot])))
+        .collect();
+    let counted = Counted {
+        commits: commits.len(),
+        carriers,
+    };
+    (dropped, counted)
 }
 
 /// Paths a tree keeps as a list for each target it holds; a tree holding a target under more
@@ -137,16 +173,34 @@ const DISTINCT_PATHS: usize = 4096;
 
 /// For each target blob: how many commits hold it, the distinct paths it is held under (up to
 /// [`DISTINCT_PATHS`]), and the most paths any one commit holds it under.
-#[derive(Default, Clone)]
-struct Carrier {
-    commits: u64,
-    paths: BTreeSet<Vec<u8>>,
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Carrier {
+    pub commits: u64,
+    pub paths: BTreeSet<Vec<u8>>,
     /// Some commit held the target under paths not listed: `paths` is incomplete.
-    overflow: bool,
-    most_in_one_commit: u64,
+    pub overflow: bool,
+    pub most_in_one_commit: u64,
 }
 
 impl Carrier {
+    /// The count of earlier commits followed by `later`'s, as one pass over both would count.
+    fn then(mut self, later: Carrier) -> Carrier {
+        self.commits += later.commits;
+        self.most_in_one_commit = self.most_in_one_commit.max(later.most_in_one_commit);
+        for path in later.paths {
+            if self.overflow {
+                break;
+            }
+            if self.paths.len() >= DISTINCT_PATHS && !self.paths.contains(&path) {
+                self.overflow = true;
+                break;
+            }
+            self.paths.insert(path);
+        }
+        self.overflow |= later.overflow;
+        self
+    }
+
     /// How many paths other than `first` hold the target: exact while every path was listed,
     /// else at least the most any one commit holds (minus the first path).
     fn other_paths(&self, first: &[u8], first_in_commits: bool) -> u64 {

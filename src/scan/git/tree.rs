@@ -79,6 +79,11 @@ impl Paths {
         n
     }
 
+    /// Every path, by number.
+    pub fn list(&self) -> &[Box<[u8]>] {
+        &self.list
+    }
+
     /// Drop the lookup table once no more paths are added.
     pub fn freeze(self) -> PathList {
         PathList(self.list)
