@@ -1,4 +1,4 @@
-//! JSON: `{"version":1,"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
+//! JSON: `{"version":3,"tool":{...},"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
 
 use super::ReportOptions;
 use crate::finding::{

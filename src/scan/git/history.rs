@@ -135,7 +135,11 @@ pub fn scan_history(
     );
     tally.stats.commits = commits.len() as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
-    Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
+    let kind = match history.range {
+        None => crate::finding::ScanKind::History,
+        Some(_) => crate::finding::ScanKind::Range,
+    };
+    Ok(tally.finish(warnings, kind, opts.max_file_size, started))
 }
 
 /// What the refs point at, peeled through tags.
