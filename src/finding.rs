@@ -89,6 +89,10 @@ pub struct Occurrence {
     pub commit: Option<CommitId>,
     /// Where that commit stands in the walk (see [`GitOrigin::order`]).
     pub order: u64,
+    /// How many other commits and paths carry this place's blob, in a Git scan (as
+    /// [`GitOrigin::other_commits`] and [`GitOrigin::other_paths`]); 0 elsewhere.
+    pub other_commits: u64,
+    pub other_paths: u64,
 }
 
 /// What a provider attached to a finding (see [`crate::providers`]): the value the secret pairs

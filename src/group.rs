@@ -19,6 +19,8 @@ impl Occurrence {
         Occurrence {
             commit: f.commit().map(|c| c.id),
             order: git.map_or(u64::MAX, |g| g.order),
+            other_commits: git.map_or(0, |g| g.other_commits),
+            other_paths: git.map_or(0, |g| g.other_paths),
             path: f.path,
             archive: f.archive,
             line: f.line,

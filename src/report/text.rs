@@ -167,6 +167,18 @@ fn summary(report: &ScanReport) -> String {
     )
 }
 
+/// Where else one blob is, when anywhere: `in 3 other commit(s) and under 1 other path(s)`.
+fn same_blob(other_commits: u64, other_paths: u64) -> Option<String> {
+    let mut parts = Vec::new();
+    if other_commits > 0 {
+        parts.push(format!("in {} other commit(s)", count(other_commits)));
+    }
+    if other_paths > 0 {
+        parts.push(format!("under {} other path(s)", count(other_paths)));
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
 /// The lines under a finding: where Git says it came from, its other places (each one listed
 /// when `all_locations`), the provider's pair, verification, revocation and the fingerprint.
 fn details(f: &Finding, all_locations: bool) -> Vec<String> {
@@ -182,18 +194,8 @@ fn details(f: &Finding, all_locations: bool) -> Vec<String> {
             None => d.push(format!("in no commit{reach}")),
         }
         // The same blob elsewhere, scanned once: not the other places of the secret below.
-        let mut same_blob = Vec::new();
-        if g.other_commits > 0 {
-            same_blob.push(format!("in {} other commit(s)", count(g.other_commits)));
-        }
-        if g.other_paths > 0 {
-            same_blob.push(format!("under {} other path(s)", count(g.other_paths)));
-        }
-        if !same_blob.is_empty() {
-            d.push(format!(
-                "this version of the file is also {}",
-                same_blob.join(" and ")
-            ));
+        if let Some(also) = same_blob(g.other_commits, g.other_paths) {
+            d.push(format!("this version of the file is also {also}"));
         }
     }
     if !f.occurrences.is_empty() {
@@ -215,7 +217,13 @@ fn details(f: &Finding, all_locations: bool) -> Vec<String> {
                     (Some(_), Some(id)) => format!(" in commit {id}"),
                     (Some(_), None) => " in no commit".to_string(),
                 };
-                d.push(format!("  {}:{}:{}{commit}", o.path, o.line, o.column));
+                let also = same_blob(o.other_commits, o.other_paths)
+                    .map(|also| format!("; this version also {also}"))
+                    .unwrap_or_default();
+                d.push(format!(
+                    "  {}:{}:{}{commit}{also}",
+                    o.path, o.line, o.column
+                ));
             }
         }
     }
