@@ -1,6 +1,7 @@
-//! Text for people: `path:line:col`, rule, redacted secret, the line with the match marked, and
-//! a summary. Every string from outside (paths, snippets, authors, messages) goes through
-//! [`escape_control`], so a crafted name cannot forge lines or drive the terminal.
+//! Text for people: `path:line:col`, rule, redacted secret, the line with the match marked, the
+//! secret's other places, and a summary of what was read. Every string from outside (paths,
+//! snippets, authors, messages) goes through [`escape_control`], so a crafted name cannot forge
+//! lines or drive the terminal.
 
 use super::ReportOptions;
 use crate::finding::{Finding, ScanKind, ScanReport};
