@@ -89,6 +89,10 @@ pub struct Occurrence {
     pub commit: Option<CommitId>,
     /// Where that commit stands in the walk (see [`GitOrigin::order`]).
     pub order: u64,
+    /// How many other commits and paths carry this place's blob, in a Git scan (as
+    /// [`GitOrigin::other_commits`] and [`GitOrigin::other_paths`]); 0 elsewhere.
+    pub other_commits: u64,
+    pub other_paths: u64,
 }
 
 /// What a provider attached to a finding (see [`crate::providers`]): the value the secret pairs
@@ -416,9 +420,37 @@ pub struct Stats {
     pub elapsed_ms: u64,
 }
 
+/// What kind of scan produced a report: it decides what the summary says was read (files of a
+/// tree, or blobs of commits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScanKind {
+    /// A working tree, folders, files or standard input.
+    #[default]
+    Tree,
+    /// `--history`: every blob reachable from any ref (and, with `--all-objects`, the others).
+    History,
+    /// `--range`: the blobs the commits of a range introduced.
+    Range,
+    /// `--staged`: the blobs staged for the next commit.
+    Staged,
+}
+
+impl ScanKind {
+    /// What one unit read is called: `file(s)` in a tree, `blob(s)` in history.
+    pub fn unit(self) -> &'static str {
+        match self {
+            ScanKind::Tree => "file(s)",
+            ScanKind::History | ScanKind::Range => "blob(s)",
+            ScanKind::Staged => "staged blob(s)",
+        }
+    }
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Clone, Default)]
 pub struct ScanReport {
+    /// What was scanned, set by the source.
+    pub kind: ScanKind,
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
     pub warnings: Vec<String>,

@@ -19,6 +19,8 @@ impl Occurrence {
         Occurrence {
             commit: f.commit().map(|c| c.id),
             order: git.map_or(u64::MAX, |g| g.order),
+            other_commits: git.map_or(0, |g| g.other_commits),
+            other_paths: git.map_or(0, |g| g.other_paths),
             path: f.path,
             archive: f.archive,
             line: f.line,
@@ -46,6 +48,19 @@ impl Finding {
 }
 
 impl ScanReport {
+    /// How many distinct secrets (of a rule) the report lists: its findings when grouped.
+    pub fn secrets(&self) -> usize {
+        let mut seen: Vec<_> = self.findings.iter().map(|f| &f.fingerprint).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    /// How many places hold the report's secrets, grouped or not.
+    pub fn places(&self) -> usize {
+        self.findings.iter().map(Finding::places).sum()
+    }
+
     /// Fold the findings of each (rule, secret) into one: the place introduced first (see
     /// [`place_key`]) leads and the others become its occurrences, in the same order. The
     /// group keeps the highest confidence any place had, and a provider's pair from the first
@@ -134,8 +149,10 @@ mod tests {
             ],
             ..ScanReport::default()
         };
+        assert_eq!((report.secrets(), report.places()), (3, 5));
         report.group();
         assert_eq!(report.findings.len(), 3);
+        assert_eq!((report.secrets(), report.places()), (3, 5));
         let s1 = report
             .findings
             .iter()

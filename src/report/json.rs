@@ -1,4 +1,4 @@
-//! JSON: `{"version":1,"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
+//! JSON: `{"version":3,"tool":{...},"findings":[...],"errors":[...],"warnings":[...],"stats":{...}}`.
 
 use super::ReportOptions;
 use crate::finding::{
@@ -13,7 +13,8 @@ use std::io::{self, Write};
 /// verifier), no longer `genesys`.
 /// 3: each finding is one secret of one rule: `places` counts where it appears, `commits` the
 /// distinct commits that introduced those places, and `occurrences` lists the places other
-/// than the finding's own (all of them; `[]` with `--no-group`).
+/// than the finding's own (all of them; `[]` with `--no-group`), each with the `commit` that
+/// introduced it and, in Git scans, its blob's `other_commits` and `other_paths`.
 pub const JSON_VERSION: u32 = 3;
 
 #[derive(Serialize)]
@@ -85,6 +86,11 @@ struct JsonOccurrence<'a> {
     end_column: usize,
     /// `null` outside Git, and for a blob no commit holds.
     commit: Option<CommitId>,
+    /// Git scans: how many other commits and paths carry this place's blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_commits: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_paths: Option<u64>,
 }
 
 fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
@@ -126,6 +132,8 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
                 end_line: o.end_line,
                 end_column: o.end_column,
                 commit: o.commit,
+                other_commits: git.map(|_| o.other_commits),
+                other_paths: git.map(|_| o.other_paths),
             })
             .collect(),
     }

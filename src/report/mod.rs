@@ -6,7 +6,7 @@ mod sarif;
 mod text;
 
 pub use json::write_json;
-pub use sarif::{to_sarif, write_sarif};
+pub use sarif::{to_sarif, write_sarif, MAX_RELATED_LOCATIONS};
 pub use text::{escape_control, write_text};
 
 use crate::finding::ScanReport;

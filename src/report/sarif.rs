@@ -2,7 +2,7 @@
 //! `partialFingerprints`, one `tool.driver.rules` entry per rule used.
 
 use super::ReportOptions;
-use crate::finding::{Finding, ScanReport, Severity, VerificationStatus};
+use crate::finding::{Finding, Occurrence, ScanReport, Severity, VerificationStatus};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
@@ -15,6 +15,11 @@ use std::io::{self, Write};
 
 /// The key under which findings' fingerprints appear in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "leakgate/v1";
+
+/// At most this many other places of one secret are listed in a result's `relatedLocations`
+/// (GitHub code scanning keeps no more locations per result); its `places` property counts
+/// them all.
+pub const MAX_RELATED_LOCATIONS: usize = 100;
 
 /// Characters escaped in a relative URI reference (paths keep their `/`): everything RFC 3986
 /// does not allow in a path, `%` itself, and `:` (a first segment with `:` would read as a
@@ -153,29 +158,20 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
     }
     // A line inside an archive member is no line of the archive: code scanning is pointed at
     // the archive file itself, and the member and its line are named.
-    let (uri_path, region) = match &f.archive {
-        Some(archive) => {
-            props.insert("archive_member_path".into(), json!(f.path));
-            props.insert("archive_member_line".into(), json!(f.line));
-            (
-                archive.as_str(),
-                Region {
-                    start_line: Some(1),
-                    ..Default::default()
-                },
-            )
-        }
-        None => (
-            f.path.as_str(),
-            Region {
-                start_line: Some(f.line as i64),
-                start_column: Some(f.column as i64),
-                end_line: Some(f.end_line as i64),
-                end_column: Some(f.end_column as i64),
-                ..Default::default()
-            },
-        ),
-    };
+    if f.archive.is_some() {
+        props.insert("archive_member_path".into(), json!(f.path));
+        props.insert("archive_member_line".into(), json!(f.line));
+    }
+    props.insert("places".into(), json!(f.places()));
+    if f.git.is_some() {
+        props.insert("commits".into(), json!(f.commits()));
+    }
+    let here = physical(
+        &f.path,
+        f.archive.as_deref(),
+        (f.line, f.column),
+        (f.end_line, f.end_column),
+    );
     let mut message = format!("{} found", f.rule_name);
     if f.archive.is_some() {
         message.push_str(&format!(" in {} at line {}", f.path, f.line));
@@ -189,7 +185,30 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
         }
     }
     message.push('.');
-    SarifResult::builder()
+    let others = f.occurrences.len();
+    if others > 0 {
+        message.push_str(&format!(" Also in {others} other place(s)"));
+        if f.git.is_some() {
+            message.push_str(&format!(
+                " (introduced by {} commit(s) in all)",
+                f.commits()
+            ));
+        }
+        if others > MAX_RELATED_LOCATIONS {
+            message.push_str(&format!(
+                ", the first {MAX_RELATED_LOCATIONS} listed as related locations"
+            ));
+        }
+        message.push('.');
+    }
+    let related: Vec<Location> = f
+        .occurrences
+        .iter()
+        .take(MAX_RELATED_LOCATIONS)
+        .zip(1..)
+        .map(|(o, id)| related(o, id, f.git.is_some()))
+        .collect();
+    let builder = SarifResult::builder()
         .rule_id(f.rule_id.to_string())
         .rule_index(index as i64)
         .level(level(f))
@@ -198,23 +217,91 @@ fn result(f: &Finding, index: usize, opts: &ReportOptions) -> SarifResult {
             ..Default::default()
         })
         .locations(vec![Location {
-            physical_location: Some(PhysicalLocation {
-                artifact_location: Some(ArtifactLocation {
-                    uri: Some(utf8_percent_encode(uri_path, URI_ESCAPES).to_string()),
-                    uri_base_id: Some("%SRCROOT%".into()),
-                    ..Default::default()
-                }),
-                region: Some(region),
-                ..Default::default()
-            }),
+            physical_location: Some(here),
             ..Default::default()
         }])
         .partial_fingerprints(BTreeMap::from([(
             FINGERPRINT_KEY.to_string(),
             f.fingerprint.to_string(),
         )]))
-        .properties(bag(props, None))
-        .build()
+        .properties(bag(props, None));
+    if related.is_empty() {
+        builder.build()
+    } else {
+        builder.related_locations(related).build()
+    }
+}
+
+/// Where code scanning is pointed for one place of a secret: the file and the secret's region;
+/// for an archive member (no line of the archive), the archive file at line 1.
+fn physical(
+    path: &str,
+    archive: Option<&str>,
+    (line, column): (usize, usize),
+    (end_line, end_column): (usize, usize),
+) -> PhysicalLocation {
+    let (uri_path, region) = match archive {
+        Some(archive) => (
+            archive,
+            Region {
+                start_line: Some(1),
+                ..Default::default()
+            },
+        ),
+        None => (
+            path,
+            Region {
+                start_line: Some(line as i64),
+                start_column: Some(column as i64),
+                end_line: Some(end_line as i64),
+                end_column: Some(end_column as i64),
+                ..Default::default()
+            },
+        ),
+    };
+    PhysicalLocation {
+        artifact_location: Some(ArtifactLocation {
+            uri: Some(utf8_percent_encode(uri_path, URI_ESCAPES).to_string()),
+            uri_base_id: Some("%SRCROOT%".into()),
+            ..Default::default()
+        }),
+        region: Some(region),
+        ..Default::default()
+    }
+}
+
+/// Another place of a result's secret, as a related location numbered `id`: `also here`, the
+/// archive member and its line when in one, and the commit in a Git scan (`git`).
+fn related(o: &Occurrence, id: i64, git: bool) -> Location {
+    let mut text = "also here".to_string();
+    let mut props = BTreeMap::new();
+    if o.archive.is_some() {
+        text.push_str(&format!(": {} at line {}", o.path, o.line));
+        props.insert("archive_member_path".into(), json!(o.path));
+        props.insert("archive_member_line".into(), json!(o.line));
+    }
+    if git {
+        match o.commit {
+            Some(c) => text.push_str(&format!(" (commit {})", c.short())),
+            None => text.push_str(" (in no commit)"),
+        }
+        props.insert("commit".into(), json!(o.commit));
+    }
+    Location {
+        id: Some(id),
+        message: Some(Message {
+            text: Some(text),
+            ..Default::default()
+        }),
+        physical_location: Some(physical(
+            &o.path,
+            o.archive.as_deref(),
+            (o.line, o.column),
+            (o.end_line, o.end_column),
+        )),
+        properties: (!props.is_empty()).then(|| bag(props, None)),
+        ..Default::default()
+    }
 }
 
 /// The SARIF log for a report.

@@ -1,9 +1,10 @@
-//! Text for people: `path:line:col`, rule, redacted secret, the line with the match marked, and
-//! a summary. Every string from outside (paths, snippets, authors, messages) goes through
-//! [`escape_control`], so a crafted name cannot forge lines or drive the terminal.
+//! Text for people: `path:line:col`, rule, redacted secret, the line with the match marked, the
+//! secret's other places, and a summary of what was read. Every string from outside (paths,
+//! snippets, authors, messages) goes through [`escape_control`], so a crafted name cannot forge
+//! lines or drive the terminal.
 
 use super::ReportOptions;
-use crate::finding::{Finding, ScanReport};
+use crate::finding::{Finding, ScanKind, ScanReport};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -80,14 +81,53 @@ pub fn write_text(
             paint(RESET),
             e(&f.snippet.after)
         )?;
-        for detail in details(f) {
+        for detail in details(f, opts.all_locations) {
             writeln!(out, "    {}{}{}", paint(DIM), e(&detail), paint(RESET))?;
         }
     }
     for err in &report.errors {
         writeln!(out, "error: {}: {}", e(&err.path), e(&err.message))?;
     }
+    writeln!(out, "{}", summary(report))
+}
+
+/// A count for people: `1,234,567`.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// The summary line: the secrets found (and at how many places, when more), what was read (files
+/// of a tree; blobs of commits in Git), and every skip, allowance, suppression and error.
+fn summary(report: &ScanReport) -> String {
     let s = &report.stats;
+    let (secrets, places) = (report.secrets(), report.places());
+    let at = if places > secrets {
+        format!(" at {} place(s)", count(places as u64))
+    } else {
+        String::new()
+    };
+    let unit = report.kind.unit();
+    let read = match report.kind {
+        ScanKind::Tree | ScanKind::Staged => format!("{} {unit}", count(s.files)),
+        ScanKind::History => format!(
+            "{} {unit} of {} commit(s)",
+            count(s.files),
+            count(s.commits)
+        ),
+        ScanKind::Range => format!(
+            "{} {unit} introduced by {} commit(s)",
+            count(s.files),
+            count(s.commits)
+        ),
+    };
     // The rarer skips are named only when they happened, so the common line stays short.
     let mut rare = String::new();
     for (n, what) in [
@@ -97,42 +137,52 @@ pub fn write_text(
         (s.skipped_allowed_paths, "under allowed paths"),
     ] {
         if n > 0 {
-            rare.push_str(&format!(", {n} {what}"));
+            rare.push_str(&format!(", {} {what}", count(n)));
         }
     }
     let capped = if s.findings_over_cap > 0 {
-        format!(", {} over the per-file cap", s.findings_over_cap)
+        format!(", {} over the per-file cap", count(s.findings_over_cap))
     } else {
         String::new()
     };
     let archives = if s.archives > 0 {
         format!(
             "; {} archive(s) expanded, {} member(s)",
-            s.archives, s.archive_members
+            count(s.archives),
+            count(s.archive_members)
         )
     } else {
         String::new()
     };
-    writeln!(
-        out,
-        "{} finding(s) in {} file(s), {} bytes scanned{}; skipped {} binary, {} too large, {} symlink(s){}; {} allowed{}; {} suppressed by baseline; {} error(s); {} ms",
-        report.findings.len(),
-        s.files,
-        s.bytes,
-        archives,
-        s.skipped_binary,
-        s.skipped_too_large,
-        s.skipped_symlinks,
-        rare,
-        s.allowed,
-        capped,
-        s.suppressed_by_baseline,
-        s.errors,
-        s.elapsed_ms
+    format!(
+        "{} secret(s){at} in {read}, {} bytes scanned{archives}; skipped {} binary, {} too large, {} symlink(s){rare}; {} allowed{capped}; {} suppressed by baseline; {} error(s); {} ms",
+        count(secrets as u64),
+        count(s.bytes),
+        count(s.skipped_binary),
+        count(s.skipped_too_large),
+        count(s.skipped_symlinks),
+        count(s.allowed),
+        count(s.suppressed_by_baseline),
+        count(s.errors),
+        count(s.elapsed_ms)
     )
 }
 
-fn details(f: &Finding) -> Vec<String> {
+/// Where else one blob is, when anywhere: `in 3 other commit(s) and under 1 other path(s)`.
+fn same_blob(other_commits: u64, other_paths: u64) -> Option<String> {
+    let mut parts = Vec::new();
+    if other_commits > 0 {
+        parts.push(format!("in {} other commit(s)", count(other_commits)));
+    }
+    if other_paths > 0 {
+        parts.push(format!("under {} other path(s)", count(other_paths)));
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
+/// The lines under a finding: where Git says it came from, its other places (each one listed
+/// when `all_locations`), the provider's pair, verification, revocation and the fingerprint.
+fn details(f: &Finding, all_locations: bool) -> Vec<String> {
     let mut d = Vec::new();
     if let Some(g) = &f.git {
         let reach = if g.unreachable { " (unreachable)" } else { "" };
@@ -144,11 +194,38 @@ fn details(f: &Finding) -> Vec<String> {
             // A blob no commit holds (tagged directly, or loose and unreachable).
             None => d.push(format!("in no commit{reach}")),
         }
-        if g.other_commits > 0 || g.other_paths > 0 {
-            d.push(format!(
-                "also in {} other commit(s), {} other path(s)",
-                g.other_commits, g.other_paths
-            ));
+        // The same blob elsewhere, scanned once: not the other places of the secret below.
+        if let Some(also) = same_blob(g.other_commits, g.other_paths) {
+            d.push(format!("this version of the file is also {also}"));
+        }
+    }
+    if !f.occurrences.is_empty() {
+        let commits = match &f.git {
+            Some(_) => format!(
+                " (introduced by {} commit(s) in all)",
+                count(f.commits() as u64)
+            ),
+            None => String::new(),
+        };
+        d.push(format!(
+            "also in {} other place(s){commits}",
+            count(f.occurrences.len() as u64)
+        ));
+        if all_locations {
+            for o in &f.occurrences {
+                let commit = match (&f.git, o.commit) {
+                    (None, _) => String::new(),
+                    (Some(_), Some(id)) => format!(" in commit {id}"),
+                    (Some(_), None) => " in no commit".to_string(),
+                };
+                let also = same_blob(o.other_commits, o.other_paths)
+                    .map(|also| format!("; this version also {also}"))
+                    .unwrap_or_default();
+                d.push(format!(
+                    "  {}:{}:{}{commit}{also}",
+                    o.path, o.line, o.column
+                ));
+            }
         }
     }
     if let Some(p) = &f.pair {
@@ -172,6 +249,12 @@ fn details(f: &Finding) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let shown: Vec<_> = [0, 999, 1_000, 56_789, 1_234_567].map(count).into();
+        assert_eq!(shown, ["0", "999", "1,000", "56,789", "1,234,567"]);
+    }
 
     #[test]
     fn controls_and_bidi_are_escaped() {

@@ -15,7 +15,7 @@
 //! report a wrong one), at most `max_file_size + 1` bytes: more is "too large", never cut.
 
 use super::{ScanOptions, Tally};
-use crate::finding::{display_path, ScanReport};
+use crate::finding::{display_path, ScanKind, ScanReport};
 use crate::matcher::Matcher;
 use gix::bstr::ByteSlice;
 use gix::index::entry::Mode;
@@ -116,7 +116,7 @@ pub fn scan_inputs(
             t
         })
         .reduce(Tally::default, Tally::merge);
-    tally.finish(Vec::new(), "file(s)", max, started)
+    tally.finish(Vec::new(), ScanKind::Tree, max, started)
 }
 
 thread_local! {

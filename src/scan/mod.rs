@@ -6,7 +6,7 @@ pub mod decode;
 pub mod fs;
 pub mod git;
 
-use crate::finding::{Finding, InputError, ScanReport, Stats};
+use crate::finding::{Finding, InputError, ScanKind, ScanReport, Stats};
 use crate::matcher::Matcher;
 use decode::Encoding;
 
@@ -138,22 +138,24 @@ impl Tally {
         self
     }
 
-    /// The finished report for a scan of `what` (`file(s)`, `blob(s)`, ...) begun at `started`:
-    /// sorted, timed, and warning about anything over the size cap.
+    /// The finished report of a scan of `kind` begun at `started`: sorted, timed, and warning
+    /// about anything over the size cap.
     pub fn finish(
         self,
         mut warnings: Vec<String>,
-        what: &str,
+        kind: ScanKind,
         max_file_size: u64,
         started: std::time::Instant,
     ) -> ScanReport {
         if self.stats.skipped_too_large > 0 {
             warnings.push(format!(
-                "{} {what} larger than {max_file_size} bytes were not scanned",
-                self.stats.skipped_too_large
+                "{} {} larger than {max_file_size} bytes were not scanned",
+                self.stats.skipped_too_large,
+                kind.unit()
             ));
         }
         let mut report = self.into_report(warnings);
+        report.kind = kind;
         report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         report
     }
@@ -164,6 +166,7 @@ impl Tally {
         blob_warnings.sort();
         warnings.extend(blob_warnings);
         let mut r = ScanReport {
+            kind: ScanKind::default(),
             findings: self.findings,
             errors: self.errors,
             warnings,

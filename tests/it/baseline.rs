@@ -36,17 +36,26 @@ fn suppressed(doc: &Value) -> u64 {
 #[test]
 fn baseline_lists_fingerprints_and_holds_no_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let secret = genesys_secret(1);
+    let secrets = [genesys_secret(1), genesys_secret(5)];
+    // Secret 1 in two files (one finding, two places), secret 5 in a third.
     write_files(
         dir.path(),
-        &[("app.env", &env_file(1)), ("config/b.env", &env_file(1))],
+        &[
+            ("app.env", &env_file(1)),
+            ("config/b.env", &env_file(5)),
+            ("config/copy.env", &env_file(1)),
+        ],
     );
     let (code, scan) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
+    let places: Vec<_> = findings(&scan).iter().map(|f| &f["places"]).collect();
+    assert_eq!(places, [2, 1], "{scan:#}");
     let baseline = create_baseline(dir.path(), &[]);
 
     let text = std::fs::read_to_string(dir.path().join(BASELINE)).unwrap();
-    assert!(!text.contains(&secret), "the baseline holds the secret");
+    for secret in &secrets {
+        assert!(!text.contains(secret), "the baseline holds a secret");
+    }
     assert_eq!(baseline["version"], 1);
     let entries = baseline["findings"].as_array().unwrap();
     assert_eq!(entries.len(), findings(&scan).len());
@@ -92,17 +101,26 @@ fn suppressed_after_lines_move_and_files_are_renamed() {
             ("scripts/copy.env", &env_file(2)),
         ],
     );
+    // One secret at two places: one finding suppressed; each place on its own, both are.
     let (code, doc) = scan_json(dir.path(), &["--baseline", BASELINE]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(findings(&doc).is_empty());
+    assert_eq!(suppressed(&doc), 1);
+    let (code, doc) = scan_json(dir.path(), &["--baseline", BASELINE, "--no-group"]);
     assert_eq!(code, 0, "{doc:#}");
     assert!(findings(&doc).is_empty());
     assert_eq!(suppressed(&doc), 2);
 
-    // Without the baseline both are reported again.
+    // Without the baseline both places are reported again.
     let (code, doc) = scan_json(dir.path(), &[]);
-    assert_eq!((code, findings(&doc).len()), (1, 2));
+    assert_eq!((code, findings(&doc).len()), (1, 1));
+    let f = &findings(&doc)[0];
+    assert_eq!(f["path"], "deploy/prod/settings.env");
+    assert_eq!(f["places"], 2);
+    assert_eq!(f["occurrences"][0]["path"], "scripts/copy.env");
 
     // The text summary counts what the baseline suppressed.
-    let out = run_in(dir.path(), &["scan", "--baseline", BASELINE]);
+    let out = run_in(dir.path(), &["scan", "--baseline", BASELINE, "--no-group"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 suppressed by baseline"), "{text}");

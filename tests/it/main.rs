@@ -9,6 +9,7 @@ mod baseline;
 mod genesys_detection;
 mod git_history;
 mod git_staged;
+mod grouping;
 mod precommit;
 mod rules;
 mod scan_tree;

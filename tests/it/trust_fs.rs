@@ -342,7 +342,8 @@ fn utf16_files_are_decoded_and_scanned() {
     std::fs::write(dir.path().join("ps.env"), utf16(&text, true, true)).unwrap();
     std::fs::write(dir.path().join("nobom.env"), utf16(&text, true, false)).unwrap();
     std::fs::write(dir.path().join("be.env"), utf16(&text, false, true)).unwrap();
-    let (code, doc) = scan_json(dir.path(), &[]);
+    // Each file on its own: the three hold one secret, which grouping would list once.
+    let (code, doc) = scan_json(dir.path(), &["--no-group"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(found_paths(&doc), ["be.env", "nobom.env", "ps.env"]);
     for f in findings(&doc) {
@@ -415,13 +416,21 @@ fn paths_are_exact_never_lossy() {
         if in_repo {
             git(dir.path(), &["add", "-A"]);
         }
-        let (code, doc) = scan_json(dir.path(), &[]);
+        // Each path on its own: the two hold one secret, which grouping would list once.
+        let (code, doc) = scan_json(dir.path(), &["--no-group"]);
         assert_eq!(code, 1, "{doc:#}");
         assert_eq!(found_paths(&doc), ["back\\slash.env", "bad\\xff.env"]);
-        let text = run_in(dir.path(), &["scan"]);
+        let text = run_in(dir.path(), &["scan", "--no-group"]);
         let text = String::from_utf8(text.stdout).expect("text output is UTF-8");
         assert!(text.contains("back\\slash.env:3:"), "{text}");
         assert!(text.contains("bad\\xff.env:3:"), "{text}");
+        // Grouped, the second path is the secret's other place, named just as exactly.
+        let (_, doc) = scan_json(dir.path(), &[]);
+        assert_eq!(findings(&doc).len(), 1, "{doc:#}");
+        assert_eq!(findings(&doc)[0]["occurrences"][0]["path"], "bad\\xff.env");
+        let text = run_in(dir.path(), &["scan", "--all-locations"]);
+        let text = String::from_utf8(text.stdout).expect("text output is UTF-8");
+        assert!(text.contains("      bad\\xff.env:3:"), "{text}");
     }
 }
 

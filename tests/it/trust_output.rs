@@ -429,7 +429,8 @@ fn findings_over_the_per_file_cap_are_counted_and_said() {
             ("few.js", &format!("{}\n", tokens[..3].join(","))),
         ],
     );
-    let out = run_in(dir.path(), &["scan", "--format", "json"]);
+    // The cap is per file: each place on its own (few.js repeats three of the bundle's).
+    let out = run_in(dir.path(), &["scan", "--format", "json", "--no-group"]);
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed = findings(&doc);
@@ -451,13 +452,30 @@ fn findings_over_the_per_file_cap_are_counted_and_said() {
         "{warned:?}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("bundle.min.js"));
+    // Grouped, the listed ones are 1000 secrets, three of them in both files.
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&doc).len(), 1000);
+    let twice: Vec<_> = findings(&doc)
+        .iter()
+        .filter(|f| f["places"] != 1)
+        .map(|f| (&f["path"], &f["places"], &f["occurrences"][0]["path"]))
+        .collect();
+    assert_eq!(twice.len(), 3, "{twice:?}");
+    assert!(
+        twice
+            .iter()
+            .all(|t| t.0 == "bundle.min.js" && t.1 == 2 && t.2 == "few.js"),
+        "{twice:?}"
+    );
+    assert_eq!(doc["stats"]["findings_over_cap"], 1500);
 
     std::fs::write(
         dir.path().join(".leakgate.toml"),
         "[scan]\nmax_findings_per_file = 10\n",
     )
     .unwrap();
-    let (code, doc) = scan_json(dir.path(), &[]);
+    let (code, doc) = scan_json(dir.path(), &["--no-group"]);
     assert_eq!(code, 1);
     assert_eq!(findings(&doc).len(), 13);
     assert_eq!(doc["stats"]["findings_over_cap"], 2490);

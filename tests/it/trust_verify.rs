@@ -194,13 +194,20 @@ fn one_pair_is_checked_once_however_often_it_occurs() {
     for i in 0..6 {
         write_files(dir.path(), &[(&format!("copy{i}.env"), &copy)]);
     }
-    let r = scan(&s, dir.path(), "json", &["--verify"], &[]);
+    // Each copy a finding of its own, so the verifier meets the pair six times.
+    let r = scan(&s, dir.path(), "json", &["--verify", "--no-group"], &[]);
     assert_eq!(statuses(&r.doc()), ["invalid"; 6]);
     assert_eq!(
         token_requests(&s.requests()).len(),
         18,
         "once, not six times"
     );
+    // Grouped: one finding with six places, checked once more in this second run.
+    let r = scan(&s, dir.path(), "json", &["--verify"], &[]);
+    let doc = r.doc();
+    assert_eq!(statuses(&doc), ["invalid"]);
+    assert_eq!(findings(&doc)[0]["places"], 6);
+    assert_eq!(token_requests(&s.requests()).len(), 36);
 }
 
 #[test]

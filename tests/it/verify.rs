@@ -610,12 +610,25 @@ fn a_credential_is_checked_once_per_run() {
     let copy = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
     write_files(dir.path(), &[("deploy/prod.env", &copy)]);
     s.world().add_client(&id, &secret, "mypurecloud.ie", "svc");
-    let r = json_scan(&s, dir.path(), &["--verify"], &[]);
+    // Each place a finding of its own, so the verifier meets the credential twice.
+    let r = json_scan(&s, dir.path(), &["--verify", "--no-group"], &[]);
     let doc = r.doc();
     let fs = findings(&doc);
     assert_eq!(fs.len(), 2);
     assert!(fs.iter().all(|f| f["verification"]["status"] == "active"));
     assert_eq!(token_requests(&s.requests()).len(), 1);
+    // Grouped: one finding for both places, verified as live.
+    let r = json_scan(&s, dir.path(), &["--verify"], &[]);
+    let doc = r.doc();
+    let [f] = findings(&doc).as_slice() else {
+        panic!("one finding: {doc:#}")
+    };
+    assert_eq!(
+        (f["places"].as_u64(), f["path"].as_str()),
+        (Some(2), Some("app.env"))
+    );
+    assert_eq!(f["verification"]["status"], "active");
+    assert_eq!(token_requests(&s.requests()).len(), 2);
 }
 
 #[test]

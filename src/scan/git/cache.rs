@@ -491,7 +491,7 @@ mod tests {
     fn a_saved_cache_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c");
-        save(&file, &key(1), some_entries()).unwrap();
+        save(&file, &key(1), some_entries(), None).unwrap();
         let back = BlobCache::load(&file, &key(1), 20);
         assert!(back.rebuilt.is_none());
         assert_eq!(back.entries.len(), 50);
@@ -508,7 +508,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c");
         assert!(BlobCache::load(&file, &key(1), 20).rebuilt.is_none());
-        save(&file, &key(1), some_entries()).unwrap();
+        save(&file, &key(1), some_entries(), None).unwrap();
         let why = |k: &CacheKey| BlobCache::load(&file, k, 20).rebuilt.unwrap_or_default();
         assert!(why(&key(2)).contains("other rules"), "{}", why(&key(2)));
         let elsewhere = CacheKey {
@@ -538,7 +538,7 @@ mod tests {
     fn a_failed_write_leaves_the_old_cache() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c");
-        save(&file, &key(1), some_entries()).unwrap();
+        save(&file, &key(1), some_entries(), None).unwrap();
         let before = std::fs::read(&file).unwrap();
         // A writer killed half way leaves a partial temporary file; the cache is untouched.
         std::fs::write(temp_path(&file), &before[..before.len() / 2]).unwrap();
@@ -547,7 +547,7 @@ mod tests {
         let blocked = dir.path().join("d");
         std::fs::create_dir(&blocked).unwrap();
         std::fs::write(blocked.join("x"), b"").unwrap();
-        assert!(save(&blocked, &key(1), some_entries()).is_err());
+        assert!(save(&blocked, &key(1), some_entries(), None).is_err());
         assert!(!temp_path(&blocked).exists());
         assert_eq!(std::fs::read(&file).unwrap(), before);
     }

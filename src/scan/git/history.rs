@@ -196,7 +196,11 @@ pub fn scan_history(
         let range = history.range.is_some();
         c.finish(kept, range, walk.as_ref(), &mut tally, &mut warnings);
     }
-    Ok(tally.finish(warnings, "blob(s)", opts.max_file_size, started))
+    let kind = match history.range {
+        None => crate::finding::ScanKind::History,
+        Some(_) => crate::finding::ScanKind::Range,
+    };
+    Ok(tally.finish(warnings, kind, opts.max_file_size, started))
 }
 
 /// A scan's `--cache`: the file, its key, and what it knew and learnt.

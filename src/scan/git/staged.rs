@@ -95,7 +95,8 @@ pub fn scan_staged(
             ));
         }
     }
-    Ok(tally.finish(warnings, "staged file(s)", opts.max_file_size, started))
+    let kind = crate::finding::ScanKind::Staged;
+    Ok(tally.finish(warnings, kind, opts.max_file_size, started))
 }
 
 /// A staged file whose content differs from HEAD's at its path.

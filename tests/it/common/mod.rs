@@ -75,6 +75,14 @@ pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     doc["findings"].as_array().expect("findings array")
 }
 
+/// The `path` of each finding in `doc`, in the document's order.
+pub fn paths(doc: &serde_json::Value) -> Vec<&str> {
+    findings(doc)
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect()
+}
+
 /// The findings of the Genesys client-secret rule in `doc`.
 pub fn secret_findings(doc: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
     findings(doc)
