@@ -2,14 +2,21 @@
 # The scanning steps of the leakgate GitHub Action (action.yml). Runs under bash 3.2 and later
 # (macOS), Git Bash (Windows) and Linux; reads the event payload with jq or Python when present.
 #
-#   action-scan.sh scan   pick what to scan from the event and the `mode` input, run leakgate
-#                         with SARIF output, and set the step outputs `findings`, `sarif-file`,
-#                         `exit-code`, `scanned` and `range`. Exits 0 when leakgate ran, whatever
-#                         it found, so the SARIF upload runs; `gate` decides the job's fate.
+#   action-scan.sh plan   pick what to scan from the event and the `mode` and `cache` inputs; set
+#                         the step outputs `scanned` (history, range or tree), `range`,
+#                         `config-from`, `category` (the code-scanning category), and `cache`
+#                         (true/false), `cache-file`, `cache-key`, `cache-restore-key` for the
+#                         cache steps.
+#   action-scan.sh scan   run leakgate as planned (the plan's outputs in LEAKGATE_SCANNED,
+#                         LEAKGATE_RANGE, LEAKGATE_CONFIG_FROM, LEAKGATE_CATEGORY and
+#                         LEAKGATE_CACHE_FILE) with SARIF output, and set the step outputs
+#                         `findings`, `sarif-file`, `exit-code`, `scanned`, `range` and
+#                         `category`. Exits 0 when leakgate ran, whatever it found, so the SARIF
+#                         upload runs; `gate` decides the job's fate.
 #   action-scan.sh gate   fail on findings (unless fail-on-findings is false) and on errors.
 #
-# Inputs come as INPUT_* environment variables (see action.yml); the event as GITHUB_EVENT_NAME
-# and GITHUB_EVENT_PATH, as the runner sets them.
+# Inputs come as INPUT_* environment variables (see action.yml); the event as GITHUB_EVENT_NAME,
+# GITHUB_EVENT_PATH and GITHUB_REF, as the runner sets them.
 set -uo pipefail
 
 ZERO_SHA=0000000000000000000000000000000000000000
@@ -55,10 +62,16 @@ if v is not None:
       return 0
     fi
   done
-  # Neither: good enough for top-level strings and booleans (push: before, after, created).
-  case "$path" in *.*) return 0 ;; esac
+  # Neither: good enough for top-level strings and booleans (push: before, after, created,
+  # ref), and for repository.default_branch, the first `default_branch` key (the only one in a
+  # push payload; a key inside a string value has escaped quotes, so it cannot match).
+  local key=$path
+  case "$path" in
+    repository.default_branch) key=default_branch ;;
+    *.*) return 0 ;;
+  esac
   tr -d '\r\n' <"$file" |
-    grep -o "\"$path\"[[:space:]]*:[[:space:]]*\(\"[^\"]*\"\|true\|false\)" |
+    grep -o "\"$key\"[[:space:]]*:[[:space:]]*\(\"[^\"]*\"\|true\|false\)" |
     head -n 1 | sed 's/^[^:]*:[[:space:]]*//; s/"//g'
 }
 
@@ -118,18 +131,32 @@ for r in results[:50]:
   return 0
 }
 
-scan() {
+# A key part made safe for actions/cache: letters, digits, dot, underscore and dash only.
+key_part() {
+  printf '%s' "${1:-unknown}" | tr -c 'A-Za-z0-9._-' '-'
+}
+
+plan() {
   local mode=${INPUT_MODE:-auto} event=${GITHUB_EVENT_NAME:-}
-  local sarif=${INPUT_SARIF_FILE:-leakgate.sarif}
-  [ -n "$sarif" ] || sarif=leakgate.sarif
   cd "${GITHUB_WORKSPACE:-.}" || fail "cannot enter the workspace ${GITHUB_WORKSPACE:-}"
-  # Set first, so the upload step has a path even if the scan cannot run.
-  set_output sarif-file "$sarif"
 
   case "$mode" in
     auto | history | range | tree) ;;
     *) fail "mode must be auto, history, range or tree, not '$mode'" ;;
   esac
+
+  # Which branch this run is for. Code scanning keeps alerts per branch and category, from the
+  # latest upload: the default branch's uploads must cover its whole history.
+  local ref default_branch on_default=false
+  ref=${GITHUB_REF:-}
+  [ -n "$ref" ] || ref=$(event_field ref)
+  default_branch=$(event_field repository.default_branch)
+  if [ -n "$default_branch" ] && [ "$ref" = "refs/heads/$default_branch" ]; then
+    on_default=true
+  elif [ "$event" = schedule ]; then
+    # Scheduled runs are always on the default branch; their payload may not name it.
+    on_default=true
+  fi
 
   # What the event says should be scanned.
   local base="" head="" why="" trusted=""
@@ -152,13 +179,21 @@ scan() {
         created=$(event_field created)
         if [ -z "$before" ]; then
           why="could not read 'before' from the push payload"
+        elif [ "$mode" = auto ] && [ "$on_default" = true ]; then
+          # A range upload would tell code scanning that every older secret was fixed.
+          say "A push to the default branch ($default_branch): scanning the full history."
+          # The gate's config is the one before the push, as for a range.
+          if [ "$before" != "$ZERO_SHA" ]; then
+            if has_commit "$before"; then
+              trusted=$before
+            else
+              warn "The push's before commit $before is not in the repository (a force-push?): the configuration and baseline in force are the checkout's."
+            fi
+          fi
         elif [ "$before" = "$ZERO_SHA" ] || [ "$created" = true ]; then
           say "A new branch or tag: scanning the full history."
           # The gate's config comes from the default branch, not from the new branch itself.
-          local default_branch pushed
-          default_branch=$(event_field repository.default_branch)
-          pushed=$(event_field ref)
-          if [ -n "$default_branch" ] && [ "$pushed" != "refs/heads/$default_branch" ]; then
+          if [ -n "$default_branch" ] && [ "$on_default" != true ]; then
             local rev
             for rev in "refs/remotes/origin/$default_branch" "refs/heads/$default_branch"; do
               if has_commit "$rev"; then
@@ -188,6 +223,8 @@ scan() {
     *) [ -n "$base" ] && scanned=range ;;
   esac
 
+  local shallow=false
+  [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ] && shallow=true
   if [ "$scanned" = range ]; then
     if [ -z "$head" ] || [ "$head" = "$ZERO_SHA" ]; then
       head=$(git rev-parse HEAD 2>/dev/null) || head=HEAD
@@ -196,30 +233,100 @@ scan() {
     has_commit "$base" || missing="base commit $base"
     has_commit "$head" || missing="${missing:+$missing and the }head commit $head"
     if [ -n "$missing" ]; then
-      if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
+      if [ "$shallow" = true ]; then
         warn "The checkout is shallow and the range's $missing is missing, so the range cannot be resolved: scanning the history that was fetched instead. Set fetch-depth: 0 on actions/checkout."
+        shallow=warned
       else
         warn "The range's $missing is not in the repository (a force-push, or the wrong ref checked out?): scanning the full history instead."
       fi
       scanned=history
     fi
   fi
+  if [ "$scanned" = history ] && [ "$shallow" = true ]; then
+    warn "The checkout is shallow: only the fetched commits are scanned, and code scanning closes the alerts of secrets in the rest of the history. Set fetch-depth: 0 on actions/checkout."
+  fi
 
-  local -a cmd=(leakgate scan)
-  local range=""
+  # Uploads that cover different things need different categories, or each would close the
+  # other's alerts.
+  local range="" config_from="" category
   case "$scanned" in
-    tree) ;;
+    tree) category=leakgate/tree ;;
     history)
-      cmd+=(--history)
-      [ -z "$trusted" ] || cmd+=(--config-from "$trusted")
+      category=leakgate/history
+      config_from=$trusted
       ;;
     range)
       range="$base..$head"
       # The configuration and baseline in force are the base's: the change under review cannot
       # weaken the gate it is checked by (leakgate warns when the change modifies them).
-      cmd+=(--history --range "$range" --config-from "$base")
+      config_from=$base
+      case "$event" in
+        pull_request*) category=leakgate/pr ;;
+        *) category=leakgate/range ;;
+      esac
       ;;
   esac
+
+  # The default branch's full-history scans keep the blobs already scanned clean in a cache
+  # outside the workspace, restored from the newest earlier run (the key's prefix) and saved
+  # under this run's own key.
+  local cache=false cache_file="" cache_key="" cache_restore_key=""
+  if [ "$scanned" = history ] && [ "$on_default" = true ]; then
+    if truthy "${INPUT_CACHE:-true}"; then
+      local version
+      version=$(leakgate --version 2>/dev/null | sed -n 's/^leakgate \([^ ]*\).*/\1/p' | head -n 1) || version=""
+      cache=true
+      cache_file="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/leakgate-history.cache"
+      cache_restore_key="leakgate-history-$(key_part "${RUNNER_OS:-}")-$(key_part "$version")-$(key_part "${GITHUB_JOB:-}")-"
+      cache_key="$cache_restore_key$(key_part "${GITHUB_RUN_ID:-0}")-$(key_part "${GITHUB_RUN_ATTEMPT:-1}")"
+    else
+      say "cache is false: every blob of the history is read."
+    fi
+  fi
+
+  say "Plan: scan $scanned${range:+ $range}, upload category $category${cache_file:+, cache $cache_file}"
+  set_output scanned "$scanned"
+  set_output range "$range"
+  set_output config-from "$config_from"
+  set_output category "$category"
+  set_output cache "$cache"
+  set_output cache-file "$cache_file"
+  set_output cache-key "$cache_key"
+  set_output cache-restore-key "$cache_restore_key"
+}
+
+scan() {
+  local sarif=${INPUT_SARIF_FILE:-leakgate.sarif}
+  [ -n "$sarif" ] || sarif=leakgate.sarif
+  cd "${GITHUB_WORKSPACE:-.}" || fail "cannot enter the workspace ${GITHUB_WORKSPACE:-}"
+  # Set first, so the action's output names the report even if the scan cannot run.
+  set_output sarif-file "$sarif"
+
+  # The plan step's outputs.
+  local scanned=${LEAKGATE_SCANNED:-} range=${LEAKGATE_RANGE:-}
+  local config_from=${LEAKGATE_CONFIG_FROM:-} cache_file=${LEAKGATE_CACHE_FILE:-}
+  local category=${LEAKGATE_CATEGORY:-}
+  case "$scanned" in
+    tree | history | range) ;;
+    *) fail "no scan plan (LEAKGATE_SCANNED is '$scanned'): run 'action-scan.sh plan' first" ;;
+  esac
+  [ "$scanned" != range ] || [ -n "$range" ] || fail "the plan names no range"
+
+  local -a cmd=(leakgate scan)
+  case "$scanned" in
+    tree) ;;
+    history) cmd+=(--history) ;;
+    range) cmd+=(--history --range "$range") ;;
+  esac
+  [ -z "$config_from" ] || cmd+=(--config-from "$config_from")
+  if [ -n "$cache_file" ] && [ "$scanned" != tree ]; then
+    if [ -f "$cache_file" ]; then
+      say "Cache: $cache_file, restored from an earlier run: only blobs not in it are read."
+    else
+      say "Cache: $cache_file, none restored: every blob is read, and the cache is saved for the next run."
+    fi
+    cmd+=(--cache "$cache_file")
+  fi
   cmd+=(--format sarif --output "$sarif")
   [ -z "${INPUT_CONFIG:-}" ] || cmd+=(--config "$INPUT_CONFIG")
   [ -z "${INPUT_BASELINE:-}" ] || cmd+=(--baseline "$INPUT_BASELINE")
@@ -247,11 +354,12 @@ scan() {
   set_output exit-code "$code"
   set_output scanned "$scanned"
   set_output range "$range"
+  set_output category "$category"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     {
       say "### leakgate"
       say ""
-      say "Scanned: $scanned${range:+ \`$range\`}. Findings: $findings. Exit code: $code."
+      say "Scanned: $scanned${range:+ \`$range\`}${category:+ (code scanning category \`$category\`)}. Findings: $findings. Exit code: $code."
     } >>"$GITHUB_STEP_SUMMARY"
   fi
   return 0
@@ -278,10 +386,11 @@ gate() {
 }
 
 case "${1:-}" in
+  plan) plan ;;
   scan) scan ;;
   gate) gate ;;
   *)
-    echo "usage: $0 scan|gate" >&2
+    echo "usage: $0 plan|scan|gate" >&2
     exit 2
     ;;
 esac

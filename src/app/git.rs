@@ -78,9 +78,14 @@ fn with_progress<T>(show: bool, progress: &Progress, scan: impl FnOnce() -> T) -
     })
 }
 
+/// Draw `progress` until `done`: elapsed time and the commits walked, then the blobs scanned
+/// with elapsed time, an estimate of the time left, and the read rate.
 fn draw(progress: &Progress, done: &AtomicBool) {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .expect("valid template"),
+    );
     let mut scanning_since = None;
     while !done.load(Relaxed) {
         let total = progress.blobs_total.load(Relaxed);
@@ -94,11 +99,14 @@ fn draw(progress: &Progress, done: &AtomicBool) {
                 bar.set_length(total);
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{spinner} scanning blobs [{bar:30}] {pos}/{len} {msg}",
+                        "{spinner} [{elapsed_precise}] scanning blobs [{bar:30}] {pos}/{len} ETA {eta} {msg}",
                     )
                     .expect("valid template")
                     .progress_chars("=> "),
                 );
+                // The walk made no progress on this bar: estimate from the scan's own rate.
+                // Elapsed time keeps counting from the start of the walk.
+                bar.reset_eta();
                 Instant::now()
             });
             let bytes = progress.bytes_done.load(Relaxed);

@@ -1,16 +1,19 @@
 //! The GitHub Action: read `action.yml`, run its shell steps in order as a runner would (inputs
 //! and expressions substituted, `GITHUB_*` variables and an event payload set, step outputs and
 //! `GITHUB_PATH` carried between steps) in a temporary repository, with the built binary first on
-//! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked.
+//! PATH so the install step is skipped. `uses:` steps cannot run here; their inputs are checked,
+//! and actions/cache/restore and save can be played by a [`FakeCache`].
 
 use crate::common;
 use common::{commit, env_file};
 
 use common::{git, git_init, write_files};
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
@@ -329,6 +332,10 @@ struct ActionRun {
     /// Everything the steps printed.
     log: String,
     workspace: PathBuf,
+    /// The event the run was for.
+    event: String,
+    /// The key of the entry a [`FakeCache`] restored, if any.
+    restored: Option<String>,
 }
 
 impl ActionRun {
@@ -368,25 +375,130 @@ impl ActionRun {
     }
 
     fn upload(&self) -> Option<&UsesStep> {
-        self.used
-            .iter()
-            .find(|u| u.uses.starts_with("github/codeql-action/upload-sarif@"))
+        self.uses("github/codeql-action/upload-sarif@")
     }
+
+    /// The `uses:` step that ran whose action starts with `prefix`.
+    fn uses(&self, prefix: &str) -> Option<&UsesStep> {
+        self.used.iter().find(|u| u.uses.starts_with(prefix))
+    }
+
+    fn restore(&self) -> Option<&UsesStep> {
+        self.uses("actions/cache/restore@")
+    }
+
+    fn save(&self) -> Option<&UsesStep> {
+        self.uses("actions/cache/save@")
+    }
+
+    /// The value given to `--cache` on the logged command line, if any.
+    fn cache_arg(&self) -> Option<String> {
+        let line = self
+            .log
+            .lines()
+            .find(|l| l.starts_with("+ leakgate scan"))?;
+        let mut words = line.split(' ');
+        words.find(|w| *w == "--cache")?;
+        words.next().map(str::to_string)
+    }
+}
+
+/// actions/cache as the service behaves for one branch: entries are never overwritten; a
+/// restore takes the exact key, else the newest entry whose key starts with a restore key.
+#[derive(Default)]
+struct FakeCache {
+    /// (key, content), oldest first.
+    entries: RefCell<Vec<(String, Vec<u8>)>>,
+}
+
+impl FakeCache {
+    fn put(&self, key: &str, content: &[u8]) {
+        let mut entries = self.entries.borrow_mut();
+        if !entries.iter().any(|(k, _)| k == key) {
+            entries.push((key.to_string(), content.to_vec()));
+        }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.entries
+            .borrow()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Play a restore step: write the entry found to `path`; the key it was stored under.
+    fn restore(&self, with: &BTreeMap<String, String>) -> Option<String> {
+        let entries = self.entries.borrow();
+        let prefixes: Vec<&str> = with
+            .get("restore-keys")
+            .map(|r| r.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+            .unwrap_or_default();
+        let (key, content) = entries
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == with["key"])
+            .or_else(|| {
+                prefixes
+                    .iter()
+                    .find_map(|p| entries.iter().rev().find(|(k, _)| k.starts_with(p)))
+            })?;
+        let path = Path::new(&with["path"]);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        Some(key.clone())
+    }
+
+    /// Play a save step: store `path` under `key` when the file exists (else the real action
+    /// only warns).
+    fn save(&self, with: &BTreeMap<String, String>) {
+        if let Ok(content) = std::fs::read(&with["path"]) {
+            self.put(&with["key"], &content);
+        }
+    }
+}
+
+/// How the runner differs from the default one.
+#[derive(Default)]
+struct RunOptions<'a> {
+    /// Instead of the test's PATH (after the built binary's folder).
+    path: Option<Vec<PathBuf>>,
+    /// Plays the cache steps; without it they only have their inputs checked.
+    cache: Option<&'a FakeCache>,
+}
+
+/// A run id no other run of this test process has, as GitHub gives every workflow run.
+fn next_run_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1000);
+    NEXT.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+/// What the runner sets `GITHUB_REF` to for `payload`: the pushed ref, a pull request's merge
+/// ref, else the default branch (schedule, workflow_dispatch).
+fn github_ref(payload: &Value) -> String {
+    if let Some(r) = payload["ref"].as_str() {
+        return r.to_string();
+    }
+    if let Some(n) = payload["pull_request"]["number"].as_u64() {
+        return format!("refs/pull/{n}/merge");
+    }
+    "refs/heads/main".to_string()
 }
 
 /// Run the action's steps in `workspace` for `event` with `payload` and `inputs`.
 fn run_action(workspace: &Path, event: &str, payload: Value, inputs: &[(&str, &str)]) -> ActionRun {
-    run_action_with_path(workspace, event, payload, inputs, None)
+    run_action_with(workspace, event, payload, inputs, RunOptions::default())
 }
 
-/// [`run_action`], with `path` (after the built binary's folder) instead of the test's PATH.
-fn run_action_with_path(
+/// [`run_action`] on a runner set up as `options` say.
+fn run_action_with(
     workspace: &Path,
     event: &str,
     payload: Value,
     inputs: &[(&str, &str)],
-    path: Option<Vec<PathBuf>>,
+    options: RunOptions,
 ) -> ActionRun {
+    let github_ref = github_ref(&payload);
     let action = action();
     let runner = tempfile::tempdir().unwrap();
     let temp = runner.path().join("_temp");
@@ -413,7 +525,9 @@ fn run_action_with_path(
         .to_path_buf();
     let mut path_entries = vec![bin_dir];
     path_entries.extend(
-        path.unwrap_or_else(|| std::env::split_paths(&std::env::var_os("PATH").unwrap()).collect()),
+        options
+            .path
+            .unwrap_or_else(|| std::env::split_paths(&std::env::var_os("PATH").unwrap()).collect()),
     );
 
     let action_path = action_dir();
@@ -439,6 +553,10 @@ fn run_action_with_path(
         ("GITHUB_EVENT_NAME", event.into()),
         ("GITHUB_EVENT_PATH", event_path.display().to_string()),
         ("GITHUB_SHA", head),
+        ("GITHUB_REF", github_ref),
+        ("GITHUB_RUN_ID", next_run_id()),
+        ("GITHUB_RUN_ATTEMPT", "1".into()),
+        ("GITHUB_JOB", "secrets".into()),
         ("GITHUB_REPOSITORY", "example/app".into()),
         ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
         ("GITHUB_PATH", path_file.display().to_string()),
@@ -455,6 +573,7 @@ fn run_action_with_path(
     let mut used = Vec::new();
     let mut failed = false;
     let mut log = String::new();
+    let mut restored = None;
 
     for (i, step) in steps(&action).iter().enumerate() {
         let id = scalar(&step["id"])
@@ -472,10 +591,17 @@ fn run_action_with_path(
             continue;
         }
         if let Some(uses) = scalar(&step["uses"]) {
-            let with = map(&step["with"])
+            let with: BTreeMap<String, String> = map(&step["with"])
                 .into_iter()
                 .map(|(k, v)| (k, cx.substitute(&v)))
                 .collect();
+            if let Some(cache) = options.cache {
+                if uses.starts_with("actions/cache/restore@") {
+                    restored = cache.restore(&with);
+                } else if uses.starts_with("actions/cache/save@") {
+                    cache.save(&with);
+                }
+            }
             used.push(UsesStep { uses, with });
             outcomes.insert(id, "success".into());
             continue;
@@ -558,6 +684,8 @@ fn run_action_with_path(
         failed,
         log,
         workspace: workspace.to_path_buf(),
+        event: event.to_string(),
+        restored,
     }
 }
 
@@ -631,15 +759,45 @@ fn pull_request(base: &str, head: &str) -> Value {
     })
 }
 
+/// The code-scanning category for what a run scanned: one per kind of coverage, so no upload
+/// closes the alerts of another.
+fn expected_category(run: &ActionRun) -> &'static str {
+    match run.outputs["scan"]["scanned"].as_str() {
+        "history" => "leakgate/history",
+        "tree" => "leakgate/tree",
+        "range" if run.event.starts_with("pull_request") => "leakgate/pr",
+        "range" => "leakgate/range",
+        other => panic!("scanned {other:?}"),
+    }
+}
+
 /// Checks every run shares: the SARIF validates, the outputs are set, the upload step got the
-/// report under category `leakgate`.
+/// report under the category of what was scanned, and the cache is used exactly when the plan
+/// says so, at the path the plan names.
 fn check_common(run: &ActionRun, findings: usize) {
     assert_eq!(run.outcomes["scan"], "success", "{}", run.log);
     assert_eq!(run.output("findings"), findings.to_string(), "{}", run.log);
     assert_eq!(run.sarif_paths().len(), findings);
     let upload = run.upload().expect("upload step ran");
     assert_eq!(upload.with["sarif_file"], run.output("sarif-file"));
-    assert_eq!(upload.with["category"], "leakgate");
+    assert_eq!(
+        upload.with["category"],
+        expected_category(run),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.output("category"), expected_category(run));
+    let plan = &run.outputs["plan"];
+    if plan["cache"] == "true" {
+        let path = plan["cache-file"].as_str();
+        assert_eq!(run.cache_arg().as_deref(), Some(path), "{}", run.log);
+        assert_eq!(run.restore().expect("restore step ran").with["path"], path);
+        assert_eq!(run.save().expect("save step ran").with["path"], path);
+    } else {
+        assert_eq!(plan["cache"], "false");
+        assert_eq!(run.cache_arg(), None, "{}", run.log);
+        assert!(run.restore().is_none() && run.save().is_none());
+    }
     // The built binary was on PATH with the right version: nothing to install.
     assert_eq!(
         run.outputs["install-plan"]["install"], "false",
@@ -675,14 +833,19 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
         "fail-on-findings",
         "verify",
         "revoke",
+        "cache",
     ] {
         assert!(inputs.contains(&name.to_string()), "input {name}");
     }
     assert_eq!(
+        scalar(&action["inputs"]["cache"]["default"]).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
         scalar(&action["inputs"]["sarif-file"]["default"]).as_deref(),
         Some("leakgate.sarif")
     );
-    for name in ["findings", "sarif-file"] {
+    for name in ["findings", "sarif-file", "category"] {
         assert!(
             scalar(&action["outputs"][name]["value"]).is_some(),
             "output {name}"
@@ -702,10 +865,10 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
     );
     let with = map(&upload["with"]);
     assert_eq!(with["sarif_file"], "${{ steps.scan.outputs.sarif-file }}");
-    assert_eq!(with["category"], "leakgate");
+    assert_eq!(with["category"], "${{ steps.plan.outputs.category }}");
     assert_eq!(
         scalar(&upload["if"]).as_deref(),
-        Some("always() && inputs.upload-sarif == 'true'")
+        Some("always() && inputs.upload-sarif == 'true' && steps.scan.outcome == 'success'")
     );
 
     let cache = steps
@@ -783,6 +946,7 @@ fn tree_mode_scans_the_checkout_and_gates_as_configured() {
     assert_eq!(run.sarif_paths(), ["app.env"]);
     assert_eq!(run.output("sarif-file"), "custom.sarif");
     assert_eq!(run.outputs["scan"]["scanned"], "tree");
+    assert_eq!(run.output("category"), "leakgate/tree");
     assert_eq!(run.outputs["scan"]["exit-code"], "1");
     assert!(run.failed, "findings fail the job by default");
     assert_eq!(run.outcomes["Gate on findings"], "failure");
@@ -845,7 +1009,10 @@ fn errors_fail_the_job_even_without_fail_on_findings() {
 
     let run = run_action(&repo.path, "schedule", json!({}), &[("mode", "sideways")]);
     assert!(run.failed);
-    assert_eq!(run.outcomes["scan"], "failure");
+    assert_eq!(run.outcomes["plan"], "failure");
+    assert_eq!(run.outcomes["scan"], "skipped");
+    // Nothing to upload, and no error about a missing report on top of the real one.
+    assert!(run.upload().is_none());
     assert!(run.log.contains("mode must be"), "{}", run.log);
 }
 
@@ -882,6 +1049,8 @@ fn pull_request_scans_only_base_to_head() {
         format!("{}..{}", repo.base, repo.head)
     );
     check_common(&run, 1);
+    assert_eq!(run.output("category"), "leakgate/pr");
+    assert_eq!(run.outputs["plan"]["cache"], "false");
     // legacy.env lives only in the base's history: not this pull request's doing.
     assert_eq!(run.sarif_paths(), ["app.env"]);
     assert!(run.failed);
@@ -930,7 +1099,7 @@ fn a_pull_request_cannot_weaken_the_config_that_gates_it() {
 }
 
 #[test]
-fn push_scans_before_to_after() {
+fn push_to_another_branch_scans_before_to_after() {
     let repo = repo();
     let payload = json!({
         "ref": "refs/heads/feature",
@@ -938,7 +1107,8 @@ fn push_scans_before_to_after() {
         "after": repo.head,
         "created": false,
         "deleted": false,
-        "forced": false
+        "forced": false,
+        "repository": {"name": "app", "default_branch": "main"}
     });
     let run = run_action(
         &repo.path,
@@ -947,9 +1117,242 @@ fn push_scans_before_to_after() {
         &[("fail-on-findings", "false")],
     );
     assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    assert_eq!(
+        run.outputs["scan"]["range"],
+        format!("{}..{}", repo.base, repo.head)
+    );
     check_common(&run, 1);
+    assert_eq!(run.output("category"), "leakgate/range");
+    assert_eq!(run.outputs["plan"]["cache"], "false");
     assert_eq!(run.sarif_paths(), ["app.env"]);
     assert!(!run.failed, "fail-on-findings is false: {}", run.log);
+}
+
+/// The fixture with only `main` (the feature branch merged away), checked out: `legacy.env`
+/// was committed and then deleted, so it is in the history but not in HEAD. Also returns the
+/// first commit, the `before` of a push whose `after` is `main`.
+fn default_branch_repo() -> (Repo, String) {
+    let repo = repo();
+    git(&repo.path, &["checkout", "-q", "main"]);
+    git(&repo.path, &["branch", "-q", "-D", "feature"]);
+    let first = git(&repo.path, &["rev-parse", "main~1"]).trim().to_string();
+    (repo, first)
+}
+
+fn default_branch_push(before: &str, after: &str) -> Value {
+    json!({
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "created": false,
+        "deleted": false,
+        "forced": false,
+        "repository": {"name": "app", "default_branch": "main", "master_branch": "main"}
+    })
+}
+
+#[test]
+fn a_push_to_the_default_branch_scans_the_full_history_with_the_cache() {
+    let (repo, first) = default_branch_repo();
+    let run = run_action(
+        &repo.path,
+        "push",
+        default_branch_push(&first, &repo.base),
+        &[],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    check_common(&run, 1);
+    // The push only deleted legacy.env; its secret is still in the history, so the default
+    // branch's upload still reports it and its alert stays open.
+    assert_eq!(run.sarif_paths(), ["legacy.env"]);
+    assert!(run.failed);
+    assert_eq!(run.output("category"), "leakgate/history");
+    // The configuration in force is the one before the push.
+    assert!(
+        run.log.contains(&format!(
+            "+ leakgate scan --history --config-from {first} --cache "
+        )),
+        "{}",
+        run.log
+    );
+
+    // The cache: outside the workspace, passed to leakgate, restored before and saved after
+    // under a key whose restore key is its prefix.
+    let plan = &run.outputs["plan"];
+    assert_eq!(plan["cache"], "true");
+    let path = PathBuf::from(&plan["cache-file"]);
+    assert!(path.is_absolute(), "{}", path.display());
+    assert!(!path.starts_with(&repo.path), "{}", path.display());
+    assert_eq!(run.cache_arg(), Some(plan["cache-file"].clone()));
+    let restore = run.restore().expect("restore step ran");
+    let save = run.save().expect("save step ran");
+    assert_eq!(restore.with["key"], plan["cache-key"]);
+    assert_eq!(restore.with["restore-keys"], plan["cache-restore-key"]);
+    assert_eq!(save.with["key"], plan["cache-key"]);
+    assert!(plan["cache-restore-key"].starts_with("leakgate-history-Linux-"));
+    assert!(
+        plan["cache-key"].starts_with(&plan["cache-restore-key"])
+            && plan["cache-key"].len() > plan["cache-restore-key"].len(),
+        "{plan:?}"
+    );
+    assert!(run.log.contains("none restored"), "{}", run.log);
+    // The steps' order: restore, scan, save, upload; the save ran although the job is red.
+    let order: Vec<&str> = run.used.iter().map(|u| u.uses.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "actions/cache/restore@v4",
+            "actions/cache/save@v4",
+            "github/codeql-action/upload-sarif@v3"
+        ]
+    );
+    assert_eq!(run.outcomes["Gate on findings"], "failure");
+
+    // mode: range keeps the push's own range, without the cache.
+    let run = run_action(
+        &repo.path,
+        "push",
+        default_branch_push(&first, &repo.base),
+        &[("mode", "range")],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    check_common(&run, 0);
+    assert_eq!(run.output("category"), "leakgate/range");
+
+    // After a force-push the old tip is gone: still the full history, the checkout's config.
+    let gone = "1".repeat(40);
+    let run = run_action(
+        &repo.path,
+        "push",
+        default_branch_push(&gone, &repo.base),
+        &[],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    check_common(&run, 1);
+    assert!(
+        run.log.contains("::warning") && run.log.contains("force-push"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("--config-from"), "{}", run.log);
+}
+
+#[test]
+fn the_cache_restores_the_newest_earlier_run_of_the_same_prefix() {
+    let (repo, first) = default_branch_repo();
+    let payload = || default_branch_push(&first, &repo.base);
+    // A first run names the prefix every run of this job shares.
+    let run = run_action(&repo.path, "push", payload(), &[]);
+    let prefix = run.outputs["plan"]["cache-restore-key"].clone();
+    let key1 = run.outputs["plan"]["cache-key"].clone();
+
+    // Earlier runs' entries, oldest first; the newest is another OS's. What they hold is not a
+    // valid cache: leakgate must rebuild it, never trust it.
+    let cache = FakeCache::default();
+    cache.put(&format!("{prefix}1-1"), b"older");
+    cache.put(&format!("{prefix}2-1"), b"newer");
+    cache.put(&prefix.replace("-Linux-", "-Windows-"), b"other os");
+    let options = || RunOptions {
+        cache: Some(&cache),
+        ..RunOptions::default()
+    };
+    let run = run_action_with(&repo.path, "push", payload(), &[], options());
+    let key2 = run.outputs["plan"]["cache-key"].clone();
+    assert_ne!(key1, key2, "every run saves under its own key");
+    assert_eq!(
+        run.restored.as_deref(),
+        Some(format!("{prefix}2-1").as_str())
+    );
+    assert!(
+        run.log.contains("restored from an earlier run"),
+        "{}",
+        run.log
+    );
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["legacy.env"], "{}", run.log);
+    // Saved under this run's key, though the findings fail the job.
+    assert!(run.failed);
+    assert!(cache.keys().contains(&key2), "{:?}", cache.keys());
+
+    // The next run restores what this one saved.
+    let run = run_action_with(&repo.path, "push", payload(), &[], options());
+    assert_eq!(run.restored.as_deref(), Some(key2.as_str()));
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["legacy.env"], "{}", run.log);
+}
+
+#[test]
+fn cache_false_scans_the_default_branch_without_the_cache() {
+    let (repo, first) = default_branch_repo();
+    let run = run_action(
+        &repo.path,
+        "push",
+        default_branch_push(&first, &repo.base),
+        &[("cache", "false")],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    assert_eq!(run.outputs["plan"]["cache"], "false");
+    assert_eq!(run.outputs["plan"]["cache-file"], "");
+    // check_common: no --cache, no restore or save step.
+    check_common(&run, 1);
+    assert_eq!(run.output("category"), "leakgate/history");
+}
+
+#[test]
+fn action_yml_restores_the_cache_before_the_scan_and_saves_it_always() {
+    let action = action();
+    let steps = steps(&action);
+    let position = |prefix: &str| {
+        steps
+            .iter()
+            .position(|s| {
+                scalar(&s["uses"]).is_some_and(|u| u.starts_with(prefix))
+                    || scalar(&s["id"]).is_some_and(|id| id == prefix)
+            })
+            .unwrap_or_else(|| panic!("no step {prefix}"))
+    };
+    let (plan, restore, scan, save) = (
+        position("plan"),
+        position("actions/cache/restore@"),
+        position("scan"),
+        position("actions/cache/save@"),
+    );
+    assert!(plan < restore && restore < scan && scan < save);
+    assert_eq!(
+        scalar(&steps[restore]["uses"]).as_deref(),
+        Some("actions/cache/restore@v4")
+    );
+    assert_eq!(
+        scalar(&steps[save]["uses"]).as_deref(),
+        Some("actions/cache/save@v4")
+    );
+    let restore_with = map(&steps[restore]["with"]);
+    let save_with = map(&steps[save]["with"]);
+    // The same path and key on both sides (the path is part of an entry's identity).
+    assert_eq!(restore_with["path"], "${{ steps.plan.outputs.cache-file }}");
+    assert_eq!(save_with["path"], restore_with["path"]);
+    assert_eq!(restore_with["key"], "${{ steps.plan.outputs.cache-key }}");
+    assert_eq!(save_with["key"], restore_with["key"]);
+    assert_eq!(
+        restore_with["restore-keys"],
+        "${{ steps.plan.outputs.cache-restore-key }}"
+    );
+    assert_eq!(
+        scalar(&steps[restore]["if"]).as_deref(),
+        Some("steps.plan.outputs.cache == 'true'")
+    );
+    let save_if = scalar(&steps[save]["if"]).unwrap();
+    assert!(
+        save_if.starts_with("always() && ")
+            && save_if.contains("steps.plan.outputs.cache == 'true'"),
+        "{save_if}"
+    );
+    // The scan reads the plan's cache file.
+    let scan_env = map(&steps[scan]["env"]);
+    assert_eq!(
+        scan_env["LEAKGATE_CACHE_FILE"],
+        "${{ steps.plan.outputs.cache-file }}"
+    );
 }
 
 #[test]
@@ -1007,6 +1410,9 @@ fn scheduled_run_scans_the_full_history() {
     );
     assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
     check_common(&run, 2);
+    assert_eq!(run.output("category"), "leakgate/history");
+    // A scheduled run is on the default branch, though its payload does not say so.
+    assert_eq!(run.outputs["plan"]["cache"], "true", "{}", run.log);
     assert_eq!(run.sarif_paths(), ["app.env", "legacy.env"]);
     assert!(run.failed);
     assert_eq!(run.outcomes["Gate on findings"], "failure");
@@ -1084,17 +1490,34 @@ fn reads_the_event_without_jq_or_python() {
         "created": false,
         "repository": {"name": "app", "created_at": 1}
     });
-    let run = run_action_with_path(&repo.path, "push", payload, &[], Some(vec![bin.clone()]));
+    let minimal = || RunOptions {
+        path: Some(vec![bin.clone()]),
+        ..RunOptions::default()
+    };
+    let run = run_action_with(&repo.path, "push", payload, &[], minimal());
     assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
     check_common(&run, 1);
 
+    // The default branch is found too: a push to it scans the full history, with the cache.
+    let payload = json!({
+        "ref": "refs/heads/main",
+        "before": repo.base,
+        "after": repo.base,
+        "created": false,
+        "repository": {"name": "app", "default_branch": "main"}
+    });
+    let run = run_action_with(&repo.path, "push", payload, &[], minimal());
+    assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
+    assert_eq!(run.outputs["plan"]["cache"], "true", "{}", run.log);
+    check_common(&run, 2);
+
     // A pull request's nested fields need jq or Python: warn, and scan the full history.
-    let run = run_action_with_path(
+    let run = run_action_with(
         &repo.path,
         "pull_request",
         pull_request(&repo.base, &repo.head),
         &[],
-        Some(vec![bin]),
+        minimal(),
     );
     assert!(run.log.contains("::warning"), "{}", run.log);
     assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
