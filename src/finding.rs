@@ -412,6 +412,9 @@ pub struct Stats {
     /// pointers among them are counted as skipped too, as a scan without the cache counts them.
     #[serde(default)]
     pub from_cache: u64,
+    /// Of `commits`, those whose trees were not read again: the cache's walk went on from them.
+    #[serde(default)]
+    pub commits_from_cache: u64,
     /// Archives (zip, tar, gzip) expanded and scanned member by member; not counted in `files`.
     pub archives: u64,
     /// Files inside archives, nested ones included; each is also counted as scanned, binary,

@@ -154,8 +154,17 @@ fn summary(report: &ScanReport) -> String {
     } else {
         String::new()
     };
+    let cached = if s.from_cache > 0 || s.commits_from_cache > 0 {
+        format!(
+            "; from the cache: {} blob(s) known clean, {} commit(s) walked before",
+            count(s.from_cache),
+            count(s.commits_from_cache)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} secret(s){at} in {read}, {} bytes scanned{archives}; skipped {} binary, {} too large, {} symlink(s){rare}; {} allowed{capped}; {} suppressed by baseline; {} error(s); {} ms",
+        "{} secret(s){at} in {read}, {} bytes scanned{archives}{cached}; skipped {} binary, {} too large, {} symlink(s){rare}; {} allowed{capped}; {} suppressed by baseline; {} error(s); {} ms",
         count(secrets as u64),
         count(s.bytes),
         count(s.skipped_binary),

@@ -133,6 +133,7 @@ impl Tally {
         a.errors += b.errors;
         a.commits += b.commits;
         a.from_cache += b.from_cache;
+        a.commits_from_cache += b.commits_from_cache;
         a.archives += b.archives;
         a.archive_members += b.archive_members;
         self

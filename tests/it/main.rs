@@ -6,6 +6,7 @@ mod common;
 
 mod action;
 mod baseline;
+mod cache;
 mod genesys_detection;
 mod git_history;
 mod git_staged;

@@ -116,7 +116,7 @@ pub(super) struct WalkState {
 impl WalkState {
     fn encode(&self, out: &mut Vec<u8>) {
         let count = |out: &mut Vec<u8>, n: usize| {
-            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes())
+            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
         };
         let bytes = |out: &mut Vec<u8>, b: &[u8]| {
             count(out, b.len());
@@ -550,5 +550,91 @@ mod tests {
         assert!(save(&blocked, &key(1), some_entries(), None).is_err());
         assert!(!temp_path(&blocked).exists());
         assert_eq!(std::fs::read(&file).unwrap(), before);
+    }
+
+    fn some_walk() -> WalkState {
+        let id = |n: u8| ObjectId::from([n; 20]);
+        let mut carrier = Carrier {
+            commits: 3,
+            overflow: true,
+            most_in_one_commit: 2,
+            ..Carrier::default()
+        };
+        carrier.paths.insert(b"a/b.env".to_vec());
+        WalkState {
+            commits: vec![
+                Walked {
+                    id: id(1),
+                    root: Some(id(2)),
+                },
+                Walked {
+                    id: id(3),
+                    root: None,
+                },
+            ],
+            heads: vec![id(3)],
+            newest: -5,
+            trees: vec![id(2), id(4)],
+            paths: vec![b"x".to_vec().into(), b"caf\xff/y".to_vec().into()],
+            blobs: vec![
+                (
+                    id(5),
+                    Provenance {
+                        commit: Some(CommitIndex::new(1)),
+                        path: 1,
+                        unreachable: false,
+                    },
+                ),
+                (
+                    id(6),
+                    Provenance {
+                        commit: None,
+                        path: 0,
+                        unreachable: false,
+                    },
+                ),
+            ],
+            submodules: vec![b"libs/sub".to_vec()],
+            carriers: vec![(id(5), carrier)],
+        }
+    }
+
+    #[test]
+    fn a_walk_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c");
+        let walk = some_walk();
+        save(&file, &key(1), some_entries(), Some(&walk)).unwrap();
+        let back = BlobCache::load(&file, &key(1), 20);
+        assert!(back.rebuilt.is_none());
+        assert_eq!(back.walk, Some(walk));
+        assert_eq!(back.entries.len(), 50);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any bytes with a right checksum (as a crafted file has) load or are rebuilt whole,
+        /// never panic, whatever the counts and indices in them say.
+        #[test]
+        fn crafted_contents_never_panic(body in proptest::collection::vec(0u8..=255, 0..400), cut in 0usize..400) {
+            let mut good = Vec::new();
+            encode(&key(1), &some_entries()[..3], Some(&some_walk()), &mut good);
+            good.truncate(good.len() - 32);
+            // A valid start, then random bytes from `cut` on.
+            let cut = cut.min(good.len());
+            let mut data = good[..cut].to_vec();
+            data.extend_from_slice(&body);
+            let sum = Sha256::digest(&data);
+            data.extend_from_slice(&sum);
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("c");
+            std::fs::write(&file, &data).unwrap();
+            let loaded = BlobCache::load(&file, &key(1), 20);
+            // An unusable file gives nothing at all, never part of itself.
+            if loaded.rebuilt.is_some() {
+                proptest::prop_assert!(loaded.entries.is_empty() && loaded.walk.is_none());
+            }
+        }
     }
 }

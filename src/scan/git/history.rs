@@ -76,16 +76,13 @@ pub fn scan_history(
             let mut tips = Some(tips);
             if let (Some(before), true) = (before, resumable) {
                 let commits = tips.as_ref().map(|t| t.commits.clone()).unwrap_or_default();
-                match inv.resume(before, &commits)? {
-                    Some(c) => {
-                        counted = c;
-                        tips = None;
-                    }
-                    None => {
-                        // What the attempt recorded is thrown away with it.
-                        inv = Inventory::new(&repo, progress);
-                        tips = Some(ref_tips(&repo, &mut inv.tally)?);
-                    }
+                if let Some(c) = inv.resume(before, &commits)? {
+                    counted = c;
+                    tips = None;
+                } else {
+                    // What the attempt recorded is thrown away with it.
+                    inv = Inventory::new(&repo, progress);
+                    tips = Some(ref_tips(&repo, &mut inv.tally)?);
                 }
             }
             if let Some(tips) = tips {
@@ -108,7 +105,8 @@ pub fn scan_history(
         }
         Some(spec) => {
             let (tips, hidden) = resolve_range(&repo, spec)?;
-            for (id, parents, _) in walk_commits(&repo, Start::Unread(tips), hidden, None, &mut inv)?
+            for (id, parents, _) in
+                walk_commits(&repo, Start::Unread(tips), hidden, None, &mut inv)?
             {
                 inv.add_changes(id, &parents);
             }
@@ -174,6 +172,7 @@ pub fn scan_history(
     let mut scanned = blobs::scan(&sync, &reader, progress, packs);
     let clean = std::mem::take(&mut scanned.clean);
     let mut tally = walk_tally.merge(scanned.tally);
+    let counted_from = counted.commits;
     let (allowed, counted) = origin::attach(
         &repo,
         matcher,
@@ -186,6 +185,7 @@ pub fn scan_history(
     );
     tally.stats.allowed += allowed;
     tally.stats.commits = commits.len() as u64;
+    tally.stats.commits_from_cache = counted_from as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
     if let Some(c) = cached {
         if let Some(w) = walk.as_mut() {
