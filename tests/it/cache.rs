@@ -324,3 +324,42 @@ fn a_new_branch_older_than_the_history_is_walked_whole_and_attributed_as_cold() 
     assert_eq!(findings(&doc)[0]["path"], "conf/b.env");
     assert_eq!(stat(&doc, "commits_from_cache"), 0);
 }
+
+/// A zip of `members`, built at test time.
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in members {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_clean_archive_comes_from_the_cache_with_its_skips_and_one_with_a_secret_is_read_again() {
+    let repo = Repo::new();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+    let clean = zip_of(&[("notes.txt", b"nothing here\n"), ("logo.png", png)]);
+    let secret = zip_of(&[("conf/app.env", env_file(11).as_bytes())]);
+    std::fs::write(repo.path().join("clean.zip"), &clean).unwrap();
+    std::fs::write(repo.path().join("secret.zip"), &secret).unwrap();
+    commit_at(&repo, &[("README.md", "hi\n")], "archives", 1_700_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("c");
+    let cache_arg = cache.to_str().unwrap();
+    let (_, cold, _) = scan(repo.path(), &[]);
+    assert_eq!(stat(&cold, "archives"), 2);
+    scan(repo.path(), &["--cache", cache_arg]);
+    let (code, doc, stderr) = scan(repo.path(), &["--cache", cache_arg]);
+    assert_eq!(code, 1, "{stderr}");
+    same_findings(&doc, &cold);
+    // The README and the clean zip from the cache; the zip with a secret expanded again.
+    assert_eq!(stat(&doc, "from_cache"), 2);
+    assert_eq!(stat(&doc, "archives"), 1);
+    // The PNG inside the clean zip is still counted as skipped.
+    assert_eq!(stat(&doc, "skipped_binary"), stat(&cold, "skipped_binary"));
+    assert_eq!(stat(&cold, "skipped_binary"), 1);
+}

@@ -283,6 +283,38 @@ pub(super) enum Kept {
     Binary,
     /// Skipped as a Git LFS pointer.
     LfsPointer,
+    /// An archive expanded whole with nothing found, whose members include these skips.
+    Archive(MemberSkips),
+}
+
+/// The members of an archive skipped, by why: counted again when the archive comes from a
+/// cache, so the skips add up as without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct MemberSkips {
+    pub binary: u64,
+    pub too_large: u64,
+    pub lfs_pointers: u64,
+}
+
+impl Kept {
+    /// Count a blob taken from a cache: its skips, as a scan that read it counts them.
+    pub fn count_skips(self, stats: &mut crate::finding::Stats) {
+        let skips = match self {
+            Kept::Text => MemberSkips::default(),
+            Kept::Binary => MemberSkips {
+                binary: 1,
+                ..MemberSkips::default()
+            },
+            Kept::LfsPointer => MemberSkips {
+                lfs_pointers: 1,
+                ..MemberSkips::default()
+            },
+            Kept::Archive(skips) => skips,
+        };
+        stats.skipped_binary += skips.binary;
+        stats.skipped_too_large += skips.too_large;
+        stats.skipped_lfs_pointers += skips.lfs_pointers;
+    }
 }
 
 /// What a tally holds, to tell what one blob added to it.
@@ -305,11 +337,19 @@ impl Footprint {
     }
 
     /// What the blob was, when the only change from `self` to `after` is one blob counted as
-    /// scanned (`bytes` of it), binary or an LFS pointer; anything else (a finding, an allowed
-    /// match, an archive, a skip by size or path, an error) is not clean.
+    /// scanned (`bytes` of it), binary, an LFS pointer, or an archive expanded (its members
+    /// scanned or skipped as binary, too large or LFS pointers); anything else (a finding, an
+    /// allowed match, a skip of the blob by size or path, an error, a warning) is not clean.
     fn clean_step(&self, after: &Footprint, bytes: Option<u64>) -> Option<Kept> {
         let bytes = bytes?;
-        [Kept::Text, Kept::Binary, Kept::LfsPointer]
+        let (was, now) = (&self.stats, &after.stats);
+        let grew = |f: fn(&crate::finding::Stats) -> u64| f(now).saturating_sub(f(was));
+        let archive = Kept::Archive(MemberSkips {
+            binary: grew(|s| s.skipped_binary),
+            too_large: grew(|s| s.skipped_too_large),
+            lfs_pointers: grew(|s| s.skipped_lfs_pointers),
+        });
+        [Kept::Text, Kept::Binary, Kept::LfsPointer, archive]
             .into_iter()
             .find(|&kept| {
                 let mut expect = self.clone();
@@ -319,9 +359,17 @@ impl Footprint {
                         s.files += 1;
                         s.bytes += bytes;
                     }
-                    Kept::Binary => s.skipped_binary += 1,
-                    Kept::LfsPointer => s.skipped_lfs_pointers += 1,
+                    Kept::Archive(_) if now.archives > was.archives => {
+                        // What members add: counts only, each checked below to be all.
+                        s.files = now.files;
+                        s.bytes = now.bytes;
+                        s.archives = now.archives;
+                        s.archive_members = now.archive_members;
+                    }
+                    Kept::Archive(_) => return false,
+                    _ => {}
                 }
+                kept.count_skips(s);
                 expect == *after
             })
     }

@@ -1,8 +1,9 @@
 //! `--cache FILE`: the blobs a history or range scan already read and found clean, so the next
 //! scan reads only the others. The cache holds no secret and no content: blob ids, a digest of
-//! the path each was scanned under, and what it was (text, binary, LFS pointer). A blob with a
-//! finding, an allowed match, an error or any skip but binary is never kept: it is read again
-//! every time, so every finding is reported again and attributed afresh.
+//! the path each was scanned under, and what it was (text, binary, LFS pointer, an archive and
+//! the skips among its members). A blob with a finding, an allowed match, an error, a warning
+//! or a skip of its own by size or path is never kept: it is read again every time, so every
+//! finding is reported again and attributed afresh.
 //!
 //! # Format (version 1)
 //!
@@ -15,7 +16,7 @@
 //! | 32 | SHA-256 of what the scan ran with: leakgate's version, the matcher's digest (rules and configuration), the size cap, the object hash |
 //! | 32 | SHA-256 of the repository's common Git directory (absolute, canonical) |
 //! | 8 | entry count `n` |
-//! | `n` × (hash length + 9) | entries sorted by id then path digest: blob id, path digest (`u64`, FNV-1a of the path's bytes), kind (`0` text, `1` binary, `2` LFS pointer) |
+//! | `n` entries | sorted by id then path digest: blob id, path digest (`u64`, FNV-1a of the path's bytes), kind (`0` text, `1` binary, `2` LFS pointer, `3` archive followed by its members skipped as binary, too large and LFS pointers, three `u64`) |
 //! | 1 | `1` when the walk of a full-history scan follows, else `0` |
 //! | ... | the walk (below) |
 //! | 32 | SHA-256 of everything before |
@@ -39,7 +40,7 @@
 //! same folder, synced, then renamed over it), so a scan killed while writing leaves the old
 //! cache whole.
 
-use super::blobs::{CommitIndex, Kept, Provenance, Walked};
+use super::blobs::{CommitIndex, Kept, MemberSkips, Provenance, Walked};
 use super::origin::Carrier;
 use gix::hash::ObjectId;
 use sha2::{Digest, Sha256};
@@ -296,20 +297,31 @@ impl<'a> Reader<'a> {
 }
 
 impl Kept {
-    fn code(self) -> u8 {
+    fn encode(self, out: &mut Vec<u8>) {
         match self {
-            Kept::Text => 0,
-            Kept::Binary => 1,
-            Kept::LfsPointer => 2,
+            Kept::Text => out.push(0),
+            Kept::Binary => out.push(1),
+            Kept::LfsPointer => out.push(2),
+            Kept::Archive(skips) => {
+                out.push(3);
+                for n in [skips.binary, skips.too_large, skips.lfs_pointers] {
+                    out.extend_from_slice(&n.to_le_bytes());
+                }
+            }
         }
     }
 
-    fn from_code(b: u8) -> Option<Self> {
-        Some(match b {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Unusable> {
+        Ok(match r.u8()? {
             0 => Kept::Text,
             1 => Kept::Binary,
             2 => Kept::LfsPointer,
-            _ => return None,
+            3 => Kept::Archive(MemberSkips {
+                binary: r.u64()?,
+                too_large: r.u64()?,
+                lfs_pointers: r.u64()?,
+            }),
+            _ => return Err(Unusable::Corrupt),
         })
     }
 }
@@ -390,6 +402,7 @@ fn read(path: &Path, key: &CacheKey, hash_len: usize) -> Result<Contents, Unusab
     }
     let count = r.u64()?;
     let width = hash_len + 9;
+    // Each entry takes at least `width` bytes.
     if count.saturating_mul(width as u64) > r.data.len() as u64 {
         return Err(Unusable::Corrupt);
     }
@@ -397,7 +410,7 @@ fn read(path: &Path, key: &CacheKey, hash_len: usize) -> Result<Contents, Unusab
     for _ in 0..count {
         let id = r.id()?;
         let path = r.u64()?;
-        let kept = Kept::from_code(r.u8()?).ok_or(Unusable::Corrupt)?;
+        let kept = Kept::decode(&mut r)?;
         entries.insert((id, path), kept);
     }
     let walk = match r.u8()? {
@@ -441,7 +454,7 @@ fn encode(key: &CacheKey, entries: &[(Entry, Kept)], walk: Option<&WalkState>, o
     for ((id, path), kept) in entries {
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(&path.to_le_bytes());
-        out.push(kept.code());
+        kept.encode(out);
     }
     match walk {
         Some(w) => {
@@ -481,7 +494,13 @@ mod tests {
     fn some_entries() -> Vec<(Entry, Kept)> {
         (0..50u8)
             .map(|i| {
-                let kept = [Kept::Text, Kept::Binary, Kept::LfsPointer][usize::from(i % 3)];
+                let archive = Kept::Archive(MemberSkips {
+                    binary: u64::from(i),
+                    too_large: 1,
+                    lfs_pointers: 2,
+                });
+                let kept =
+                    [Kept::Text, Kept::Binary, Kept::LfsPointer, archive][usize::from(i % 4)];
                 ((ObjectId::from([i; 20]), path_digest(&[i, b'x'])), kept)
             })
             .collect()

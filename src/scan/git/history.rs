@@ -273,11 +273,7 @@ impl<'a> Cached<'a> {
         let stats = &mut tally.stats;
         stats.from_cache += self.hits.len() as u64;
         for (_, kept) in &self.hits {
-            match kept {
-                Kept::Text => {}
-                Kept::Binary => stats.skipped_binary += 1,
-                Kept::LfsPointer => stats.skipped_lfs_pointers += 1,
-            }
+            kept.count_skips(stats);
         }
         let others = keep_others
             .then_some(self.known.entries)
