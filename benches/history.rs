@@ -1,5 +1,6 @@
 //! `scan --history` throughput on a generated repository: 300 commits over 60 source-like
-//! files (a few MB of unique blob content), built once with the git CLI at bench setup.
+//! files (a few MB of unique blob content), built once with the git CLI at bench setup; and a
+//! scan with `--cache` after one new commit, against a cache of the history before it.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use leakgate::scan::git::{scan_history, HistoryOptions, Progress};
@@ -11,8 +12,17 @@ use std::process::Command;
 const FILES: usize = 60;
 const COMMITS: usize = 300;
 
+/// Seconds since the epoch for the next git command: commits a minute apart, as pushes are.
+static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_700_000_000);
+
 fn git(dir: &Path, args: &[&str]) {
+    let date = format!(
+        "{} +0000",
+        CLOCK.fetch_add(60, std::sync::atomic::Ordering::Relaxed)
+    );
     let ok = Command::new("git")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
         .current_dir(dir)
         .args(args)
         .env("GIT_AUTHOR_NAME", "Bench")
@@ -80,6 +90,47 @@ fn history(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function("scan_history", |b| b.iter(scan));
+    group.finish();
+
+    // A cache of the history as it is, then one more commit: each run starts from a copy of
+    // that cache, as a CI run after one push does.
+    let caches = tempfile::tempdir().unwrap();
+    let before = caches.path().join("before");
+    let cached = |cache: &Path| HistoryOptions {
+        cache: Some(cache.to_path_buf()),
+        ..HistoryOptions::default()
+    };
+    scan_history(
+        dir.path(),
+        &matcher,
+        &opts,
+        &cached(&before),
+        &Progress::default(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("new.rs"), "pub fn new() {}\n").unwrap();
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "one more"]);
+    let run = caches.path().join("run");
+    let mut group = c.benchmark_group("history");
+    group.sample_size(20);
+    group.bench_function("cached_after_one_commit", |b| {
+        b.iter_batched(
+            || std::fs::copy(&before, &run).unwrap(),
+            |_| {
+                let report = scan_history(
+                    dir.path(),
+                    &matcher,
+                    &opts,
+                    &cached(&run),
+                    &Progress::default(),
+                )
+                .unwrap();
+                assert_eq!(report.stats.commits_from_cache, COMMITS as u64 + 1);
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
     group.finish();
 }
 
