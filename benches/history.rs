@@ -129,7 +129,7 @@ fn history(c: &mut Criterion) {
                 assert_eq!(report.stats.commits_from_cache, COMMITS as u64 + 1);
             },
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     group.finish();
 }
