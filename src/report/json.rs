@@ -40,14 +40,8 @@ struct JsonFinding<'a> {
     rule_name: &'a str,
     severity: crate::finding::Severity,
     confidence: crate::finding::Confidence,
-    path: &'a str,
-    /// The file in the repository that holds an archive member's finding.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    archive: Option<&'a str>,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+    #[serde(flatten)]
+    place: Place<'a>,
     secret: String,
     fingerprint: &'a Fingerprint,
     /// `null` outside Git, and for a blob no commit holds (then `author`, `email` and `date`
@@ -77,13 +71,8 @@ struct JsonFinding<'a> {
 /// Another place of a finding's secret.
 #[derive(Serialize)]
 struct JsonOccurrence<'a> {
-    path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    archive: Option<&'a str>,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+    #[serde(flatten)]
+    place: Place<'a>,
     /// `null` outside Git, and for a blob no commit holds.
     commit: Option<CommitId>,
     /// Git scans: how many other commits and paths carry this place's blob.
@@ -91,6 +80,37 @@ struct JsonOccurrence<'a> {
     other_commits: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     other_paths: Option<u64>,
+}
+
+/// Where a finding or occurrence is, as both show it.
+#[derive(Serialize)]
+struct Place<'a> {
+    path: &'a str,
+    /// The file in the repository that holds an archive member's place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive: Option<&'a str>,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+impl<'a> Place<'a> {
+    fn new(
+        path: &'a str,
+        archive: Option<&'a str>,
+        (line, column): (usize, usize),
+        (end_line, end_column): (usize, usize),
+    ) -> Self {
+        Place {
+            path,
+            archive,
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
 }
 
 fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
@@ -101,12 +121,12 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
         rule_name: &f.rule_name,
         severity: f.severity,
         confidence: f.confidence,
-        path: &f.path,
-        archive: f.archive.as_deref(),
-        line: f.line,
-        column: f.column,
-        end_line: f.end_line,
-        end_column: f.end_column,
+        place: Place::new(
+            &f.path,
+            f.archive.as_deref(),
+            (f.line, f.column),
+            (f.end_line, f.end_column),
+        ),
         secret: f.shown_secret(opts.reveal),
         fingerprint: &f.fingerprint,
         commit: commit.map(|c| c.id),
@@ -125,12 +145,12 @@ fn view<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
             .occurrences
             .iter()
             .map(|o| JsonOccurrence {
-                path: &o.path,
-                archive: o.archive.as_deref(),
-                line: o.line,
-                column: o.column,
-                end_line: o.end_line,
-                end_column: o.end_column,
+                place: Place::new(
+                    &o.path,
+                    o.archive.as_deref(),
+                    (o.line, o.column),
+                    (o.end_line, o.end_column),
+                ),
                 commit: o.commit,
                 other_commits: git.map(|_| o.other_commits),
                 other_paths: git.map(|_| o.other_paths),

@@ -5,27 +5,15 @@
 //! with increasing commit dates (as pushes have); secrets are generated.
 
 use crate::common;
-use common::{env_file, findings, git_identity, github_token, leakgate, Repo};
+use common::{env_file, findings, github_token, leakgate, Repo};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// Commit `files` in `repo` at `time` (seconds since the epoch, for author and committer).
 fn commit_at(repo: &Repo, files: &[(&str, &str)], message: &str, time: u64) -> String {
     common::write_files(repo.path(), files);
     repo.git(&["add", "-A"]);
-    let date = format!("{time} +0000");
-    let out = git_identity(Command::new("git").current_dir(repo.path()))
-        .args(["commit", "-q", "-m", message])
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::git_at(repo.path(), &["commit", "-q", "-m", message], time);
     repo.git(&["rev-parse", "HEAD"]).trim().to_string()
 }
 
@@ -129,18 +117,8 @@ fn a_second_scan_reads_only_new_blobs_and_reports_what_a_cold_scan_does() {
     let later = base + 600;
     commit_at(&repo, &[("side.txt", "side work\n")], "side", later);
     repo.git(&["checkout", "-q", "main"]);
-    let date = format!("{} +0000", later + 60);
-    let out = git_identity(Command::new("git").current_dir(repo.path()))
-        .args(["merge", "-q", "--no-ff", "-m", "merge side", "side"])
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let merge = ["merge", "-q", "--no-ff", "-m", "merge side", "side"];
+    common::git_at(repo.path(), &merge, later + 60);
     let (_, merged, _) = scan(repo.path(), &["--cache", cache_arg]);
     assert_eq!(stat(&merged, "commits_from_cache"), 43);
     assert_eq!(stat(&merged, "commits"), 45);

@@ -199,9 +199,24 @@ pub fn git_identity(cmd: &mut Command) -> &mut Command {
 
 /// Run git with `args` in `dir` with a fixed identity; panics on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_identity(Command::new("git").current_dir(dir).args(args))
-        .output()
-        .expect("run git");
+    git_run(
+        git_identity(Command::new("git").current_dir(dir).args(args)),
+        args,
+    )
+}
+
+/// [`git`] with author and committer dates `time` (seconds since the epoch, UTC).
+pub fn git_at(dir: &Path, args: &[&str], time: u64) -> String {
+    let date = format!("{time} +0000");
+    let mut cmd = Command::new("git");
+    git_identity(cmd.current_dir(dir).args(args))
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date);
+    git_run(&mut cmd, args)
+}
+
+fn git_run(cmd: &mut Command, args: &[&str]) -> String {
+    let out = cmd.output().expect("run git");
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",
