@@ -150,19 +150,18 @@ pub fn scan_history(
 
     let mut walk = resumable.then(|| inv.walk_state());
     let Inventory {
-        blobs,
+        mut blobs,
         paths,
         commits,
         submodules,
         tally: walk_tally,
         ..
     } = inv;
-    let jobs = pack_order(&repo, blobs);
     let paths = paths.freeze();
-    let jobs = match &mut cached {
-        Some(c) => c.take_known(jobs, &paths),
-        None => jobs,
-    };
+    if let Some(c) = &mut cached {
+        c.take_known(&mut blobs, &paths);
+    }
+    let jobs = pack_order(&repo, blobs);
     progress.blobs_total.store(jobs.len() as u64, Relaxed);
     // A blob is attributed to its first path only; if the configuration allows that path, the
     // blob is scanned all the same and its findings move to a path that is not allowed.
@@ -241,20 +240,18 @@ impl<'a> Cached<'a> {
         }
     }
 
-    /// The jobs left to read: those the cache does not know clean under their path.
-    fn take_known(&mut self, jobs: Vec<Job>, paths: &PathList) -> Vec<Job> {
-        jobs.into_iter()
-            .filter(|j| {
-                let entry = (j.id, cache::path_digest(paths.bytes(j.from.path)));
-                match self.known.get(entry.0, entry.1) {
-                    Some(kept) => {
-                        self.hits.push((entry, kept));
-                        false
-                    }
-                    None => true,
+    /// Take out of `blobs` those the cache knows clean under their path.
+    fn take_known(&mut self, blobs: &mut HashMap<ObjectId, Provenance>, paths: &PathList) {
+        blobs.retain(|&id, from| {
+            let entry = (id, cache::path_digest(paths.bytes(from.path)));
+            match self.known.get(entry.0, entry.1) {
+                Some(kept) => {
+                    self.hits.push((entry, kept));
+                    false
                 }
-            })
-            .collect()
+                None => true,
+            }
+        });
     }
 
     /// Count the blobs taken from the cache as a cold scan would, and write the cache anew:
@@ -945,12 +942,18 @@ struct DiffFrame {
     base: usize,
 }
 
+/// Below this many blobs, listing every object to order them costs more than it saves.
+const FEW_BLOBS: usize = 4096;
+
 /// The blobs in the order their packs store them (then loose objects), so each worker reads
-/// runs of neighbours and delta bases are found in its cache. Blobs the listing does not show
-/// (missing objects) come last and are reported when read.
+/// runs of neighbours and delta bases are found in its cache; a few blobs by id. Blobs the
+/// listing does not show (missing objects) come last and are reported when read.
 fn pack_order(repo: &gix::Repository, mut blobs: HashMap<ObjectId, Provenance>) -> Vec<Job> {
     let mut jobs = Vec::with_capacity(blobs.len());
-    if let Ok(all) = repo.objects.iter() {
+    let listing = (blobs.len() >= FEW_BLOBS)
+        .then(|| repo.objects.iter().ok())
+        .flatten();
+    if let Some(all) = listing {
         let all = all.with_ordering(ObjectOrder::PackAscendingOffsetThenLooseLexicographical);
         for id in all.flatten() {
             if let Some(from) = blobs.remove(&id) {
