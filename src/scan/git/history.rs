@@ -73,18 +73,19 @@ pub fn scan_history(
                 && !history.all_objects
                 && shallow.is_none();
             let before = cached.as_mut().and_then(|c| c.known.walk.take());
-            let mut tips = Some(tips);
-            if let (Some(before), true) = (before, resumable) {
-                let commits = tips.as_ref().map(|t| t.commits.clone()).unwrap_or_default();
-                if let Some(c) = inv.resume(before, &commits)? {
-                    counted = c;
-                    tips = None;
-                } else {
-                    // What the attempt recorded is thrown away with it.
-                    inv = Inventory::new(&repo, progress);
-                    tips = Some(ref_tips(&repo, &mut inv.tally)?);
+            let tips = match before.filter(|_| resumable) {
+                Some(before) => {
+                    if let Some(c) = inv.resume(before, &tips.commits)? {
+                        counted = c;
+                        None
+                    } else {
+                        // What the attempt recorded is thrown away with it.
+                        inv = Inventory::new(&repo, progress);
+                        Some(ref_tips(&repo, &mut inv.tally)?)
+                    }
                 }
-            }
+                None => Some(tips),
+            };
             if let Some(tips) = tips {
                 let walked = walk_commits(
                     &repo,
