@@ -29,7 +29,44 @@ fail() {
 }
 
 set_output() {
+  case "$2" in
+    *$'\n'* | *$'\r'*) fail "the output $1 would hold a line break" ;;
+  esac
   printf '%s=%s\n' "$1" "$2" >>"${GITHUB_OUTPUT:-/dev/null}"
+}
+
+# Enter the repository to scan: the `path` input, relative to the workspace (default: the
+# workspace itself). The scan, its config and its baseline resolve there.
+enter_repo() {
+  local workspace=${GITHUB_WORKSPACE:-.} path=${INPUT_PATH:-}
+  case "$path" in
+    *$'\n'* | *$'\r'*) fail "path must be one line" ;;
+    "" | .) path=$workspace ;;
+    /*) ;;
+    *) path=$workspace/$path ;;
+  esac
+  [ -d "$path" ] || fail "path: no folder ${INPUT_PATH:-$workspace}"
+  cd "$path" || fail "cannot enter ${INPUT_PATH:-the workspace $workspace}"
+}
+
+# The SARIF report's path: the sarif-file input, relative to the workspace.
+report_path() {
+  local sarif=${INPUT_SARIF_FILE:-leakgate.sarif}
+  case "$sarif" in
+    /*) printf '%s\n' "$sarif" ;;
+    *) printf '%s\n' "${GITHUB_WORKSPACE:-$PWD}/$sarif" ;;
+  esac
+}
+
+# Delete a report an earlier step or run left, so only this run's scan can produce the file
+# the upload step sends.
+clear_report() {
+  local report
+  report=$(report_path)
+  if [ -e "$report" ] || [ -L "$report" ]; then
+    rm -f "$report" || fail "cannot delete the stale report $report"
+    say "Deleted $report, left by an earlier step: only this run's report is uploaded."
+  fi
 }
 
 truthy() {
@@ -131,6 +168,73 @@ for r in results[:50]:
   return 0
 }
 
+# The step summary's findings: a line of totals, then a Markdown table of at most 50 rows (rule,
+# severity, place, commit, the secret redacted as leakgate shows it), read from the SARIF report.
+# Every cell is escaped (paths and rule names come from the scanned repository), and a secret is
+# redacted here too, even when `args` asked leakgate for `--no-redact`.
+summary_table() {
+  local file=$1 findings=$2 py
+  if [ -f "$file" ]; then
+    for py in python3 python; do
+      command -v "$py" >/dev/null 2>&1 || continue
+      "$py" -c '
+import json, sys
+from urllib.parse import unquote
+
+CAP = 50
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+results = [r for run in doc.get("runs") or [] for r in run.get("results") or []]
+
+def cell(value):
+    text = " ".join(str(value).split())
+    return "".join(c if c.isalnum() or c in " ./-:,=+@()" else "&#%d;" % ord(c) for c in text)
+
+def redact(secret):
+    # As leakgate redacts: a four-character prefix of a secret of 16 or more, then *****.
+    if secret.endswith("*****") and len(secret) <= 9:
+        return secret
+    return (secret[:4] if len(secret) >= 16 else "") + "*****"
+
+counts = {}
+for r in results:
+    sev = str((r.get("properties") or {}).get("severity") or r.get("level") or "unknown")
+    counts[sev] = counts.get(sev, 0) + 1
+order = ["critical", "high", "medium", "low", "info"]
+parts = ["%d %s" % (counts[s], s) for s in order if s in counts]
+parts += ["%d %s" % (n, s) for s, n in sorted(counts.items()) if s not in order]
+print("**%d finding(s)**%s" % (len(results), (": " + ", ".join(cell(p) for p in parts)) if parts else "."))
+if not results:
+    sys.exit(0)
+print()
+print("| Rule | Severity | Where | Commit | Secret |")
+print("|---|---|---|---|---|")
+for r in results[:CAP]:
+    props = r.get("properties") or {}
+    loc = ((r.get("locations") or [{}])[0].get("physicalLocation")) or {}
+    where = unquote((loc.get("artifactLocation") or {}).get("uri") or "")
+    line = (loc.get("region") or {}).get("startLine")
+    if props.get("archive_member_path"):
+        where += "!" + str(props["archive_member_path"])
+        line = props.get("archive_member_line", line)
+    if line is not None:
+        where += ":%s" % line
+    commit = str(props.get("commit") or "")[:12]
+    print("| %s | %s | %s | %s | %s |" % (
+        cell(r.get("ruleId", "")), cell(props.get("severity") or r.get("level") or ""),
+        cell(where), cell(commit), cell(redact(str(props.get("secret") or "")))))
+if len(results) > CAP:
+    print()
+    print("... and %d more: see code scanning or the SARIF report." % (len(results) - CAP))
+' "$file" && return 0
+    done
+  fi
+  if [ -f "$file" ]; then
+    say "**$findings finding(s)** (the table of findings needs Python)."
+  else
+    say "No report was written."
+  fi
+}
+
 # A key part made safe for actions/cache: letters, digits, dot, underscore and dash only.
 key_part() {
   printf '%s' "${1:-unknown}" | tr -c 'A-Za-z0-9._-' '-'
@@ -138,7 +242,8 @@ key_part() {
 
 plan() {
   local mode=${INPUT_MODE:-auto} event=${GITHUB_EVENT_NAME:-}
-  cd "${GITHUB_WORKSPACE:-.}" || fail "cannot enter the workspace ${GITHUB_WORKSPACE:-}"
+  clear_report
+  enter_repo
 
   case "$mode" in
     auto | history | range | tree) ;;
@@ -266,6 +371,10 @@ plan() {
       esac
       ;;
   esac
+  if [ -n "${INPUT_CATEGORY:-}" ]; then
+    say "Category $INPUT_CATEGORY, as the category input says (computed: $category)."
+    category=$INPUT_CATEGORY
+  fi
 
   # The default branch's full-history scans keep the blobs already scanned clean in a cache
   # outside the workspace, restored from the newest earlier run (the key's prefix) and saved
@@ -296,11 +405,17 @@ plan() {
 }
 
 scan() {
-  local sarif=${INPUT_SARIF_FILE:-leakgate.sarif}
+  local sarif=${INPUT_SARIF_FILE:-leakgate.sarif} report
   [ -n "$sarif" ] || sarif=leakgate.sarif
-  cd "${GITHUB_WORKSPACE:-.}" || fail "cannot enter the workspace ${GITHUB_WORKSPACE:-}"
+  report=$(report_path)
   # Set first, so the action's output names the report even if the scan cannot run.
   set_output sarif-file "$sarif"
+  set_output sarif-written false
+  clear_report
+  enter_repo
+  local checkout
+  checkout=$(git rev-parse --show-toplevel 2>/dev/null) || checkout=$PWD
+  set_output checkout-path "$checkout"
 
   # The plan step's outputs.
   local scanned=${LEAKGATE_SCANNED:-} range=${LEAKGATE_RANGE:-}
@@ -327,7 +442,7 @@ scan() {
     fi
     cmd+=(--cache "$cache_file")
   fi
-  cmd+=(--format sarif --output "$sarif")
+  cmd+=(--format sarif --output "$report")
   [ -z "${INPUT_CONFIG:-}" ] || cmd+=(--config "$INPUT_CONFIG")
   [ -z "${INPUT_BASELINE:-}" ] || cmd+=(--baseline "$INPUT_BASELINE")
   truthy "${INPUT_VERIFY:-}" && cmd+=(--verify)
@@ -345,10 +460,17 @@ scan() {
   "${cmd[@]}"
   local code=$?
 
-  local findings
-  findings=$(count_results "$sarif")
-  [ "$code" = 1 ] && annotate "$sarif"
+  local findings written=false
+  findings=$(count_results "$report")
+  [ "$code" = 1 ] && annotate "$report"
   say "leakgate exited with $code: $findings finding(s)"
+  # Only a complete report is uploaded: code scanning would close the alerts a failed scan
+  # did not get to.
+  if [ -f "$report" ] && { [ "$code" = 0 ] || [ "$code" = 1 ]; }; then
+    written=true
+  elif [ -f "$report" ]; then
+    warn "leakgate failed (exit code $code): its report $sarif is incomplete and is not uploaded."
+  fi
 
   set_output findings "$findings"
   set_output exit-code "$code"
@@ -359,9 +481,12 @@ scan() {
     {
       say "### leakgate"
       say ""
-      say "Scanned: $scanned${range:+ \`$range\`}${category:+ (code scanning category \`$category\`)}. Findings: $findings. Exit code: $code."
+      say "Scanned: $scanned${range:+ \`$range\`}${category:+ (code scanning category \`$category\`)}. Exit code: $code."
+      say ""
+      summary_table "$report" "$findings"
     } >>"$GITHUB_STEP_SUMMARY"
   fi
+  set_output sarif-written "$written"
   return 0
 }
 

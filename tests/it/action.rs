@@ -336,6 +336,12 @@ struct ActionRun {
     event: String,
     /// The key of the entry a [`FakeCache`] restored, if any.
     restored: Option<String>,
+    /// The folders the steps added to `GITHUB_PATH`, in order.
+    added_path: Vec<PathBuf>,
+    /// What the steps wrote to `GITHUB_STEP_SUMMARY`.
+    summary: String,
+    /// The runner's folder (`RUNNER_TEMP` is `_temp` in it), kept until the run is dropped.
+    runner: tempfile::TempDir,
 }
 
 impl ActionRun {
@@ -463,8 +469,16 @@ impl FakeCache {
 struct RunOptions<'a> {
     /// Instead of the test's PATH (after the built binary's folder).
     path: Option<Vec<PathBuf>>,
+    /// Leave the built binary's folder off PATH, so the action installs leakgate.
+    no_built_binary: bool,
     /// Plays the cache steps; without it they only have their inputs checked.
     cache: Option<&'a FakeCache>,
+    /// `github.action_ref`: the ref in `uses: owner/repo@ref` (empty for a local action).
+    action_ref: &'a str,
+    /// More environment, after the runner's own (e.g. `RUNNER_OS`, `LEAKGATE_RELEASE_BASE_URL`).
+    env: Vec<(&'a str, String)>,
+    /// Stop after the step with this id.
+    until: Option<&'a str>,
 }
 
 /// A run id no other run of this test process has, as GitHub gives every workflow run.
@@ -523,7 +537,11 @@ fn run_action_with(
         .parent()
         .unwrap()
         .to_path_buf();
-    let mut path_entries = vec![bin_dir];
+    let mut path_entries = if options.no_built_binary {
+        Vec::new()
+    } else {
+        vec![bin_dir]
+    };
     path_entries.extend(
         options
             .path
@@ -533,6 +551,7 @@ fn run_action_with(
     let action_path = action_dir();
     let values: BTreeMap<String, String> = [
         ("github.action_path", action_path.to_str().unwrap()),
+        ("github.action_ref", options.action_ref),
         ("github.workspace", workspace.to_str().unwrap()),
         ("github.event_name", event),
         ("github.event_path", event_path.to_str().unwrap()),
@@ -544,7 +563,8 @@ fn run_action_with(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let head = git(workspace, &["rev-parse", "HEAD"]).trim().to_string();
+    let repo_dir = workspace.join(&all_inputs["path"]);
+    let head = git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string();
     let base_env: Vec<(&str, String)> = vec![
         ("CI", "true".into()),
         ("GITHUB_ACTIONS", "true".into()),
@@ -574,11 +594,17 @@ fn run_action_with(
     let mut failed = false;
     let mut log = String::new();
     let mut restored = None;
+    let mut added_path = Vec::new();
 
+    let mut done = false;
     for (i, step) in steps(&action).iter().enumerate() {
+        if done {
+            break;
+        }
         let id = scalar(&step["id"])
             .or_else(|| scalar(&step["name"]))
             .unwrap_or_else(|| format!("step{i}"));
+        done = options.until == Some(id.as_str());
         let cx = Context {
             inputs: &all_inputs,
             outputs: &outputs,
@@ -629,6 +655,9 @@ fn run_action_with(
         for (k, v) in &base_env {
             cmd.env(k, v);
         }
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
         for (k, v) in map(&step["env"]) {
             cmd.env(k, cx.substitute(&v));
         }
@@ -644,11 +673,16 @@ fn run_action_with(
             parse_outputs(&std::fs::read_to_string(&output_file).unwrap()),
         );
         // GITHUB_PATH additions apply to the following steps, first on PATH.
-        for line in std::fs::read_to_string(&path_file).unwrap().lines().rev() {
-            if !line.trim().is_empty() {
-                path_entries.insert(0, PathBuf::from(line.trim()));
-            }
+        let added: Vec<PathBuf> = std::fs::read_to_string(&path_file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| PathBuf::from(l.trim()))
+            .collect();
+        for p in added.iter().rev() {
+            path_entries.insert(0, p.clone());
         }
+        added_path.extend(added);
         std::fs::write(&path_file, "").unwrap();
         if out.status.success() {
             outcomes.insert(id, "success".into());
@@ -686,6 +720,9 @@ fn run_action_with(
         workspace: workspace.to_path_buf(),
         event: event.to_string(),
         restored,
+        added_path,
+        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+        runner,
     }
 }
 
@@ -834,6 +871,9 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
         "verify",
         "revoke",
         "cache",
+        "category",
+        "path",
+        "version",
     ] {
         assert!(inputs.contains(&name.to_string()), "input {name}");
     }
@@ -861,14 +901,22 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
         .expect("an upload-sarif step");
     assert_eq!(
         scalar(&upload["uses"]).as_deref(),
-        Some("github/codeql-action/upload-sarif@v3")
+        Some("github/codeql-action/upload-sarif@v4")
     );
     let with = map(&upload["with"]);
     assert_eq!(with["sarif_file"], "${{ steps.scan.outputs.sarif-file }}");
     assert_eq!(with["category"], "${{ steps.plan.outputs.category }}");
     assert_eq!(
+        with["checkout_path"],
+        "${{ steps.scan.outputs.checkout-path }}"
+    );
+    // Only a report this run's scan wrote, complete, is uploaded.
+    assert_eq!(
         scalar(&upload["if"]).as_deref(),
-        Some("always() && inputs.upload-sarif == 'true' && steps.scan.outcome == 'success'")
+        Some(
+            "always() && inputs.upload-sarif == 'true' && steps.scan.outcome == 'success' \
+             && steps.scan.outputs.sarif-written == 'true'"
+        )
     );
 
     let cache = steps
@@ -876,61 +924,26 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
         .find(|s| scalar(&s["uses"]).is_some_and(|u| u.starts_with("actions/cache@")))
         .expect("an actions/cache step");
     let with = map(&cache["with"]);
-    assert!(with["key"].contains("steps.install-plan.outputs.cache-key"));
-    assert!(with["path"].contains("steps.install-plan.outputs.root"));
+    assert_eq!(
+        with["key"],
+        "${{ steps.install-release.outputs.cache-key }}"
+    );
+    assert_eq!(with["path"], "${{ steps.install-release.outputs.root }}");
+    assert_eq!(
+        scalar(&cache["if"]).as_deref(),
+        Some("steps.install-release.outputs.build == 'true'")
+    );
 
     // Every run step is bash, and inputs reach scripts through env:, never pasted into code.
     for step in steps.iter().filter(|s| !s["run"].is_badvalue()) {
         assert_eq!(scalar(&step["shell"]).as_deref(), Some("bash"));
         let run = scalar(&step["run"]).unwrap();
+        // No expression at all in a script (template injection): values come through env:.
         assert!(
-            !run.contains("inputs."),
-            "inputs pasted into a script: {run}"
+            !run.contains("${{") && !run.contains("inputs."),
+            "an expression pasted into a script: {run}"
         );
     }
-}
-
-#[test]
-fn install_plan_builds_when_leakgate_is_missing() {
-    let runner = tempfile::tempdir().unwrap();
-    let output = runner.path().join("output.txt");
-    std::fs::write(&output, "").unwrap();
-    // A PATH with the usual tools but no leakgate.
-    let path: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .filter(|p| !p.join("leakgate").exists())
-        .collect();
-    let out = Command::new("bash")
-        .arg(action_dir().join("scripts/action-install.sh"))
-        .arg("plan")
-        .env("PATH", std::env::join_paths(path).unwrap())
-        .env("GITHUB_ACTION_PATH", action_dir())
-        .env("GITHUB_OUTPUT", &output)
-        .env("RUNNER_TEMP", runner.path())
-        .env("RUNNER_OS", "macOS")
-        .env("RUNNER_ARCH", "ARM64")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
-    assert_eq!(outputs["install"], "true");
-    let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(
-        outputs["root"],
-        format!("{}/leakgate-{version}", runner.path().display())
-    );
-    let key = &outputs["cache-key"];
-    assert!(
-        key.starts_with(&format!("leakgate-macOS-ARM64-{version}-")),
-        "{key}"
-    );
-    assert_eq!(
-        key.len(),
-        format!("leakgate-macOS-ARM64-{version}-").len() + 33
-    );
 }
 
 #[test]
@@ -1203,7 +1216,7 @@ fn a_push_to_the_default_branch_scans_the_full_history_with_the_cache() {
         [
             "actions/cache/restore@v4",
             "actions/cache/save@v4",
-            "github/codeql-action/upload-sarif@v3"
+            "github/codeql-action/upload-sarif@v4"
         ]
     );
     assert_eq!(run.outcomes["Gate on findings"], "failure");
@@ -1479,7 +1492,7 @@ fn reads_the_event_without_jq_or_python() {
     let bin = minimal_tools(
         tools.path(),
         &[
-            "bash", "git", "sed", "grep", "tr", "head", "cut", "wc", "cat", "sort", "find",
+            "bash", "git", "sed", "grep", "tr", "head", "cut", "wc", "cat", "sort", "find", "rm",
         ],
     );
     // A push still scans before..after: the fallback reads top-level fields.
@@ -1522,4 +1535,634 @@ fn reads_the_event_without_jq_or_python() {
     assert!(run.log.contains("::warning"), "{}", run.log);
     assert_eq!(run.outputs["scan"]["scanned"], "history", "{}", run.log);
     check_common(&run, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installing the release binary, against a stand-in release server.
+
+/// The release targets, by the runner's `RUNNER_OS` and `RUNNER_ARCH`.
+const TARGETS: [(&str, &str, &str); 5] = [
+    ("Linux", "X64", "x86_64-unknown-linux-musl"),
+    ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+    ("macOS", "X64", "x86_64-apple-darwin"),
+    ("macOS", "ARM64", "aarch64-apple-darwin"),
+    ("Windows", "X64", "x86_64-pc-windows-msvc"),
+];
+
+/// A stand-in for GitHub's release downloads on 127.0.0.1 (an OS-picked port): serves the
+/// files under its folder at `/releases/download/<path>`, 404 for anything else, and records
+/// every request. A path can be made to answer 503 a number of times first. Stopped on drop.
+struct ReleaseServer {
+    port: u16,
+    files: tempfile::TempDir,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    unavailable: std::sync::Arc<std::sync::Mutex<BTreeMap<String, u32>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReleaseServer {
+    fn start() -> ReleaseServer {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let files = tempfile::tempdir().unwrap();
+        let root = files.path().to_path_buf();
+        let requests: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let unavailable: std::sync::Arc<std::sync::Mutex<BTreeMap<String, u32>>> =
+            std::sync::Arc::default();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (log, busy, halt) = (
+            std::sync::Arc::clone(&requests),
+            std::sync::Arc::clone(&unavailable),
+            std::sync::Arc::clone(&stop),
+        );
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if halt.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                // The headers, up to the blank line.
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "" {
+                    line.clear();
+                }
+                let path = request_line
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                log.lock().unwrap().push(path.clone());
+                let mut busy = busy.lock().unwrap();
+                let (status, body) = match busy.get_mut(&path) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        ("503 Service Unavailable", Vec::new())
+                    }
+                    _ => match path
+                        .strip_prefix("/releases/download/")
+                        .filter(|p| !p.split('/').any(|s| s == ".." || s.is_empty()))
+                        .and_then(|p| std::fs::read(root.join(p)).ok())
+                    {
+                        Some(body) => ("200 OK", body),
+                        None => ("404 Not Found", b"Not Found".to_vec()),
+                    },
+                };
+                drop(busy);
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream
+                    .write_all(head.as_bytes())
+                    .and_then(|()| stream.write_all(&body));
+            }
+        });
+        ReleaseServer {
+            port,
+            files,
+            requests,
+            unavailable,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// What the action is given as `LEAKGATE_RELEASE_BASE_URL`.
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/releases/download", self.port)
+    }
+
+    /// Serve `content` at `/releases/download/<path>`.
+    fn put(&self, path: &str, content: &[u8]) {
+        let file = self.files.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+    }
+
+    /// Answer 503 to the first `times` requests for `/releases/download/<path>`.
+    fn unavailable(&self, path: &str, times: u32) {
+        self.unavailable
+            .lock()
+            .unwrap()
+            .insert(format!("/releases/download/{path}"), times);
+    }
+
+    /// The paths requested so far, in order, without the `/releases/download/` prefix.
+    fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.trim_start_matches("/releases/download/").to_string())
+            .collect()
+    }
+}
+
+impl Drop for ReleaseServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The archive name of a release asset.
+fn asset_name(version: &str, target: &str) -> String {
+    let ext = if target.contains("windows") {
+        "zip"
+    } else {
+        "tar.gz"
+    };
+    format!("leakgate-{version}-{target}.{ext}")
+}
+
+/// A release archive as the release workflow builds it: the binary (`leakgate`, or
+/// `leakgate.exe` for Windows) at the top level, beside a README.
+fn release_archive(target: &str, binary: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let readme = b"# leakgate\n";
+    if target.contains("windows") {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        zip.start_file("README.md", opts).unwrap();
+        zip.write_all(readme).unwrap();
+        zip.start_file("leakgate.exe", opts).unwrap();
+        zip.write_all(binary).unwrap();
+        zip.finish().unwrap().into_inner()
+    } else {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, content, mode) in [
+            ("README.md", &readme[..], 0o644),
+            ("leakgate", binary, 0o755),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(mode);
+            header.set_cksum();
+            tar.append_data(&mut header, name, content).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+}
+
+/// A stand-in binary: a script that says it is leakgate `version` built for `target`.
+fn stub_binary(version: &str, target: &str) -> Vec<u8> {
+    format!("#!/bin/sh\necho \"leakgate {version} {target}\"\n").into_bytes()
+}
+
+/// Publish release `version` on `server`: an archive per target holding `binary(target)`,
+/// and SHA256SUMS listing them all.
+fn publish(server: &ReleaseServer, version: &str, binary: impl Fn(&str) -> Vec<u8>) {
+    let mut sums = String::new();
+    for (_, _, target) in TARGETS {
+        let name = asset_name(version, target);
+        let archive = release_archive(target, &binary(target));
+        sums.push_str(&format!("{}  {name}\n", sha256_hex(&archive)));
+        server.put(&format!("v{version}/{name}"), &archive);
+    }
+    server.put(&format!("v{version}/SHA256SUMS"), sums.as_bytes());
+}
+
+/// The test's PATH without any folder holding a leakgate.
+fn path_without_leakgate() -> Vec<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .filter(|p| !p.join("leakgate").exists() && !p.join("leakgate.exe").exists())
+        .collect()
+}
+
+/// Run the install steps only (up to the source build) on a runner with `os` and `arch` and no
+/// leakgate on PATH (besides `extra_path`, first), downloading from `server`.
+fn run_install(
+    repo: &Path,
+    server: &ReleaseServer,
+    (os, arch): (&str, &str),
+    action_ref: &str,
+    inputs: &[(&str, &str)],
+    extra_path: &[PathBuf],
+) -> ActionRun {
+    let mut path = extra_path.to_vec();
+    path.extend(path_without_leakgate());
+    run_action_with(
+        repo,
+        "workflow_dispatch",
+        json!({}),
+        inputs,
+        RunOptions {
+            path: Some(path),
+            no_built_binary: true,
+            action_ref,
+            env: vec![
+                ("RUNNER_OS", os.to_string()),
+                ("RUNNER_ARCH", arch.to_string()),
+                ("LEAKGATE_RELEASE_BASE_URL", server.base_url()),
+            ],
+            until: Some("install-build"),
+            ..RunOptions::default()
+        },
+    )
+}
+
+/// Where the release step installs `target`'s binary of `version` in `run`.
+fn release_bin(run: &ActionRun, version: &str, target: &str) -> PathBuf {
+    run.runner
+        .path()
+        .join("_temp")
+        .join(format!("leakgate-{version}-{target}"))
+        .join("bin")
+}
+
+/// Check that `run` installed the release binary of `version` for `target` and nothing else:
+/// on PATH, the right one, no source build, and exactly the archive and SHA256SUMS fetched.
+fn check_release_installed(run: &ActionRun, server: &ReleaseServer, version: &str, target: &str) {
+    assert_eq!(run.outcomes["install-release"], "success", "{}", run.log);
+    assert!(!run.failed, "{}", run.log);
+    assert_eq!(run.outputs["install-plan"]["version"], version);
+    assert_eq!(run.outputs["install-release"]["build"], "false");
+    assert_eq!(run.outcomes["install-build"], "skipped");
+    assert!(run.uses("actions/cache@").is_none());
+    let bin = release_bin(run, version, target);
+    assert_eq!(run.added_path, [bin.clone()], "{}", run.log);
+    let exe = if target.contains("windows") {
+        "leakgate.exe"
+    } else {
+        "leakgate"
+    };
+    let out = Command::new(bin.join(exe))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("leakgate {version} {target}"),
+        "the binary built for {target}"
+    );
+    assert_eq!(
+        server.requests(),
+        [
+            format!("v{version}/{}", asset_name(version, target)),
+            format!("v{version}/SHA256SUMS")
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn installs_the_release_for_each_os_and_arch_of_the_action_ref() {
+    let repo = repo();
+    for (os, arch, target) in TARGETS.iter().filter(|t| t.0 != "Windows") {
+        let server = ReleaseServer::start();
+        publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+        let run = run_install(&repo.path, &server, (os, arch), "v9.8.7", &[], &[]);
+        check_release_installed(&run, &server, "9.8.7", target);
+        assert!(run.log.contains("Verified leakgate-9.8.7-"), "{}", run.log);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+#[ignore = "needs unzip: scripts/test.sh runs it where unzip is present (Windows runners without it use PowerShell's Expand-Archive, untested here)"]
+fn installs_the_windows_zip_with_unzip() {
+    let repo = repo();
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    let run = run_install(&repo.path, &server, ("Windows", "X64"), "v9.8.7", &[], &[]);
+    check_release_installed(&run, &server, "9.8.7", "x86_64-pc-windows-msvc");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_version_comes_from_the_action_ref_or_the_version_input() {
+    let repo = repo();
+    let server = ReleaseServer::start();
+    let source = env!("CARGO_PKG_VERSION");
+    let plan = |action_ref: &str, inputs: &[(&str, &str)]| {
+        let mut path = path_without_leakgate();
+        path.insert(0, PathBuf::from("/nonexistent"));
+        run_action_with(
+            &repo.path,
+            "workflow_dispatch",
+            json!({}),
+            inputs,
+            RunOptions {
+                path: Some(path),
+                no_built_binary: true,
+                action_ref,
+                env: vec![("LEAKGATE_RELEASE_BASE_URL", server.base_url())],
+                until: Some("install-plan"),
+                ..RunOptions::default()
+            },
+        )
+    };
+    for (action_ref, inputs, want) in [
+        ("v2.3.4", &[][..], "2.3.4"),
+        ("v2.3.4-rc.1", &[], "2.3.4-rc.1"),
+        // A branch, a moving major tag or a commit: the checkout's own version.
+        ("main", &[], source),
+        ("v1", &[], source),
+        ("0123456789abcdef0123456789abcdef01234567", &[], source),
+        ("", &[], source),
+        // The input wins over the ref.
+        ("v2.3.4", &[("version", "3.0.1")], "3.0.1"),
+        ("main", &[("version", "v3.0.1")], "3.0.1"),
+    ] {
+        let run = plan(action_ref, inputs);
+        assert_eq!(run.outcomes["install-plan"], "success", "{}", run.log);
+        assert_eq!(
+            run.outputs["install-plan"]["version"], want,
+            "ref {action_ref:?}, inputs {inputs:?}"
+        );
+        assert_eq!(run.outputs["install-plan"]["install"], "true");
+    }
+    for bad in ["latest", "1.2", "1.2.3; rm -rf /"] {
+        let run = plan("v2.3.4", &[("version", bad)]);
+        assert_eq!(
+            run.outcomes["install-plan"], "failure",
+            "{bad}: {}",
+            run.log
+        );
+        assert!(run.log.contains("::error"), "{}", run.log);
+    }
+    assert!(server.requests().is_empty(), "planning downloads nothing");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_checksum_that_does_not_match_is_refused() {
+    let repo = repo();
+    let (os, arch, target) = TARGETS[0];
+    let name = asset_name("9.8.7", target);
+    let refused = |server: &ReleaseServer, why: &str| {
+        let run = run_install(&repo.path, server, (os, arch), "v9.8.7", &[], &[]);
+        assert_eq!(run.outcomes["install-release"], "failure", "{}", run.log);
+        assert!(run.failed);
+        assert!(run.log.contains(why), "{why}: {}", run.log);
+        // Nothing on PATH, no binary left, and no fall back to a build.
+        assert!(run.added_path.is_empty(), "{:?}", run.added_path);
+        assert!(!release_bin(&run, "9.8.7", target).join("leakgate").exists());
+        assert_eq!(run.outcomes["install-build"], "skipped");
+        assert!(run.uses("actions/cache@").is_none());
+    };
+
+    // The archive is not the one SHA256SUMS names.
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    server.put(
+        &format!("v9.8.7/{name}"),
+        &release_archive(target, &stub_binary("9.8.7", "tampered")),
+    );
+    refused(&server, "checksum mismatch");
+
+    // SHA256SUMS has no line for this archive (only other targets').
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    let sums =
+        String::from_utf8(std::fs::read(server.files.path().join("v9.8.7/SHA256SUMS")).unwrap())
+            .unwrap()
+            .lines()
+            .filter(|l| !l.ends_with(&name))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+    server.put("v9.8.7/SHA256SUMS", sums.as_bytes());
+    refused(&server, "has no line for");
+
+    // No SHA256SUMS at all.
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    std::fs::remove_file(server.files.path().join("v9.8.7/SHA256SUMS")).unwrap();
+    refused(&server, "no SHA256SUMS");
+
+    // A verified archive whose binary is another version.
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.6", t));
+    refused(&server, "not 9.8.7");
+}
+
+/// A `cargo` that records its arguments in `log` and "builds" a leakgate of `version` into
+/// the `--root` it is given.
+fn cargo_stub(dir: &Path, log: &Path, version: &str) -> PathBuf {
+    let bin = dir.join("cargo-stub");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+printf '%s\n' "$*" >> '{log}'
+root=
+while [ $# -gt 0 ]; do
+  [ "$1" = --root ] && root=$2
+  shift
+done
+mkdir -p "$root/bin"
+printf '#!/bin/sh\necho "leakgate {version} source"\n' > "$root/bin/leakgate"
+chmod +x "$root/bin/leakgate"
+"#,
+        log = log.display()
+    );
+    let cargo = bin.join("cargo");
+    std::fs::write(&cargo, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[cfg(unix)]
+#[test]
+fn no_release_falls_back_to_the_cached_source_build() {
+    let repo = repo();
+    let source = env!("CARGO_PKG_VERSION");
+    let tools = tempfile::tempdir().unwrap();
+    let log = tools.path().join("cargo.log");
+    let cargo = cargo_stub(tools.path(), &log, source);
+
+    // No release of the action's version (a commit between releases): 404, then the build.
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    let run = run_install(
+        &repo.path,
+        &server,
+        ("Linux", "X64"),
+        "main",
+        &[],
+        std::slice::from_ref(&cargo),
+    );
+    assert!(!run.failed, "{}", run.log);
+    let asset = asset_name(source, "x86_64-unknown-linux-musl");
+    assert_eq!(
+        server.requests(),
+        [format!("v{source}/{asset}")],
+        "no retry of a 404"
+    );
+    assert!(
+        run.log.contains("::warning") && run.log.contains("HTTP 404"),
+        "says why: {}",
+        run.log
+    );
+    let release = &run.outputs["install-release"];
+    assert_eq!(release["build"], "true");
+    let root = run
+        .runner
+        .path()
+        .join("_temp")
+        .join(format!("leakgate-{source}"));
+    assert_eq!(release["root"], root.display().to_string());
+    let key = &release["cache-key"];
+    assert!(
+        key.starts_with(&format!("leakgate-Linux-X64-{source}-")),
+        "{key}"
+    );
+    assert_eq!(
+        key.len(),
+        format!("leakgate-Linux-X64-{source}-").len() + 33
+    );
+    let cache = run
+        .uses("actions/cache@")
+        .expect("the build's cache step ran");
+    assert_eq!(cache.with["path"], release["root"]);
+    assert_eq!(&cache.with["key"], key);
+    assert_eq!(run.outcomes["install-build"], "success");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().trim(),
+        format!(
+            "install --locked --path {} --root {}",
+            action_dir().display(),
+            root.display()
+        )
+    );
+    assert_eq!(run.added_path, [root.join("bin")]);
+
+    // No release build for the runner (Windows on ARM): straight to the build, nothing fetched.
+    std::fs::remove_file(&log).unwrap();
+    let server = ReleaseServer::start();
+    let run = run_install(
+        &repo.path,
+        &server,
+        ("Windows", "ARM64"),
+        "",
+        &[],
+        std::slice::from_ref(&cargo),
+    );
+    assert!(!run.failed, "{}", run.log);
+    assert!(server.requests().is_empty());
+    assert_eq!(run.outputs["install-release"]["build"], "true");
+    assert!(
+        run.log
+            .contains("No release build exists for Windows ARM64"),
+        "{}",
+        run.log
+    );
+    assert!(log.exists(), "cargo ran");
+
+    // A version the source is not, with no release: no build of the wrong version.
+    std::fs::remove_file(&log).unwrap();
+    let run = run_install(
+        &repo.path,
+        &server,
+        ("Linux", "X64"),
+        "",
+        &[("version", "9.9.9")],
+        std::slice::from_ref(&cargo),
+    );
+    assert_eq!(run.outcomes["install-release"], "failure", "{}", run.log);
+    assert!(
+        run.log.contains("the action's source is version"),
+        "{}",
+        run.log
+    );
+    assert!(!log.exists(), "cargo did not run");
+    assert!(run.added_path.is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_busy_release_server_is_retried() {
+    let repo = repo();
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    let target = "aarch64-apple-darwin";
+    let name = format!("v9.8.7/{}", asset_name("9.8.7", target));
+    server.unavailable(&name, 1);
+    let run = run_install(&repo.path, &server, ("macOS", "ARM64"), "v9.8.7", &[], &[]);
+    assert_eq!(run.outcomes["install-release"], "success", "{}", run.log);
+    assert_eq!(
+        server.requests(),
+        [name.clone(), name, "v9.8.7/SHA256SUMS".to_string()]
+    );
+
+    // Always busy: the retries are bounded and the step fails, with no build.
+    let server = ReleaseServer::start();
+    publish(&server, "9.8.7", |t| stub_binary("9.8.7", t));
+    let name = format!("v9.8.7/{}", asset_name("9.8.7", target));
+    server.unavailable(&name, 1000);
+    let run = run_install(&repo.path, &server, ("macOS", "ARM64"), "v9.8.7", &[], &[]);
+    assert_eq!(run.outcomes["install-release"], "failure", "{}", run.log);
+    assert!(run.log.contains("HTTP 503"), "{}", run.log);
+    assert_eq!(server.requests().len(), 4, "one try and three retries");
+    assert_eq!(run.outcomes["install-build"], "skipped");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_action_scans_with_the_release_binary_it_installed() {
+    let repo = repo();
+    let server = ReleaseServer::start();
+    let version = env!("CARGO_PKG_VERSION");
+    // The "release binary" runs the built one, so the rest of the action works as released.
+    let real = env!("CARGO_BIN_EXE_leakgate");
+    publish(&server, version, |_| {
+        format!("#!/bin/sh\nexec '{real}' \"$@\"\n").into_bytes()
+    });
+    let run = run_action_with(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree")],
+        RunOptions {
+            path: Some(path_without_leakgate()),
+            no_built_binary: true,
+            action_ref: &format!("v{version}"),
+            env: vec![("LEAKGATE_RELEASE_BASE_URL", server.base_url())],
+            ..RunOptions::default()
+        },
+    );
+    assert_eq!(
+        run.outputs["install-plan"]["install"], "true",
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        run.outputs["install-release"]["build"], "false",
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        run.added_path,
+        [release_bin(&run, version, "x86_64-unknown-linux-musl")]
+    );
+    assert_eq!(run.outcomes["scan"], "success", "{}", run.log);
+    assert_eq!(run.output("findings"), "1", "{}", run.log);
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+    assert!(run.upload().is_some());
 }
