@@ -42,7 +42,13 @@ else
   missing "no IPv6 loopback"
 fi
 
-known='^(precommit::|.*ipv6)'
+if command -v unzip >/dev/null 2>&1; then
+  filters+=(_with_unzip)
+else
+  missing "unzip is not installed"
+fi
+
+known='^(precommit::|.*ipv6|.*_with_unzip)'
 unknown=$(cargo test --locked --quiet --test it -- --ignored --list --format terse 2>/dev/null |
   sed -n 's/: test$//p' | grep -Ev "$known" || true)
 if [ -n "$unknown" ]; then

@@ -564,7 +564,12 @@ fn run_action_with(
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let repo_dir = workspace.join(&all_inputs["path"]);
-    let head = git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string();
+    // A `path` that is no repository is the action's error to report.
+    let head = if repo_dir.join(".git").exists() {
+        git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string()
+    } else {
+        String::new()
+    };
     let base_env: Vec<(&str, String)> = vec![
         ("CI", "true".into()),
         ("GITHUB_ACTIONS", "true".into()),
@@ -1803,7 +1808,7 @@ fn check_release_installed(run: &ActionRun, server: &ReleaseServer, version: &st
     assert_eq!(run.outcomes["install-build"], "skipped");
     assert!(run.uses("actions/cache@").is_none());
     let bin = release_bin(run, version, target);
-    assert_eq!(run.added_path, [bin.clone()], "{}", run.log);
+    assert_eq!(run.added_path, std::slice::from_ref(&bin), "{}", run.log);
     let exe = if target.contains("windows") {
         "leakgate.exe"
     } else {
@@ -2165,4 +2170,260 @@ fn the_action_scans_with_the_release_binary_it_installed() {
     assert_eq!(run.output("findings"), "1", "{}", run.log);
     assert_eq!(run.sarif_paths(), ["app.env"]);
     assert!(run.upload().is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report: what is uploaded, under which category, and the step summary.
+
+/// A summary cell as the action escapes it: every character but letters, digits and ` ./-:,=+@()`
+/// as a numeric character reference, so no path or secret can shape the Markdown.
+fn summary_cell(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " ./-:,=+@()".contains(c) {
+                c.to_string()
+            } else {
+                format!("&#{};", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// The summary row of a Genesys secret found at `place` (`path:line`) in `commit` (empty for
+/// a tree scan).
+fn summary_row(place: &str, commit: &str, secret: &str) -> String {
+    format!(
+        "| genesys-client-secret | critical | {} | {} | {} |",
+        summary_cell(place),
+        commit.get(..12).unwrap_or(commit),
+        summary_cell(&format!("{}*****", &secret[..4]))
+    )
+}
+
+#[test]
+fn the_step_summary_is_a_table_of_redacted_findings() {
+    let repo = repo();
+    let first = git(&repo.path, &["rev-parse", "main~1"]).trim().to_string();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "history"), ("fail-on-findings", "false")],
+    );
+    check_common(&run, 2);
+    let lines: Vec<&str> = run.summary.lines().collect();
+    assert!(
+        lines.contains(&"**2 finding(s)**: 2 critical"),
+        "{}",
+        run.summary
+    );
+    let header = lines
+        .iter()
+        .position(|l| *l == "| Rule | Severity | Where | Commit | Secret |")
+        .unwrap_or_else(|| panic!("{}", run.summary));
+    assert_eq!(lines[header + 1], "|---|---|---|---|---|");
+    assert_eq!(
+        lines[header + 2..],
+        [
+            summary_row("app.env:2", &repo.head, &common::genesys_secret(102)),
+            summary_row("legacy.env:2", &first, &common::genesys_secret(101)),
+        ]
+    );
+    for seed in [101, 102] {
+        assert!(!run.summary.contains(&common::genesys_secret(seed)));
+    }
+
+    // Asked for --no-redact, leakgate puts the secret in the SARIF; the summary still hides it.
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[
+            ("mode", "tree"),
+            ("args", "--no-redact"),
+            ("fail-on-findings", "false"),
+        ],
+    );
+    check_common(&run, 1);
+    let secret = common::genesys_secret(102);
+    assert!(run.sarif().to_string().contains(&secret));
+    assert!(!run.summary.contains(&secret), "{}", run.summary);
+    assert!(
+        run.summary.contains(&summary_row("app.env:2", "", &secret)),
+        "{}",
+        run.summary
+    );
+}
+
+#[test]
+fn the_step_summary_caps_its_table_and_escapes_what_the_repository_names() {
+    let repo = repo();
+    // 54 more secrets, untracked (a tree scan reads them), one under a name made of Markdown.
+    let mut files: Vec<(String, String)> = (0..53)
+        .map(|i| (format!("conf/{i:02}.env"), env_file(300 + i)))
+        .collect();
+    files.push(("a|b*_[x](y)`<i>.env".to_string(), env_file(400)));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    write_files(&repo.path, &files);
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("fail-on-findings", "false")],
+    );
+    check_common(&run, 55);
+    assert!(
+        run.summary
+            .lines()
+            .any(|l| l == "**55 finding(s)**: 55 critical"),
+        "{}",
+        run.summary
+    );
+    let rows: Vec<&str> = run
+        .summary
+        .lines()
+        .filter(|l| l.starts_with("| genesys-client-secret |"))
+        .collect();
+    assert_eq!(rows.len(), 50, "{}", run.summary);
+    assert!(
+        run.summary
+            .lines()
+            .any(|l| l == "... and 5 more: see code scanning or the SARIF report."),
+        "{}",
+        run.summary
+    );
+    // The odd name sorts after app.env: its row is whole, every Markdown character escaped.
+    assert_eq!(
+        rows[1],
+        summary_row("a|b*_[x](y)`<i>.env:2", "", &common::genesys_secret(400)),
+        "{}",
+        run.summary
+    );
+    assert!(rows[1].contains("| a&#124;b&#42;&#95;&#91;x&#93;(y)&#96;&#60;i&#62;.env:2 |"));
+    for row in &rows {
+        assert_eq!(row.matches('|').count(), 6, "{row}");
+    }
+}
+
+#[test]
+fn a_stale_report_is_never_uploaded() {
+    let repo = repo();
+    let stale = repo.path.join("leakgate.sarif");
+    let plant = || std::fs::write(&stale, "{\"stale\": true}").unwrap();
+
+    // leakgate fails (exit 2): the earlier step's report is gone, nothing is uploaded.
+    plant();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("config", "no-such-config.toml")],
+    );
+    assert_eq!(run.outputs["scan"]["exit-code"], "2", "{}", run.log);
+    assert_eq!(run.outputs["scan"]["sarif-written"], "false");
+    assert!(run.upload().is_none(), "{}", run.log);
+    assert!(!stale.exists(), "{}", run.log);
+    assert!(run.log.contains("left by an earlier step"), "{}", run.log);
+
+    // The scan never runs (the plan fails): no upload, and the stale report is gone too.
+    plant();
+    let run = run_action(&repo.path, "schedule", json!({}), &[("mode", "sideways")]);
+    assert_eq!(run.outcomes["scan"], "skipped");
+    assert!(run.upload().is_none());
+    assert!(!stale.exists(), "{}", run.log);
+
+    // A scan that runs uploads its own report (the stale one is not valid SARIF).
+    plant();
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree")],
+    );
+    check_common(&run, 1);
+    assert_eq!(run.outputs["scan"]["sarif-written"], "true");
+}
+
+#[test]
+fn the_category_input_overrides_the_computed_one() {
+    let repo = repo();
+    let run = run_action(
+        &repo.path,
+        "pull_request",
+        pull_request(&repo.base, &repo.head),
+        &[("category", "secrets/leakgate-pr")],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    assert_eq!(run.output("category"), "secrets/leakgate-pr");
+    assert_eq!(
+        run.upload().expect("uploaded").with["category"],
+        "secrets/leakgate-pr"
+    );
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+
+    // One line only: a category cannot smuggle other step outputs in.
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("category", "a\nscanned=tree")],
+    );
+    assert_eq!(run.outcomes["plan"], "failure", "{}", run.log);
+    assert!(run.upload().is_none());
+}
+
+#[test]
+fn the_path_input_scans_a_repository_inside_the_workspace() {
+    let repo = repo();
+    // The workspace holds the repository in `work/`, as `actions/checkout` with `path: work`.
+    let workspace = repo.path.parent().unwrap().to_path_buf();
+    let out = common::run_in(
+        &repo.path,
+        &["baseline", "create", "--output", ".leakgate-baseline.json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let run = run_action(
+        &workspace,
+        "pull_request",
+        pull_request(&repo.base, &repo.head),
+        &[("path", "work")],
+    );
+    assert_eq!(run.outputs["scan"]["scanned"], "range", "{}", run.log);
+    check_common(&run, 1);
+    assert_eq!(run.sarif_paths(), ["app.env"]);
+    // The report is in the workspace; code scanning is told where the repository is.
+    assert!(workspace.join("leakgate.sarif").is_file());
+    assert!(!repo.path.join("leakgate.sarif").exists());
+    assert_eq!(
+        std::fs::canonicalize(&run.upload().unwrap().with["checkout_path"]).unwrap(),
+        std::fs::canonicalize(&repo.path).unwrap()
+    );
+
+    // The baseline resolves in the repository, not the workspace.
+    let run = run_action(
+        &workspace,
+        "workflow_dispatch",
+        json!({}),
+        &[
+            ("path", "work"),
+            ("mode", "tree"),
+            ("baseline", ".leakgate-baseline.json"),
+        ],
+    );
+    check_common(&run, 0);
+    assert!(!run.failed, "{}", run.log);
+
+    // A path that is not there is an error, before any scan.
+    let run = run_action(
+        &workspace,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("path", "nowhere")],
+    );
+    assert!(run.failed);
+    assert_eq!(run.outcomes["plan"], "failure", "{}", run.log);
 }
