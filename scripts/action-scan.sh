@@ -145,24 +145,32 @@ print(sum(len(r.get("results") or []) for r in doc.get("runs") or []))
 annotate() {
   local file=$1 py
   [ -f "$file" ] || return 0
+  # Workflow-command escaping (paths and messages come from the scanned repository): %, CR and
+  # LF everywhere, and `:` and `,` in properties, so no name can end or add a property.
   if command -v jq >/dev/null 2>&1; then
-    jq -r 'limit(50; .runs[]?.results[]?
+    jq -r 'def data: gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
+      def prop: data | gsub(":"; "%3A") | gsub(","; "%2C");
+      limit(50; .runs[]?.results[]?
       | (.locations[0].physicalLocation // {}) as $p
-      | "::error file=\($p.artifactLocation.uri // ""),line=\($p.region.startLine // 1),title=leakgate \(.ruleId)::\(.message.text // .ruleId | gsub("\n"; " "))")' \
+      | "::error file=\($p.artifactLocation.uri // "" | prop),line=\($p.region.startLine // 1),title=\("leakgate \(.ruleId)" | prop)::\(.message.text // .ruleId | data)")' \
       "$file" 2>/dev/null && return 0
   fi
   for py in python3 python; do
     command -v "$py" >/dev/null 2>&1 || continue
     "$py" -c '
 import json, sys
+def data(s):
+    return str(s).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def prop(s):
+    return data(s).replace(":", "%3A").replace(",", "%2C")
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
 results = [r for run in doc.get("runs") or [] for r in run.get("results") or []]
 for r in results[:50]:
     loc = (r.get("locations") or [{}])[0].get("physicalLocation") or {}
     uri = (loc.get("artifactLocation") or {}).get("uri", "")
     line = (loc.get("region") or {}).get("startLine", 1)
-    text = ((r.get("message") or {}).get("text") or r.get("ruleId", "")).replace("\n", " ")
-    print("::error file=%s,line=%s,title=leakgate %s::%s" % (uri, line, r.get("ruleId", ""), text))
+    text = (r.get("message") or {}).get("text") or r.get("ruleId", "")
+    print("::error file=%s,line=%s,title=%s::%s" % (prop(uri), line, prop("leakgate " + str(r.get("ruleId", ""))), data(text)))
 ' "$file" 2>/dev/null && return 0
   done
   return 0

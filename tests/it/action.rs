@@ -2427,3 +2427,36 @@ fn the_path_input_scans_a_repository_inside_the_workspace() {
     assert!(run.failed);
     assert_eq!(run.outcomes["plan"], "failure", "{}", run.log);
 }
+
+#[test]
+fn annotations_escape_what_the_repository_names() {
+    let repo = repo();
+    write_files(&repo.path, &[("x,line=1,title=y:z.env", &env_file(500))]);
+    let run = run_action(
+        &repo.path,
+        "workflow_dispatch",
+        json!({}),
+        &[("mode", "tree"), ("fail-on-findings", "false")],
+    );
+    check_common(&run, 2);
+    let annotations: Vec<&str> = run
+        .log
+        .lines()
+        .filter(|l| l.starts_with("::error file="))
+        .collect();
+    assert_eq!(annotations.len(), 2, "{}", run.log);
+    for a in annotations {
+        // file=VALUE,line=N,title=VALUE::message: the name adds no property and ends none.
+        let props = a
+            .strip_prefix("::error ")
+            .unwrap()
+            .split("::")
+            .next()
+            .unwrap();
+        let keys: Vec<&str> = props
+            .split(',')
+            .map(|p| p.split('=').next().unwrap())
+            .collect();
+        assert_eq!(keys, ["file", "line", "title"], "{a}");
+    }
+}
