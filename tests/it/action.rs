@@ -312,6 +312,8 @@ impl Parser<'_, '_> {
 /// A `uses:` step the runner would have run, with its `with:` inputs evaluated.
 #[derive(Debug)]
 struct UsesStep {
+    /// The step's `id:`.
+    id: String,
     uses: String,
     with: BTreeMap<String, String>,
 }
@@ -389,12 +391,22 @@ impl ActionRun {
         self.used.iter().find(|u| u.uses.starts_with(prefix))
     }
 
+    /// The `uses:` step that ran with this `id:`.
+    fn step(&self, id: &str) -> Option<&UsesStep> {
+        self.used.iter().find(|u| u.id == id)
+    }
+
     fn restore(&self) -> Option<&UsesStep> {
-        self.uses("actions/cache/restore@")
+        self.step("scan-cache-restore")
     }
 
     fn save(&self) -> Option<&UsesStep> {
-        self.uses("actions/cache/save@")
+        self.step("scan-cache-save")
+    }
+
+    /// Whether any step of the source build's cache ran.
+    fn build_cache_used(&self) -> bool {
+        self.step("build-cache").is_some() || self.step("build-cache-save").is_some()
     }
 
     /// The value given to `--cache` on the logged command line, if any.
@@ -627,13 +639,17 @@ fn run_action_with(
                 .map(|(k, v)| (k, cx.substitute(&v)))
                 .collect();
             if let Some(cache) = options.cache {
-                if uses.starts_with("actions/cache/restore@") {
-                    restored = cache.restore(&with);
-                } else if uses.starts_with("actions/cache/save@") {
-                    cache.save(&with);
+                match id.as_str() {
+                    "scan-cache-restore" => restored = cache.restore(&with),
+                    "scan-cache-save" => cache.save(&with),
+                    _ => {}
                 }
             }
-            used.push(UsesStep { uses, with });
+            used.push(UsesStep {
+                id: id.clone(),
+                uses,
+                with,
+            });
             outcomes.insert(id, "success".into());
             continue;
         }
@@ -846,10 +862,7 @@ fn check_common(run: &ActionRun, findings: usize) {
         "{}",
         run.log
     );
-    assert!(!run
-        .used
-        .iter()
-        .any(|u| u.uses.starts_with("actions/cache@")));
+    assert!(!run.build_cache_used());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -924,19 +937,41 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
         )
     );
 
-    let cache = steps
-        .iter()
-        .find(|s| scalar(&s["uses"]).is_some_and(|u| u.starts_with("actions/cache@")))
-        .expect("an actions/cache step");
-    let with = map(&cache["with"]);
+    // The source build's cache: restored before the build, saved right after it (not in a
+    // post step, which is skipped when the job fails on a finding).
+    let by_id = |id: &str| {
+        steps
+            .iter()
+            .find(|s| scalar(&s["id"]).as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("a step with id {id}"))
+    };
+    let (restore, save) = (by_id("build-cache"), by_id("build-cache-save"));
     assert_eq!(
-        with["key"],
-        "${{ steps.install-release.outputs.cache-key }}"
+        scalar(&restore["uses"]).as_deref(),
+        Some("actions/cache/restore@v4")
     );
-    assert_eq!(with["path"], "${{ steps.install-release.outputs.root }}");
     assert_eq!(
-        scalar(&cache["if"]).as_deref(),
+        scalar(&save["uses"]).as_deref(),
+        Some("actions/cache/save@v4")
+    );
+    for cache in [restore, save] {
+        let with = map(&cache["with"]);
+        assert_eq!(
+            with["key"],
+            "${{ steps.install-release.outputs.cache-key }}"
+        );
+        assert_eq!(with["path"], "${{ steps.install-release.outputs.root }}");
+    }
+    assert_eq!(
+        scalar(&restore["if"]).as_deref(),
         Some("steps.install-release.outputs.build == 'true'")
+    );
+    assert_eq!(
+        scalar(&save["if"]).as_deref(),
+        Some(
+            "steps.install-build.outcome == 'success' \
+             && steps.build-cache.outputs.cache-hit != 'true'"
+        )
     );
 
     // Every run step is bash, and inputs reach scripts through env:, never pasted into code.
@@ -1331,9 +1366,9 @@ fn action_yml_restores_the_cache_before_the_scan_and_saves_it_always() {
     };
     let (plan, restore, scan, save) = (
         position("plan"),
-        position("actions/cache/restore@"),
+        position("scan-cache-restore"),
         position("scan"),
-        position("actions/cache/save@"),
+        position("scan-cache-save"),
     );
     assert!(plan < restore && restore < scan && scan < save);
     assert_eq!(
@@ -1783,7 +1818,7 @@ fn run_install(
                 ("RUNNER_ARCH", arch.to_string()),
                 ("LEAKGATE_RELEASE_BASE_URL", server.base_url()),
             ],
-            until: Some("install-build"),
+            until: Some("build-cache-save"),
             ..RunOptions::default()
         },
     )
@@ -1806,7 +1841,7 @@ fn check_release_installed(run: &ActionRun, server: &ReleaseServer, version: &st
     assert_eq!(run.outputs["install-plan"]["version"], version);
     assert_eq!(run.outputs["install-release"]["build"], "false");
     assert_eq!(run.outcomes["install-build"], "skipped");
-    assert!(run.uses("actions/cache@").is_none());
+    assert!(!run.build_cache_used());
     let bin = release_bin(run, version, target);
     assert_eq!(run.added_path, std::slice::from_ref(&bin), "{}", run.log);
     let exe = if target.contains("windows") {
@@ -1927,7 +1962,7 @@ fn a_checksum_that_does_not_match_is_refused() {
         assert!(run.added_path.is_empty(), "{:?}", run.added_path);
         assert!(!release_bin(&run, "9.8.7", target).join("leakgate").exists());
         assert_eq!(run.outcomes["install-build"], "skipped");
-        assert!(run.uses("actions/cache@").is_none());
+        assert!(!run.build_cache_used());
     };
 
     // The archive is not the one SHA256SUMS names.
@@ -2042,9 +2077,9 @@ fn no_release_falls_back_to_the_cached_source_build() {
         key.len(),
         format!("leakgate-Linux-X64-{source}-").len() + 33
     );
-    let cache = run
-        .uses("actions/cache@")
-        .expect("the build's cache step ran");
+    let cache = run.step("build-cache").expect("the build's cache step ran");
+    let saved = run.step("build-cache-save").expect("the build was saved");
+    assert_eq!(saved.with, cache.with);
     assert_eq!(cache.with["path"], release["root"]);
     assert_eq!(&cache.with["key"], key);
     assert_eq!(run.outcomes["install-build"], "success");
