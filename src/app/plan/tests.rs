@@ -110,10 +110,16 @@ fn pre_push_scans_the_pushed_commits_with_the_remotes_config() {
         to: Some("2222222".into()),
         local_branch: Some("refs/heads/topic".into()),
     };
-    assert_eq!(push.mode(), (GitMode::Range("1111111..2222222".into()), None));
+    assert_eq!(
+        push.mode(),
+        (GitMode::Range("1111111..2222222".into()), None)
+    );
     // Planned as a range: configuration from its base, the commit the remote already has.
     let r = request(&["scan", "--pre-push"]).unwrap();
-    assert!(matches!(r.git, Some(GitMode::Range(_) | GitMode::History { .. })));
+    assert!(matches!(
+        r.git,
+        Some(GitMode::Range(_) | GitMode::History { .. })
+    ));
     if let Some(GitMode::Range(_)) = r.git {
         assert_eq!(r.config_source, ConfigSource::RangeBase);
     }
@@ -133,7 +139,10 @@ fn a_push_with_a_root_commit_scans_the_whole_pushed_ref_and_says_so() {
     assert_eq!(mode, GitMode::Range("refs/heads/main".into()));
     let note = note.expect("a note on stderr");
     assert!(note.contains("PRE_COMMIT_FROM_REF"), "{note}");
-    assert!(note.contains("whole history of the pushed ref refs/heads/main"), "{note}");
+    assert!(
+        note.contains("whole history of the pushed ref refs/heads/main"),
+        "{note}"
+    );
 
     // One ref without the other is not a range either.
     let (mode, note) = PushRefs {
@@ -145,7 +154,10 @@ fn a_push_with_a_root_commit_scans_the_whole_pushed_ref_and_says_so() {
     assert!(note.unwrap().contains("full history"));
 
     // A ref name that could be a credential is not quoted.
-    let odd = format!("refs/heads/{}", concat!("Ab1-", "Cd2-", "Ef3-", "Gh4-", "Ij5"));
+    let odd = format!(
+        "refs/heads/{}",
+        concat!("Ab1-", "Cd2-", "Ef3-", "Gh4-", "Ij5")
+    );
     let (_, note) = PushRefs {
         local_branch: Some(odd.clone()),
         ..PushRefs::default()
