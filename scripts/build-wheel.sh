@@ -3,7 +3,9 @@
 # profile), install it into a fresh virtual environment, and check that the installed
 # `leakgate --version` runs and prints Cargo.toml's version.
 #
-#   scripts/build-wheel.sh
+#   scripts/build-wheel.sh                          the release profile (what ships)
+#   LEAKGATE_WHEEL_PROFILE=dev scripts/build-wheel.sh   reuses the test build's target/debug
+#     (.ci/run does this: the same packaging, without a cold 10-minute release build)
 #
 # Leaves the wheel at target/wheels/leakgate_cli-<version>-*.whl (the only one there) and, in
 # target/wheels/deps/, the wheel of setuptools: what pip needs to build the root's pre-commit
@@ -35,13 +37,14 @@ out=$PWD/target/wheels
 mkdir -p "$out"
 rm -f "$out"/leakgate_cli-*.whl
 start=$(date +%s)
-(cd python && "$tools/bin/maturin" build --release --locked --out "$out")
+profile=${LEAKGATE_WHEEL_PROFILE:-release}
+(cd python && "$tools/bin/maturin" build --profile "$profile" --locked --out "$out")
 built=$(($(date +%s) - start))
 shopt -s nullglob
 wheels=("$out"/leakgate_cli-"$version"-*.whl)
 [ ${#wheels[@]} -eq 1 ] || fail "expected one leakgate_cli-$version wheel in $out, found ${#wheels[@]}"
 wheel=${wheels[0]}
-say "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB) in ${built}s"
+say "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB, $profile profile) in ${built}s"
 
 # A fresh environment, the wheel alone: no index, so nothing else can stand in for it.
 check=target/wheel-check-venv
