@@ -181,3 +181,39 @@ fn the_packaged_crate_holds_what_the_build_needs() {
         "tests and build output stay out"
     );
 }
+
+#[test]
+fn the_release_builds_the_five_targets_under_the_names_the_installer_downloads() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    // The contract with scripts/action-install.sh, stated at the top of the workflow.
+    let header: String = text.lines().take_while(|l| l.starts_with('#')).collect();
+    for part in [
+        "releases/download/v<version>/leakgate-<version>-<target>.tar.gz",
+        ".zip for x86_64-pc-windows-msvc",
+        "`<sha256 hex>  <archive name>`",
+    ] {
+        assert!(header.contains(part), "release.yml's header names {part}");
+    }
+    let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    let targets = |job: &str| -> BTreeSet<String> {
+        doc["jobs"][job]["strategy"]["matrix"]["include"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{job}: a matrix"))
+            .iter()
+            .map(|e| e["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let five: BTreeSet<String> = [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(targets("binaries"), five);
+    assert!(targets("wheels").is_superset(&five));
+    assert!(text.contains(r#"name="leakgate-$VERSION-$TARGET""#));
+    assert!(text.contains("sha256sum leakgate-* > SHA256SUMS"));
+}
