@@ -37,12 +37,11 @@ fn the_wheel_the_shim_and_the_crate_have_one_version() {
     let wheel = toml_at(&root().join("python/pyproject.toml"));
     let name = str_at(&wheel, &["project", "name"]).expect("the wheel's name");
     // Stated or taken from Cargo.toml (dynamic): never a second, different number.
-    match str_at(&wheel, &["project", "version"]) {
-        Some(v) => assert_eq!(v, version, "python/pyproject.toml's version"),
-        None => {
-            let dynamic = wheel["project"]["dynamic"].as_array().unwrap();
-            assert!(dynamic.iter().any(|d| d.as_str() == Some("version")));
-        }
+    if let Some(v) = str_at(&wheel, &["project", "version"]) {
+        assert_eq!(v, version, "python/pyproject.toml's version");
+    } else {
+        let dynamic = wheel["project"]["dynamic"].as_array().unwrap();
+        assert!(dynamic.iter().any(|d| d.as_str() == Some("version")));
     }
     assert_eq!(
         str_at(&wheel, &["build-system", "build-backend"]),
