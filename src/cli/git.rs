@@ -20,8 +20,14 @@ pub struct GitArgs {
     pub all_objects: bool,
     /// Scan what is staged for the next commit, reporting only secrets it would add (for a
     /// pre-commit hook).
-    #[arg(long, conflicts_with_all = ["history", "range", "all_objects"])]
+    #[arg(long, conflicts_with_all = ["history", "range", "all_objects", "pre_push"])]
     pub staged: bool,
+    /// For the pre-commit framework's pre-push hook: scan what the push adds,
+    /// `$PRE_COMMIT_FROM_REF..$PRE_COMMIT_TO_REF`. Without them (a push that includes a root
+    /// commit) the whole ancestry of `$PRE_COMMIT_LOCAL_BRANCH`, else the full history.
+    /// Implies --history.
+    #[arg(long, conflicts_with_all = ["range", "all_objects"])]
+    pub pre_push: bool,
     /// Read `.leakgate.toml`, and a --config or --baseline file inside the repository, from
     /// commit REV instead of the disk; `worktree` reads them from the disk. Default with
     /// --range: the range's base (`A` of `A..B`, the merge base of `A...B`), so a change cannot

@@ -126,6 +126,62 @@ pub(super) struct Request {
     /// The name standard input is shown as, when `-` is among the paths.
     pub stdin_name: Option<String>,
     pub config_source: ConfigSource,
+    /// Said on stderr with the report's warnings: what a pre-push scan reads when it is more
+    /// than the pushed commits.
+    pub note: Option<String>,
+}
+
+/// What pre-commit tells a pre-push hook about the push, in its environment. It sets the two
+/// refs for a push onto a commit the remote has (`from` = the remote's commit) and for a new
+/// branch whose commits have a parent the remote has (`from` = that parent); for a push that
+/// includes a root commit it sets neither, only the local branch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct PushRefs {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub local_branch: Option<String>,
+}
+
+impl PushRefs {
+    /// `PRE_COMMIT_FROM_REF`, `PRE_COMMIT_TO_REF` and `PRE_COMMIT_LOCAL_BRANCH`; empty ones are
+    /// absent.
+    fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        PushRefs {
+            from: var("PRE_COMMIT_FROM_REF"),
+            to: var("PRE_COMMIT_TO_REF"),
+            local_branch: var("PRE_COMMIT_LOCAL_BRANCH"),
+        }
+    }
+
+    /// The scan of a push: `from..to`; else the pushed ref's ancestry; else the full history.
+    /// The note says why when it is not `from..to`.
+    pub(super) fn mode(self) -> (GitMode, Option<String>) {
+        const WHY: &str = "pre-push: PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF are not set (a push that includes a root commit, or not run by pre-commit)";
+        match self {
+            PushRefs {
+                from: Some(from),
+                to: Some(to),
+                ..
+            } => (GitMode::Range(format!("{from}..{to}")), None),
+            PushRefs {
+                local_branch: Some(branch),
+                ..
+            } => {
+                let shown = if plainly_not_a_secret(&branch) {
+                    branch.as_str()
+                } else {
+                    "(not quoted: it could be a secret)"
+                };
+                let note = format!("{WHY}: scanning the whole history of the pushed ref {shown}");
+                (GitMode::Range(branch), Some(note))
+            }
+            PushRefs { .. } => (
+                GitMode::History { all_objects: false },
+                Some(format!("{WHY}: scanning the full history")),
+            ),
+        }
+    }
 }
 
 impl Request {
@@ -136,10 +192,15 @@ impl Request {
             args.paths.clone()
         };
         let g = &args.git;
+        let mut note = None;
         let git = if g.staged {
             Some(GitMode::Staged)
         } else if let Some(range) = &g.range {
             Some(GitMode::Range(range.clone()))
+        } else if g.pre_push {
+            let (mode, why) = PushRefs::from_env().mode();
+            note = why;
+            Some(mode)
         } else if g.history {
             Some(GitMode::History {
                 all_objects: g.all_objects,
@@ -164,7 +225,8 @@ impl Request {
         let config_source = match g.config_from.as_deref().map(str::trim) {
             Some(WORKTREE) => ConfigSource::Disk,
             Some(rev) => ConfigSource::Commit(rev.to_string()),
-            None if g.range.is_some() => ConfigSource::RangeBase,
+            // A pre-push range's base is the commit the remote has: trusted like a PR's base.
+            None if matches!(git, Some(GitMode::Range(_))) => ConfigSource::RangeBase,
             None => ConfigSource::Disk,
         };
         Ok(Request {
@@ -172,6 +234,7 @@ impl Request {
             git,
             stdin_name: stdin.then(|| args.stdin_name.clone().unwrap_or_else(|| STDIN_NAME.into())),
             config_source,
+            note,
         })
     }
 
@@ -264,7 +327,7 @@ impl Resolved {
         let base = base_for(first);
         let range = request.git.as_ref().and_then(GitMode::range);
         let trusted = Trusted::resolve(&request.config_source, range, first)?;
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = request.note.iter().cloned().collect();
         let config = match &trusted {
             Some(t) => t.config(args.config.as_deref(), &mut notes)?,
             None => match &args.config {

@@ -1,7 +1,7 @@
 //! Planning, checked on the plan itself: the command line parsed as `main` parses it, then
 //! planned, without spawning the binary.
 
-use super::scan::Request;
+use super::scan::{PushRefs, Request};
 use super::*;
 use crate::cli::Cli;
 use clap::error::ErrorKind;
@@ -101,6 +101,69 @@ fn a_range_implies_history_and_reads_config_from_its_base() {
     // --history beside --range changes nothing.
     let both = request(&["scan", "--history", "--range", "a...b"]).unwrap();
     assert_eq!(both.git, Some(GitMode::Range("a...b".into())));
+}
+
+#[test]
+fn pre_push_scans_the_pushed_commits_with_the_remotes_config() {
+    let push = PushRefs {
+        from: Some("1111111".into()),
+        to: Some("2222222".into()),
+        local_branch: Some("refs/heads/topic".into()),
+    };
+    assert_eq!(
+        push.mode(),
+        (GitMode::Range("1111111..2222222".into()), None)
+    );
+    // Planned as a range: configuration from its base, the commit the remote already has.
+    let r = request(&["scan", "--pre-push"]).unwrap();
+    assert!(matches!(
+        r.git,
+        Some(GitMode::Range(_) | GitMode::History { .. })
+    ));
+    if let Some(GitMode::Range(_)) = r.git {
+        assert_eq!(r.config_source, ConfigSource::RangeBase);
+    }
+    assert!(parse(&["scan", "--pre-push", "--staged"]).is_err());
+    assert!(parse(&["scan", "--pre-push", "--range", "a..b"]).is_err());
+    assert!(parse(&["scan", "--history", "--pre-push"]).is_ok());
+}
+
+#[test]
+fn a_push_with_a_root_commit_scans_the_whole_pushed_ref_and_says_so() {
+    let push = PushRefs {
+        from: None,
+        to: None,
+        local_branch: Some("refs/heads/main".into()),
+    };
+    let (mode, note) = push.mode();
+    assert_eq!(mode, GitMode::Range("refs/heads/main".into()));
+    let note = note.expect("a note on stderr");
+    assert!(note.contains("PRE_COMMIT_FROM_REF"), "{note}");
+    assert!(
+        note.contains("whole history of the pushed ref refs/heads/main"),
+        "{note}"
+    );
+
+    // One ref without the other is not a range either.
+    let (mode, note) = PushRefs {
+        from: Some("1111111".into()),
+        ..PushRefs::default()
+    }
+    .mode();
+    assert_eq!(mode, GitMode::History { all_objects: false });
+    assert!(note.unwrap().contains("full history"));
+
+    // A ref name that could be a credential is not quoted.
+    let odd = format!(
+        "refs/heads/{}",
+        concat!("Ab1-", "Cd2-", "Ef3-", "Gh4-", "Ij5")
+    );
+    let (_, note) = PushRefs {
+        local_branch: Some(odd.clone()),
+        ..PushRefs::default()
+    }
+    .mode();
+    assert!(!note.unwrap().contains(&odd));
 }
 
 #[test]
