@@ -18,6 +18,12 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 
+// The actions action.yml uses, pinned by commit (zizmor's unpinned-uses): v4.3.0 and v4.36.2.
+const CACHE_RESTORE: &str = "actions/cache/restore@0057852bfaa89a56745cba8c7296529d2fc39830";
+const CACHE_SAVE: &str = "actions/cache/save@0057852bfaa89a56745cba8c7296529d2fc39830";
+const UPLOAD_SARIF: &str =
+    "github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e";
+
 fn action_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -917,10 +923,7 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
             scalar(&s["uses"]).is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
         })
         .expect("an upload-sarif step");
-    assert_eq!(
-        scalar(&upload["uses"]).as_deref(),
-        Some("github/codeql-action/upload-sarif@v4")
-    );
+    assert_eq!(scalar(&upload["uses"]).as_deref(), Some(UPLOAD_SARIF));
     let with = map(&upload["with"]);
     assert_eq!(with["sarif_file"], "${{ steps.scan.outputs.sarif-file }}");
     assert_eq!(with["category"], "${{ steps.plan.outputs.category }}");
@@ -946,14 +949,8 @@ fn action_yml_declares_the_inputs_outputs_and_upload_step() {
             .unwrap_or_else(|| panic!("a step with id {id}"))
     };
     let (restore, save) = (by_id("build-cache"), by_id("build-cache-save"));
-    assert_eq!(
-        scalar(&restore["uses"]).as_deref(),
-        Some("actions/cache/restore@v4")
-    );
-    assert_eq!(
-        scalar(&save["uses"]).as_deref(),
-        Some("actions/cache/save@v4")
-    );
+    assert_eq!(scalar(&restore["uses"]).as_deref(), Some(CACHE_RESTORE));
+    assert_eq!(scalar(&save["uses"]).as_deref(), Some(CACHE_SAVE));
     for cache in [restore, save] {
         let with = map(&cache["with"]);
         assert_eq!(
@@ -1251,14 +1248,7 @@ fn a_push_to_the_default_branch_scans_the_full_history_with_the_cache() {
     assert!(run.log.contains("none restored"), "{}", run.log);
     // The steps' order: restore, scan, save, upload; the save ran although the job is red.
     let order: Vec<&str> = run.used.iter().map(|u| u.uses.as_str()).collect();
-    assert_eq!(
-        order,
-        [
-            "actions/cache/restore@v4",
-            "actions/cache/save@v4",
-            "github/codeql-action/upload-sarif@v4"
-        ]
-    );
+    assert_eq!(order, [CACHE_RESTORE, CACHE_SAVE, UPLOAD_SARIF]);
     assert_eq!(run.outcomes["Gate on findings"], "failure");
 
     // mode: range keeps the push's own range, without the cache.
@@ -1373,12 +1363,9 @@ fn action_yml_restores_the_cache_before_the_scan_and_saves_it_always() {
     assert!(plan < restore && restore < scan && scan < save);
     assert_eq!(
         scalar(&steps[restore]["uses"]).as_deref(),
-        Some("actions/cache/restore@v4")
+        Some(CACHE_RESTORE)
     );
-    assert_eq!(
-        scalar(&steps[save]["uses"]).as_deref(),
-        Some("actions/cache/save@v4")
-    );
+    assert_eq!(scalar(&steps[save]["uses"]).as_deref(), Some(CACHE_SAVE));
     let restore_with = map(&steps[restore]["with"]);
     let save_with = map(&steps[save]["with"]);
     // The same path and key on both sides (the path is part of an entry's identity).
