@@ -5,6 +5,7 @@ use super::{load_config, Print};
 use crate::cli::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
+use leakgate::providers::genesys;
 use leakgate::verify::{
     AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, VerifyError, VerifyOptions,
     DEFAULT_URL_TEMPLATE,
@@ -143,16 +144,17 @@ impl VerifyCommandPlan {
     /// Plan `leakgate verify`. Verification is implied; the secret is read when it runs.
     pub fn from_args(args: &VerifyCommandArgs) -> Result<Self> {
         let client_id = args.client_id.trim().to_ascii_lowercase();
-        if !leakgate::providers::genesys::is_client_id(&client_id) {
+        if !genesys::is_client_id(&client_id) {
             bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
         }
         let region = match &args.region {
-            Some(r) => Some(
-                // Not quoted: a value pasted into the wrong flag may be a secret.
-                leakgate::providers::genesys::region_domain(r).context(
-                    "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
-                )?,
-            ),
+            // Not quoted: a value pasted into the wrong flag may be a secret.
+            Some(r) => Some(genesys::region_domain(r).with_context(|| {
+                format!(
+                    "--region: not a Genesys region; use one of {} (the name or its domain)",
+                    genesys::region_list()
+                )
+            })?),
             None => None,
         };
         let config = load_config(args.config.as_deref())?;
