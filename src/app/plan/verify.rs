@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
 use leakgate::providers::genesys;
 use leakgate::verify::{
-    AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, VerifyError, VerifyOptions,
-    DEFAULT_URL_TEMPLATE,
+    AdminCredentials, ProxyEnv, RevokeAction, RevokeOptions, Secret, UrlTemplate, VerifyError,
+    VerifyOptions, DEFAULT_URL_TEMPLATE,
 };
 use std::time::Duration;
 
@@ -85,6 +85,7 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     let template =
         UrlTemplate::parse(&template).with_context(|| format!("checking {URL_TEMPLATE_ENV}"))?;
     let mut o = VerifyOptions::new(template);
+    o.proxy = ProxyEnv::from_env()?;
     if let Some(rate) = v.verify_rate {
         o.rate_per_sec = rate;
     }
