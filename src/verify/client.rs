@@ -727,6 +727,11 @@ pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
                 via.unwrap_or("configured")
             )
         }
+        // rustls reports a failed handshake through the stream, as an I/O error around it.
+        Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => io
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+            .map_or_else(|| "TLS: handshake failed".to_string(), tls_reason),
         Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
             connect("connection timed out".to_string())
         }
@@ -1074,6 +1079,14 @@ mod network_words {
                 )),
                 None,
                 "TLS: the server's certificate is not valid for this host name",
+            ),
+            (
+                ureq::Error::Io(Io::new(
+                    ErrorKind::InvalidData,
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+                )),
+                Some("127.0.0.1:9"),
+                "TLS: the server's certificate is not trusted",
             ),
         ];
         for (e, via, want) in cases {
