@@ -728,10 +728,9 @@ pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
             )
         }
         // rustls reports a failed handshake through the stream, as an I/O error around it.
-        Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => io
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<rustls::Error>())
-            .map_or_else(|| "TLS: handshake failed".to_string(), tls_reason),
+        Error::Io(io) if rustls_inside(&io).is_some() => {
+            rustls_inside(&io).map_or_else(|| "TLS: handshake failed".to_string(), tls_reason)
+        }
         Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
             connect("connection timed out".to_string())
         }
@@ -756,6 +755,11 @@ pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
 fn is_dns_failure(io: &std::io::Error) -> bool {
     io.to_string()
         .starts_with("failed to lookup address information")
+}
+
+/// The rustls error an I/O error carries, when it carries one.
+fn rustls_inside(io: &std::io::Error) -> Option<&rustls::Error> {
+    io.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 /// A TLS failure in words: an untrusted certificate says where trust comes from.
