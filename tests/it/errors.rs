@@ -5,7 +5,7 @@
 //! it is asked for and tunnels to that server (so the real Genesys host names are used without
 //! any lookup or connection leaving 127.0.0.1).
 
-use crate::common::{client_id, genesys_secret, git, leakgate, Repo};
+use crate::common::{client_id, genesys_secret, git, leakgate, validate_sarif, Repo};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -248,6 +248,25 @@ fn a_shallow_history_scan_counts_the_gap_in_the_report() {
         stderr(&out).contains("warning: shallow clone"),
         "{}",
         both(&out)
+    );
+    // SARIF carries it too, as a warning notification of the run's invocation.
+    let out = leakgate()
+        .current_dir(&shallow)
+        .args(["scan", "--history", "--format", "sarif", "."])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate_sarif(&sarif);
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true, "{invocation}");
+    let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n["level"] == "warning"
+            && n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("shallow clone")),
+        "{invocation}"
     );
 
     // A complete clone reports no gap.
