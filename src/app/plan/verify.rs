@@ -84,8 +84,15 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
         .unwrap_or_else(|| DEFAULT_URL_TEMPLATE.to_string());
     let template =
         UrlTemplate::parse(&template).with_context(|| format!("checking {URL_TEMPLATE_ENV}"))?;
+    // A loopback template (tests, local stand-ins) is always reached directly: a proxy setting
+    // meant for other tools (a SOCKS `ALL_PROXY`) must not fail it.
+    let proxy = if template.is_loopback() {
+        ProxyEnv::default()
+    } else {
+        ProxyEnv::from_env()?
+    };
     let mut o = VerifyOptions::new(template);
-    o.proxy = ProxyEnv::from_env()?;
+    o.proxy = proxy;
     if let Some(rate) = v.verify_rate {
         o.rate_per_sec = rate;
     }

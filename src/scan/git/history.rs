@@ -438,8 +438,13 @@ fn walk_commits(
             Err(e) => {
                 // A commit that cannot be decoded is dropped from the walk (its parents are
                 // not reached through it); the walk goes on with every other commit queued.
-                inv.tally
-                    .error("(commit walk)", crate::scan::git::causes(&e));
+                inv.tally.error(
+                    "(commit walk)",
+                    format!(
+                        "a commit the walk reached cannot be read, so the history behind it was not scanned: {}",
+                        crate::scan::git::causes(&e)
+                    ),
+                );
             }
         }
     }
