@@ -415,6 +415,10 @@ pub struct Stats {
     /// Of `commits`, those whose trees were not read again: the cache's walk went on from them.
     #[serde(default)]
     pub commits_from_cache: u64,
+    /// History and range scans of a shallow clone: the commits the history stops at (their
+    /// parents were not fetched), so older history was not read. Zero for a complete history.
+    #[serde(default)]
+    pub shallow_commits: u64,
     /// Archives (zip, tar, gzip) expanded and scanned member by member; not counted in `files`.
     pub archives: u64,
     /// Files inside archives, nested ones included; each is also counted as scanned, binary,

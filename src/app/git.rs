@@ -6,7 +6,7 @@ use super::Outcome;
 use anyhow::{bail, Context, Result};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakgate::finding::ScanReport;
-use leakgate::scan::git::{scan_history, scan_staged, HistoryOptions, Progress};
+use leakgate::scan::git::{scan_history, scan_staged, GitError, HistoryOptions, Progress};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -19,8 +19,11 @@ const HOOK_MARKER: &str = "# leakgate pre-commit hook";
 pub fn scan(plan: &ScanPlan, repo: &Path, mode: &GitMode) -> Result<ScanReport> {
     let options = match mode {
         GitMode::Staged => {
-            return scan_staged(repo, &plan.matcher, &plan.scan)
-                .with_context(|| format!("scanning what is staged in {}", repo.display()));
+            return scan_staged(repo, &plan.matcher, &plan.scan).map_err(|e| {
+                in_context(e, || {
+                    format!("scanning what is staged in {}", repo.display())
+                })
+            });
         }
         GitMode::History { all_objects } => HistoryOptions {
             range: None,
@@ -38,7 +41,17 @@ pub fn scan(plan: &ScanPlan, repo: &Path, mode: &GitMode) -> Result<ScanReport> 
     with_progress(show, &progress, || {
         scan_history(repo, &plan.matcher, &plan.scan, &options, &progress)
     })
-    .with_context(|| format!("scanning the history of {}", repo.display()))
+    .map_err(|e| in_context(e, || format!("scanning the history of {}", repo.display())))
+}
+
+/// `e` under `context`, unless `e` names the repository's path itself (it would show twice).
+fn in_context(e: GitError, context: impl FnOnce() -> String) -> anyhow::Error {
+    match e {
+        GitError::NotARepository { .. } | GitError::Open { .. } | GitError::Bare { .. } => {
+            anyhow::Error::new(e)
+        }
+        other => anyhow::Error::new(other).context(context()),
+    }
 }
 
 /// After the report of a staged scan that blocks a commit: how to allow a false positive.

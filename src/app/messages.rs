@@ -1,18 +1,23 @@
 //! Errors as the user reads them. The library's messages name no flags; where the remedy for a
 //! library error is a flag or a command, it is worded here, where the command line is known.
 
-use super::plan::{ADMIN_ID_ENV, ADMIN_SECRET_ENV};
+use super::plan::{plainly_not_a_secret, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
 use leakgate::finding::ScanReport;
-use leakgate::scan::git::GitError;
+use leakgate::scan::git::{join_causes, GitError, RevisionProblem};
 use leakgate::verify::VerifyError;
 
+/// How to get the rest of a shallow clone's history.
+const UNSHALLOW: &str =
+    "deepen it with `git fetch --unshallow` (in GitHub Actions: actions/checkout with `fetch-depth: 0`)";
+
 /// The whole message for an error that ended a run: each cause in turn, joined by `: ` as
-/// anyhow's `{:#}` does, with the library errors below worded for the command line.
+/// anyhow's `{:#}` does, with the library errors below worded for the command line, and each
+/// cause shown once (a cause whose text already ends with its source's is cut short).
 pub fn describe(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|cause| worded(cause).unwrap_or_else(|| cause.to_string()))
-        .collect::<Vec<_>>()
-        .join(": ")
+    join_causes(
+        err.chain()
+            .map(|cause| worded(cause).unwrap_or_else(|| cause.to_string())),
+    )
 }
 
 /// Add to a finished scan's warnings the flags that would have changed what was skipped.
@@ -37,6 +42,35 @@ fn worded(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<GitError>() {
         return match e {
             GitError::Bare { .. } => Some(format!("{e} (run in a work tree, or use --history)")),
+            GitError::Range {
+                problem,
+                revision,
+                shallow,
+            } => {
+                let text = revision.text();
+                let safe = !text.is_empty() && plainly_not_a_secret(text);
+                let name = if safe { text } else { "the revision given" };
+                let fetch = match revision.remote_branch() {
+                    Some((remote, branch)) if safe => format!("`git fetch {remote} {branch}`"),
+                    _ => "`git fetch`".to_string(),
+                };
+                // `HEAD~3` in a shallow clone: the ancestor was not fetched, the ref exists.
+                let ancestry = text.contains(['~', '^']);
+                Some(match (problem, shallow) {
+                    (RevisionProblem::Unknown, Some(n)) if ancestry => format!(
+                        "{name} does not resolve in this shallow clone, whose history stops at {n} commit(s) whose parents were not fetched; {UNSHALLOW}"
+                    ),
+                    (RevisionProblem::Unknown, Some(n)) => format!(
+                        "{name} does not resolve in this shallow clone, whose history stops at {n} commit(s) whose parents were not fetched; fetch it ({fetch}) or the whole history (`git fetch --unshallow`; in GitHub Actions: actions/checkout with `fetch-depth: 0`)"
+                    ),
+                    (RevisionProblem::Unknown, None) => format!(
+                        "{name} does not resolve: no such revision in this repository; fetch it first ({fetch}; in GitHub Actions: actions/checkout with `fetch-depth: 0`)"
+                    ),
+                    (RevisionProblem::NotACommit, _) => format!("{name}: {problem}"),
+                    (_, Some(_)) => format!("{e}; {UNSHALLOW}"),
+                    (_, None) => e.to_string(),
+                })
+            }
             _ => None,
         };
     }

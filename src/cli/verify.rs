@@ -72,15 +72,6 @@ fn parse_attempts(s: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_region(s: &str) -> Result<String, String> {
-    leakgate::providers::genesys::region_domain(s)
-        .map(|_| s.to_string())
-        .ok_or_else(|| {
-            "not a Genesys region: use a domain (mypurecloud.ie) or an AWS-style name (eu-west-1)"
-                .to_string()
-        })
-}
-
 fn parse_env_name(s: &str) -> Result<String, String> {
     let ok = (1..=128).contains(&s.len())
         && !s.as_bytes()[0].is_ascii_digit()
@@ -115,7 +106,9 @@ pub struct VerifyCommandArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_env_name)]
     pub secret_env: Option<String>,
     /// Region to try first: a domain (mypurecloud.ie) or an AWS-style name (eu-west-1).
-    #[arg(long, value_parser = parse_region)]
+    /// Checked when the command is planned, where the error can list every region (a
+    /// validator's message may not, as it would echo a prefix of what was typed).
+    #[arg(long)]
     pub region: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -6,9 +6,9 @@ use crate::finding::{Finding, Occurrence, ScanReport, Severity, VerificationStat
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    Sarif, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -336,12 +336,43 @@ pub fn to_sarif(report: &ScanReport, opts: &ReportOptions) -> Sarif {
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
+        .invocations(vec![invocation(report)])
         .build();
     Sarif::builder()
         .schema("https://json.schemastore.org/sarif-2.1.0.json")
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build()
+}
+
+/// How the run went: successful only when every input was read, and each warning (a
+/// shallow history, skipped files) and error as a notification, so what was not read travels
+/// with the results.
+fn invocation(report: &ScanReport) -> Invocation {
+    let note = |level: &str, text: String| {
+        Notification::builder()
+            .level(json!(level))
+            .message(Message::builder().text(text).build())
+            .build()
+    };
+    let notes: Vec<Notification> = report
+        .warnings
+        .iter()
+        .map(|w| note("warning", w.clone()))
+        .chain(
+            report
+                .errors
+                .iter()
+                .map(|e| note("error", format!("{}: {}", e.path, e.message))),
+        )
+        .collect();
+    let mut invocation = Invocation::builder()
+        .execution_successful(report.errors.is_empty())
+        .build();
+    if !notes.is_empty() {
+        invocation.tool_execution_notifications = Some(notes);
+    }
+    invocation
 }
 
 /// Write the report as a SARIF 2.1.0 log.

@@ -6,7 +6,9 @@
 use super::{Secret, Token, VerifyError, VerifyOptions};
 use base64::Engine;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 /// The default URL template: the real Genesys hosts over TLS.
 pub const DEFAULT_URL_TEMPLATE: &str = "https://{service}.{domain}";
@@ -322,7 +324,7 @@ impl Breaker {
 
 /// The HTTP client of one verifier: one agent, one spacing clock, one breaker.
 pub(crate) struct Http {
-    agent: ureq::Agent,
+    agents: Agents,
     template: UrlTemplate,
     interval: Duration,
     next_at: Instant,
@@ -340,34 +342,204 @@ pub fn user_agent() -> String {
     format!("leakgate/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// A blocking agent with timeouts, no redirects (a redirect could leave the allowed hosts) and
-/// statuses returned as answers.
-pub(crate) fn agent(opts: &VerifyOptions, loopback: bool) -> ureq::Agent {
-    let mut cfg = ureq::Agent::config_builder()
+/// The roots every request trusts: the bundled Mozilla roots and the operating system's store
+/// (where a corporate TLS-inspecting proxy's root is installed), or instead of the store the
+/// files `SSL_CERT_FILE` and `SSL_CERT_DIR` name. Loaded once per process; a store that
+/// cannot be read leaves the bundled roots.
+fn root_certs() -> RootCerts {
+    static ROOTS: OnceLock<RootCerts> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| Certificate::from_der(c.as_ref()).to_owned());
+            let system = rustls_native_certs::load_native_certs().certs;
+            let system = system
+                .iter()
+                .map(|c| Certificate::from_der(c.as_ref()).to_owned());
+            RootCerts::new_with_certs(&bundled.chain(system).collect::<Vec<_>>())
+        })
+        .clone()
+}
+
+/// A blocking agent with timeouts, no redirects (a redirect could leave the allowed hosts),
+/// statuses returned as answers, [`root_certs`], and `proxy` or none (never one ureq would
+/// read from the environment on its own).
+fn agent(opts: &VerifyOptions, proxy: Option<ureq::Proxy>) -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(user_agent())
         .timeout_connect(Some(opts.connect_timeout))
         .timeout_recv_response(Some(opts.read_timeout))
         .timeout_recv_body(Some(opts.read_timeout))
-        .timeout_send_body(Some(opts.read_timeout));
-    if loopback {
-        // A proxy from the environment would take loopback traffic elsewhere.
-        cfg = cfg.proxy(None);
+        .timeout_send_body(Some(opts.read_timeout))
+        .tls_config(TlsConfig::builder().root_certs(root_certs()).build())
+        .proxy(proxy)
+        .build()
+        .new_agent()
+}
+
+/// The proxy the environment names for https, read as curl reads it: `HTTPS_PROXY` (or
+/// `https_proxy`), else `ALL_PROXY` (or `all_proxy`); and `NO_PROXY` (or `no_proxy`), the hosts
+/// reached directly. `HTTP_PROXY` is not read: leakgate sends nothing over plain http except
+/// to loopback, which is always reached directly.
+#[derive(Clone, Default)]
+pub struct ProxyEnv {
+    proxy: Option<EnvProxy>,
+    /// Lowercase names from `NO_PROXY`, without a leading `.` or `*.`; `*` bypasses all.
+    no_proxy: Vec<String>,
+}
+
+#[derive(Clone)]
+struct EnvProxy {
+    proxy: ureq::Proxy,
+    /// `host:port` only: the URL's user info is a credential.
+    shown: String,
+}
+
+impl ProxyEnv {
+    /// Read the process environment.
+    pub fn from_env() -> Result<Self, VerifyError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
-    cfg.build().new_agent()
+
+    /// Read variables through `get` (the environment, or a test's map). An unusable proxy
+    /// URL is an error that names the variable, never its value (it may hold a password).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, VerifyError> {
+        let first = |names: &[&'static str]| {
+            names.iter().find_map(|n| {
+                get(n)
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*n, v))
+            })
+        };
+        let proxy = match first(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]) {
+            None => None,
+            Some((var, url)) => {
+                let proxy = ureq::Proxy::new(&url).map_err(|_| {
+                    VerifyError::Proxy(format!("{var} is not a proxy URL (its value is not shown)"))
+                })?;
+                if !matches!(
+                    proxy.protocol(),
+                    ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+                ) {
+                    return Err(VerifyError::Proxy(format!(
+                        "{var}: only http:// and https:// proxies (HTTPS tunnels through CONNECT) are supported"
+                    )));
+                }
+                let shown = format!("{}:{}", proxy.host(), proxy.port());
+                Some(EnvProxy { proxy, shown })
+            }
+        };
+        let no_proxy = first(&["NO_PROXY", "no_proxy"])
+            .map(|(_, v)| {
+                v.split([',', ' ', '\t'])
+                    .map(no_proxy_entry)
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(ProxyEnv { proxy, no_proxy })
+    }
+
+    /// The proxy a request to `url` goes through (`host:port`, for messages), or `None` to
+    /// connect directly: plain http (only ever to loopback, so credentials never reach a proxy
+    /// in clear), loopback hosts and hosts `NO_PROXY` names are reached directly; everything
+    /// else goes through the proxy in a CONNECT tunnel, TLS end to end with the target.
+    pub fn route(&self, url: &HostUrl) -> Option<&str> {
+        self.chosen(url).map(|p| p.shown.as_str())
+    }
+
+    fn chosen(&self, url: &HostUrl) -> Option<&EnvProxy> {
+        let proxy = self.proxy.as_ref()?;
+        let direct = url.scheme() != "https" || url.is_loopback() || self.bypassed(url.host());
+        (!direct).then_some(proxy)
+    }
+
+    /// True when `NO_PROXY` names `host`: an entry matches the host itself and every name
+    /// below it (`example.com` and `.example.com` both match `api.example.com`); `*` matches all.
+    fn bypassed(&self, host: &str) -> bool {
+        self.no_proxy.iter().any(|e| {
+            e == "*"
+                || host == e
+                || host
+                    .strip_suffix(e.as_str())
+                    .is_some_and(|head| head.ends_with('.'))
+        })
+    }
+}
+
+/// One `NO_PROXY` entry as [`ProxyEnv::bypassed`] compares it: lowercase, without a leading
+/// `*.` or `.`, brackets or a `:port`.
+fn no_proxy_entry(raw: &str) -> String {
+    let e = raw.trim().to_ascii_lowercase();
+    let e = e
+        .strip_prefix("*.")
+        .or_else(|| e.strip_prefix('.'))
+        .unwrap_or(&e);
+    let e = match e.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        // One colon is a port; more is an IPv6 address.
+        None if e.matches(':').count() == 1 => e.split(':').next().unwrap_or(e),
+        None => e,
+    };
+    e.trim_end_matches('.').to_string()
+}
+
+impl std::fmt::Debug for ProxyEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyEnv")
+            .field("proxy", &self.proxy.as_ref().map(|p| &p.shown))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
+/// The agents of one client: direct, and through the environment's proxy when one is set;
+/// each request takes the one [`ProxyEnv::route`] picks for its URL.
+pub(crate) struct Agents {
+    direct: ureq::Agent,
+    proxied: Option<ureq::Agent>,
+    proxy: ProxyEnv,
+}
+
+impl Agents {
+    pub fn new(opts: &VerifyOptions) -> Self {
+        Agents {
+            direct: agent(opts, None),
+            proxied: opts
+                .proxy
+                .proxy
+                .as_ref()
+                .map(|p| agent(opts, Some(p.proxy.clone()))),
+            proxy: opts.proxy.clone(),
+        }
+    }
+
+    /// The agent for `url` and the proxy (`host:port`) it goes through, if any. A URL that
+    /// does not parse goes direct: the host policy has refused it before anything is sent.
+    pub fn for_url(&self, url: &str) -> (&ureq::Agent, Option<&str>) {
+        let via = HostUrl::parse(url)
+            .ok()
+            .and_then(|u| self.proxy.chosen(&u).map(|p| p.shown.as_str()));
+        match (&self.proxied, via) {
+            (Some(agent), Some(via)) => (agent, Some(via)),
+            _ => (&self.direct, None),
+        }
+    }
 }
 
 impl Http {
     pub fn new(opts: &VerifyOptions) -> Self {
-        let loopback = opts.url_template.is_loopback();
         let interval = if opts.rate_per_sec > 0.0 {
             Duration::from_secs_f64(1.0 / opts.rate_per_sec)
         } else {
             Duration::ZERO
         };
         Http {
-            agent: agent(opts, loopback),
+            agents: Agents::new(opts),
             template: opts.url_template.clone(),
             interval,
             next_at: Instant::now(),
@@ -479,14 +651,15 @@ impl Http {
             ),
             Auth::Bearer(token) => format!("Bearer {}", token.expose()),
         };
+        let (agent, via) = self.agents.for_url(url);
         let result = match (call.method, &call.body) {
-            (Method::Get, _) => self.agent.get(url).header("Authorization", &auth).call(),
-            (Method::Delete, _) => self.agent.delete(url).header("Authorization", &auth).call(),
+            (Method::Get, _) => agent.get(url).header("Authorization", &auth).call(),
+            (Method::Delete, _) => agent.delete(url).header("Authorization", &auth).call(),
             (Method::Post | Method::Put, body) => {
                 let req = if call.method == Method::Post {
-                    self.agent.post(url)
+                    agent.post(url)
                 } else {
-                    self.agent.put(url)
+                    agent.put(url)
                 };
                 let req = req
                     .header("Authorization", &auth)
@@ -497,7 +670,7 @@ impl Http {
                 }
             }
         };
-        let mut resp = result.map_err(transport_reason)?;
+        let mut resp = result.map_err(|e| transport_reason(e, via))?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
@@ -509,7 +682,7 @@ impl Http {
                 .with_config()
                 .limit(MAX_BODY)
                 .read_to_string()
-                .map_err(transport_reason)?
+                .map_err(|e| transport_reason(e, via))?
         } else {
             let mut reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
@@ -519,20 +692,93 @@ impl Http {
     }
 }
 
-/// A short description of a transport failure, in leakgate's own words: nothing the server
-/// sent (which could echo a credential) is quoted.
-pub(crate) fn transport_reason(e: ureq::Error) -> String {
+/// A short description of a transport failure, in leakgate's own words, saying which part
+/// failed: DNS, the proxy (`via`, the `host:port` the request went through), TLS, or the
+/// connection. Nothing the server or proxy sent (which could echo a credential) is quoted.
+pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
+    use std::io::ErrorKind;
+    use ureq::Error;
+    let proxy = |what: &str| match via {
+        Some(p) => format!("proxy: {what} the proxy {p} failed"),
+        None => String::new(),
+    };
+    let connect = |why: String| match via {
+        Some(_) => format!("{} ({why})", proxy("connecting to")),
+        None => why,
+    };
     match e {
-        ureq::Error::Timeout(t) => format!("timed out ({t})"),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::Io(io) => format!("network error: {}", io.kind()),
-        ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
-        ureq::Error::Tls(why) => format!("TLS error: {why}"),
-        ureq::Error::Rustls(e) => format!("TLS error: {e}"),
-        ureq::Error::LargeResponseHeader(..) => "answer headers too large".to_string(),
+        Error::HostNotFound => match via {
+            Some(p) => format!("proxy: the proxy's host name did not resolve ({p}; DNS)"),
+            None => "DNS: the host name did not resolve (offline, or no DNS?)".to_string(),
+        },
+        Error::Io(io) if is_dns_failure(&io) => match via {
+            Some(p) => format!("proxy: the proxy's host name did not resolve ({p}; DNS)"),
+            None => "DNS: the host name did not resolve (offline, or no DNS?)".to_string(),
+        },
+        Error::ConnectProxyFailed(why) => {
+            // ureq's own words ("proxy server responded 403/403"), never the proxy's.
+            let why = if why.starts_with("proxy server") {
+                why
+            } else {
+                "no usable answer".to_string()
+            };
+            format!(
+                "proxy: the proxy {} refused the tunnel ({why})",
+                via.unwrap_or("configured")
+            )
+        }
+        // rustls reports a failed handshake through the stream, as an I/O error around it.
+        Error::Io(io) if rustls_inside(&io).is_some() => {
+            rustls_inside(&io).map_or_else(|| "TLS: handshake failed".to_string(), tls_reason)
+        }
+        Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            connect("connection timed out".to_string())
+        }
+        Error::Timeout(t) => format!("timed out ({t})"),
+        Error::ConnectionFailed => connect("connection failed".to_string()),
+        Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => connect("connection refused".to_string()),
+            ErrorKind::TimedOut => connect("connection timed out".to_string()),
+            kind => format!("network error: {kind}"),
+        },
+        Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
+        Error::Tls(why) => format!("TLS: {why}"),
+        Error::Rustls(e) => tls_reason(&e),
+        Error::LargeResponseHeader(..) => "answer headers too large".to_string(),
         // Protocol and other errors can quote what the server sent: named, never quoted.
         _ => "request failed: HTTP protocol error".to_string(),
+    }
+}
+
+/// True for the error the system resolver gives when a name does not resolve (std words it
+/// "failed to lookup address information: ...").
+fn is_dns_failure(io: &std::io::Error) -> bool {
+    io.to_string()
+        .starts_with("failed to lookup address information")
+}
+
+/// The rustls error an I/O error carries, when it carries one.
+fn rustls_inside(io: &std::io::Error) -> Option<&rustls::Error> {
+    io.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// A TLS failure in words: an untrusted certificate says where trust comes from.
+fn tls_reason(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            "TLS: the server's certificate is not trusted (unknown issuer; behind a TLS-inspecting proxy, install its root certificate in the system store or name it in SSL_CERT_FILE)".to_string()
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "TLS: the server's certificate is not valid for this host name".to_string()
+        }
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "TLS: the server's certificate has expired".to_string()
+        }
+        rustls::Error::InvalidCertificate(other) => {
+            format!("TLS: the server's certificate is not trusted ({other:?})")
+        }
+        other => format!("TLS: handshake failed ({other})"),
     }
 }
 
@@ -681,5 +927,176 @@ mod tests {
         b.failure(t);
         assert!(b.check(t).is_err());
         assert!(b.check(t + Duration::from_millis(30)).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod network_words {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> Result<ProxyEnv, VerifyError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        ProxyEnv::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn route<'a>(p: &'a ProxyEnv, url: &str) -> Option<&'a str> {
+        p.route(&HostUrl::parse(url).unwrap())
+    }
+
+    const LOGIN: &str = "https://login.mypurecloud.ie/oauth/token";
+
+    #[test]
+    fn https_proxy_before_all_proxy_and_http_proxy_never() {
+        let p = env(&[
+            ("HTTPS_PROXY", "http://first.example:3128"),
+            ("ALL_PROXY", "http://second.example:3128"),
+        ])
+        .unwrap();
+        assert_eq!(route(&p, LOGIN), Some("first.example:3128"));
+        let p = env(&[("all_proxy", "http://second.example:8080")]).unwrap();
+        assert_eq!(route(&p, LOGIN), Some("second.example:8080"));
+        let p = env(&[("HTTP_PROXY", "http://plain.example:80")]).unwrap();
+        assert_eq!(route(&p, LOGIN), None, "HTTP_PROXY is for http, never used");
+        assert_eq!(route(&env(&[]).unwrap(), LOGIN), None);
+    }
+
+    #[test]
+    fn loopback_plain_http_and_no_proxy_hosts_go_direct() {
+        let proxy = ("HTTPS_PROXY", "http://proxy.example:3128");
+        let p = env(&[proxy]).unwrap();
+        assert_eq!(route(&p, "https://127.0.0.1:9/x"), None, "loopback");
+        assert_eq!(route(&p, "https://[::1]:9/x"), None, "loopback");
+        // Plain http never goes through a proxy: the credential would reach it in clear.
+        assert_eq!(route(&p, "http://api.mypurecloud.ie/x"), None);
+        for no in [
+            "mypurecloud.ie",
+            ".mypurecloud.ie",
+            "*.mypurecloud.ie",
+            "MYPURECLOUD.IE:443",
+            "other.example, login.mypurecloud.ie",
+            "*",
+        ] {
+            let p = env(&[proxy, ("NO_PROXY", no)]).unwrap();
+            assert_eq!(route(&p, LOGIN), None, "NO_PROXY={no}");
+        }
+        for no in [
+            "purecloud.ie",
+            "mypurecloud.ie.example",
+            "api.mypurecloud.ie",
+            "",
+        ] {
+            let p = env(&[proxy, ("no_proxy", no)]).unwrap();
+            assert_eq!(
+                route(&p, LOGIN),
+                Some("proxy.example:3128"),
+                "NO_PROXY={no}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_agent_taken_follows_the_route() {
+        let mut opts = VerifyOptions::new(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).unwrap());
+        opts.proxy = env(&[
+            ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+            ("NO_PROXY", "api.mypurecloud.ie"),
+        ])
+        .unwrap();
+        let agents = Agents::new(&opts);
+        assert_eq!(agents.for_url(LOGIN).1, Some("127.0.0.1:3128"));
+        assert_eq!(agents.for_url("https://api.mypurecloud.ie/x").1, None);
+        // The direct agent never picks up a proxy from the environment by itself.
+        assert!(agents.direct.config().proxy().is_none());
+        assert!(agents.proxied.as_ref().unwrap().config().proxy().is_some());
+    }
+
+    #[test]
+    fn a_bad_proxy_names_the_variable_never_the_value() {
+        let pass = concat!("hunter", "2-", "proxy-pass");
+        for (var, url) in [
+            (
+                "HTTPS_PROXY",
+                format!("socks5://user:{pass}@proxy.example:1080"),
+            ),
+            ("ALL_PROXY", format!("ftp://user:{pass}@proxy.example")),
+        ] {
+            let e = env(&[(var, &url)]).unwrap_err().to_string();
+            assert!(e.contains(var), "{e}");
+            assert!(!e.contains(pass) && !e.contains("proxy.example"), "{e}");
+        }
+        // A proxy with user info: messages show host and port only.
+        let p = env(&[(
+            "HTTPS_PROXY",
+            &format!("http://user:{pass}@proxy.example:3128"),
+        )])
+        .unwrap();
+        assert_eq!(route(&p, LOGIN), Some("proxy.example:3128"));
+        assert!(!format!("{p:?}").contains(pass));
+    }
+
+    #[test]
+    fn transport_failures_say_which_part_failed() {
+        use std::io::{Error as Io, ErrorKind};
+        let dns = || Io::other("failed to lookup address information: Name or service not known");
+        let cases: Vec<(ureq::Error, Option<&str>, &str)> = vec![
+            (ureq::Error::HostNotFound, None, "DNS: "),
+            (ureq::Error::Io(dns()), None, "DNS: "),
+            (
+                ureq::Error::Io(dns()),
+                Some("p.example:3128"),
+                "proxy: the proxy's host name did not resolve (p.example:3128",
+            ),
+            (
+                ureq::Error::Io(Io::from(ErrorKind::ConnectionRefused)),
+                None,
+                "connection refused",
+            ),
+            (
+                ureq::Error::Io(Io::from(ErrorKind::ConnectionRefused)),
+                Some("127.0.0.1:9"),
+                "proxy: connecting to the proxy 127.0.0.1:9 failed (connection refused)",
+            ),
+            (
+                ureq::Error::Timeout(ureq::Timeout::Connect),
+                Some("127.0.0.1:9"),
+                "proxy: connecting to the proxy 127.0.0.1:9 failed (connection timed out)",
+            ),
+            (
+                ureq::Error::ConnectProxyFailed("proxy server responded 403/403".into()),
+                Some("127.0.0.1:9"),
+                "proxy: the proxy 127.0.0.1:9 refused the tunnel (proxy server responded 403/403)",
+            ),
+            (
+                ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::UnknownIssuer,
+                )),
+                None,
+                "TLS: the server's certificate is not trusted",
+            ),
+            (
+                ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName,
+                )),
+                None,
+                "TLS: the server's certificate is not valid for this host name",
+            ),
+            (
+                ureq::Error::Io(Io::new(
+                    ErrorKind::InvalidData,
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+                )),
+                Some("127.0.0.1:9"),
+                "TLS: the server's certificate is not trusted",
+            ),
+        ];
+        for (e, via, want) in cases {
+            let shown = format!("{e}");
+            let got = transport_reason(e, via);
+            assert!(got.starts_with(want), "{shown}: {got}");
+        }
     }
 }

@@ -13,7 +13,7 @@ pub mod audit;
 pub mod client;
 pub mod notify;
 
-pub use client::{check_webhook_url, HostUrl, UrlTemplate, DEFAULT_URL_TEMPLATE};
+pub use client::{check_webhook_url, HostUrl, ProxyEnv, UrlTemplate, DEFAULT_URL_TEMPLATE};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use std::fmt;
@@ -78,6 +78,10 @@ pub enum VerifyError {
     /// where they come from.
     #[error("revocation needs the admin client's credentials")]
     MissingAdmin,
+    /// The proxy the environment names cannot be used. The URL is never shown (its user info
+    /// is a credential).
+    #[error("{0}")]
+    Proxy(String),
     /// The audit log could not be opened.
     #[error("opening audit log {}", crate::finding::display_path(path.as_os_str().as_encoded_bytes()))]
     Audit {
@@ -114,6 +118,9 @@ pub const DEFAULT_MAX_TOKEN_REQUESTS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub url_template: UrlTemplate,
+    /// The proxy to reach non-loopback https hosts through, and the hosts that bypass it.
+    /// None by default: the caller reads it, usually with [`ProxyEnv::from_env`].
+    pub proxy: ProxyEnv,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     /// Requests per second to Genesys (all hosts); 0 = unspaced.
@@ -156,6 +163,7 @@ impl VerifyOptions {
     pub fn new(url_template: UrlTemplate) -> Self {
         VerifyOptions {
             url_template,
+            proxy: ProxyEnv::default(),
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(10),
             rate_per_sec: 2.0,

@@ -2,35 +2,35 @@
 //! revocation attempt. A provider writes the message (where the secret was found, what to do
 //! next); this is the delivery.
 
-use super::client::{agent, check_webhook_url, transport_reason};
+use super::client::{check_webhook_url, transport_reason, Agents};
 use super::{VerifyError, VerifyOptions};
 
 /// A webhook that accepts `{"text": ...}`.
 pub struct Notifier {
     url: String,
-    agent: ureq::Agent,
+    agents: Agents,
 }
 
 impl Notifier {
     /// Check the URL (https, or http to loopback) and build the client.
     pub fn new(url: &str, opts: &VerifyOptions) -> Result<Self, VerifyError> {
-        // One parse decides the policy and the proxy bypass alike.
-        let parsed = check_webhook_url(url)?;
+        // One parse decides the policy and (in `Agents`) the proxy bypass alike.
+        check_webhook_url(url)?;
         Ok(Notifier {
             url: url.to_string(),
-            agent: agent(opts, parsed.is_loopback()),
+            agents: Agents::new(opts),
         })
     }
 
     /// Post one message; the error is a short reason.
     pub fn post(&self, text: &str) -> Result<(), String> {
         let body = serde_json::json!({ "text": text }).to_string();
-        let resp = self
-            .agent
+        let (agent, via) = self.agents.for_url(&self.url);
+        let resp = agent
             .post(&self.url)
             .content_type("application/json")
             .send(body.as_str())
-            .map_err(|e| format!("webhook not reached: {}", transport_reason(e)))?;
+            .map_err(|e| format!("webhook not reached: {}", transport_reason(e, via)))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             Ok(())

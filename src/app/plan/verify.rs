@@ -5,9 +5,10 @@ use super::{load_config, Print};
 use crate::cli::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 use anyhow::{bail, Context, Result};
 use leakgate::config::Config;
+use leakgate::providers::genesys;
 use leakgate::verify::{
-    AdminCredentials, RevokeAction, RevokeOptions, Secret, UrlTemplate, VerifyError, VerifyOptions,
-    DEFAULT_URL_TEMPLATE,
+    AdminCredentials, ProxyEnv, RevokeAction, RevokeOptions, Secret, UrlTemplate, VerifyError,
+    VerifyOptions, DEFAULT_URL_TEMPLATE,
 };
 use std::time::Duration;
 
@@ -83,7 +84,15 @@ fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
         .unwrap_or_else(|| DEFAULT_URL_TEMPLATE.to_string());
     let template =
         UrlTemplate::parse(&template).with_context(|| format!("checking {URL_TEMPLATE_ENV}"))?;
+    // A loopback template (tests, local stand-ins) is always reached directly: a proxy setting
+    // meant for other tools (a SOCKS `ALL_PROXY`) must not fail it.
+    let proxy = if template.is_loopback() {
+        ProxyEnv::default()
+    } else {
+        ProxyEnv::from_env()?
+    };
     let mut o = VerifyOptions::new(template);
+    o.proxy = proxy;
     if let Some(rate) = v.verify_rate {
         o.rate_per_sec = rate;
     }
@@ -143,16 +152,17 @@ impl VerifyCommandPlan {
     /// Plan `leakgate verify`. Verification is implied; the secret is read when it runs.
     pub fn from_args(args: &VerifyCommandArgs) -> Result<Self> {
         let client_id = args.client_id.trim().to_ascii_lowercase();
-        if !leakgate::providers::genesys::is_client_id(&client_id) {
+        if !genesys::is_client_id(&client_id) {
             bail!("--client-id must be a Genesys client id (a lowercase UUID v4)");
         }
         let region = match &args.region {
-            Some(r) => Some(
-                // Not quoted: a value pasted into the wrong flag may be a secret.
-                leakgate::providers::genesys::region_domain(r).context(
-                    "--region: not a Genesys region (use a domain such as mypurecloud.ie or an AWS-style name such as eu-west-1)",
-                )?,
-            ),
+            // Not quoted: a value pasted into the wrong flag may be a secret.
+            Some(r) => Some(genesys::region_domain(r).with_context(|| {
+                format!(
+                    "--region: not a Genesys region; use one of {} (the name or its domain)",
+                    genesys::region_list()
+                )
+            })?),
             None => None,
         };
         let config = load_config(args.config.as_deref())?;

@@ -69,6 +69,16 @@ pub fn region_domain(name: &str) -> Option<&'static str> {
         .map(|(_, d)| *d)
 }
 
+/// Every region as `--region` accepts it, for an error message: each AWS-style name with its
+/// domain (`eu-west-1 (mypurecloud.ie)`), comma-separated, in a fixed order.
+pub fn region_list() -> String {
+    AWS_REGIONS
+        .iter()
+        .map(|(aws, domain)| format!("{aws} ({domain})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The AWS-style region names, for building matchers.
 pub fn aws_region_names() -> impl Iterator<Item = &'static str> {
     AWS_REGIONS.iter().map(|(aws, _)| *aws)

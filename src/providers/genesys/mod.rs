@@ -16,7 +16,9 @@ pub mod pairing;
 mod token;
 mod verifier;
 
-pub use facts::{aws_region_names, is_client_id, is_client_secret, region_domain, REGION_DOMAINS};
+pub use facts::{
+    aws_region_names, is_client_id, is_client_secret, region_domain, region_list, REGION_DOMAINS,
+};
 pub use verifier::{mark_decoys, GenesysVerifier};
 
 use super::{Blob, Decoded, Provider};

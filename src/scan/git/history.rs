@@ -3,7 +3,7 @@
 
 use super::blobs::{self, CommitIndex, Job, Kept, Provenance, Walked};
 use super::tree::{self, PathList, Paths, TreeWalker, Visit};
-use super::{cache, open, origin, packs, GitError, Progress, RevisionProblem};
+use super::{cache, open, origin, packs, range_error, GitError, Progress, RevisionProblem};
 use crate::finding::{display_path, ScanReport};
 use crate::matcher::Matcher;
 use crate::scan::{ScanOptions, Tally};
@@ -126,7 +126,7 @@ pub fn scan_history(
 
     if let Some(shallow) = &shallow {
         warnings.push(format!(
-            "shallow clone: history stops at {} commit(s) whose parents are not here, so older commits were not scanned (run `git fetch --unshallow` for a complete scan)",
+            "shallow clone: the history stops at {} commit(s) whose parents were not fetched, so older commits were not scanned; for a complete scan run `git fetch --unshallow` (in GitHub Actions: actions/checkout with `fetch-depth: 0`)",
             shallow.len()
         ));
     }
@@ -187,6 +187,7 @@ pub fn scan_history(
     tally.stats.commits = commits.len() as u64;
     tally.stats.commits_from_cache = counted_from as u64;
     tally.stats.skipped_submodules = submodules.len() as u64;
+    tally.stats.shallow_commits = shallow.as_ref().map_or(0, |s| s.len() as u64);
     if let Some(c) = cached {
         if let Some(w) = walk.as_mut() {
             w.carriers = counted.carriers.into_iter().collect();
@@ -323,7 +324,7 @@ fn ref_tips(repo: &gix::Repository, tally: &mut Tally) -> Result<Tips, GitError>
             Ok(Some(h)) => match h.kind() {
                 Kind::Commit => match tree::decode_commit(repo, &id, &mut buf) {
                     Ok(()) => tips.commits.push(id),
-                    Err(message) => tally.error(name, message),
+                    Err(message) => tally.error(name, format!("commit {id} {message}")),
                 },
                 Kind::Tree => tips.trees.push(id),
                 Kind::Blob => tips.blobs.push(id),
@@ -345,13 +346,13 @@ pub(super) fn resolve_range(
     use gix::revision::plumbing::Spec;
     let parsed = repo
         .rev_parse(spec)
-        .map_err(|_| GitError::Range(RevisionProblem::Unknown))?
+        .map_err(|_| range_error(repo, spec, RevisionProblem::Unknown))?
         .detach();
     let commit = |id: ObjectId| -> Result<ObjectId, GitError> {
         repo.find_object(id)
             .and_then(|o| o.peel_to_kind(Kind::Commit))
             .map(|o| o.id)
-            .map_err(|_| GitError::Range(RevisionProblem::NotACommit))
+            .map_err(|_| range_error(repo, spec, RevisionProblem::NotACommit))
     };
     Ok(match parsed {
         Spec::Include(id) => (vec![commit(id)?], vec![]),
@@ -360,10 +361,10 @@ pub(super) fn resolve_range(
             let (a, b) = (commit(theirs)?, commit(ours)?);
             let base = repo
                 .merge_base(a, b)
-                .map_err(|_| GitError::Range(RevisionProblem::MergeBase))?;
+                .map_err(|_| range_error(repo, spec, RevisionProblem::MergeBase))?;
             (vec![a, b], base.map(gix::Id::detach).into_iter().collect())
         }
-        _ => return Err(GitError::Range(RevisionProblem::Shape)),
+        _ => return Err(range_error(repo, spec, RevisionProblem::Shape)),
     })
 }
 
@@ -437,7 +438,13 @@ fn walk_commits(
             Err(e) => {
                 // A commit that cannot be decoded is dropped from the walk (its parents are
                 // not reached through it); the walk goes on with every other commit queued.
-                inv.tally.error("(commit walk)", format!("{e:#}"));
+                inv.tally.error(
+                    "(commit walk)",
+                    format!(
+                        "a commit the walk reached cannot be read, so the history behind it was not scanned: {}",
+                        crate::scan::git::causes(&e)
+                    ),
+                );
             }
         }
     }

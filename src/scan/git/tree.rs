@@ -6,8 +6,18 @@ use gix::objs::tree::EntryKind;
 use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 use std::collections::HashMap;
 
-/// Read object `id`, which must be of `kind`, into `buf`.
+/// Read object `id`, which must be of `kind`, into `buf`. The message names the object.
 pub(super) fn read<'a>(
+    repo: &gix::Repository,
+    id: &oid,
+    kind: Kind,
+    buf: &'a mut Vec<u8>,
+) -> Result<&'a [u8], String> {
+    fetch(repo, id, kind, buf).map_err(|why| format!("{kind} {id} {why}"))
+}
+
+/// [`read`], with a message that does not name the object (its caller does).
+fn fetch<'a>(
     repo: &gix::Repository,
     id: &oid,
     kind: Kind,
@@ -15,34 +25,36 @@ pub(super) fn read<'a>(
 ) -> Result<&'a [u8], String> {
     match repo.objects.try_find(id, buf) {
         Ok(Some(data)) if data.kind == kind => Ok(data.data),
-        Ok(Some(data)) => Err(format!("{id} is a {}, expected a {kind}", data.kind)),
-        Ok(None) => Err(format!("{kind} {id} is missing")),
-        Err(e) => Err(format!("{kind} {id}: {e}")),
+        Ok(Some(data)) => Err(format!("is a {}, not a {kind}", data.kind)),
+        Ok(None) => Err("is missing from the object database".to_string()),
+        Err(e) => Err(format!("cannot be read: {e}")),
     }
 }
 
-/// The root tree of commit `id`.
+/// The root tree of commit `id`. The message does not name the commit: callers report it
+/// under `commit <id>`.
 pub(super) fn tree_of(
     repo: &gix::Repository,
     id: &oid,
     buf: &mut Vec<u8>,
 ) -> Result<ObjectId, String> {
-    let data = read(repo, id, Kind::Commit, buf)?;
+    let data = fetch(repo, id, Kind::Commit, buf)?;
     CommitRefIter::from_bytes(data, repo.object_hash())
         .tree_id()
-        .map_err(|e| format!("commit {id}: {e}"))
+        .map_err(|e| format!("cannot be decoded: {e}"))
 }
 
 /// Check that commit `id` decodes as far as a commit walk reads it: tree, parents, committer.
+/// The message does not name the commit.
 pub(super) fn decode_commit(
     repo: &gix::Repository,
     id: &oid,
     buf: &mut Vec<u8>,
 ) -> Result<(), String> {
     use gix::objs::commit::ref_iter::Token;
-    let data = read(repo, id, Kind::Commit, buf)?;
+    let data = fetch(repo, id, Kind::Commit, buf)?;
     let hash = repo.object_hash();
-    let bad = |e: &dyn std::fmt::Display| format!("commit {id} cannot be decoded: {e}");
+    let bad = |e: &dyn std::fmt::Display| format!("cannot be decoded: {e}");
     for token in CommitRefIter::from_bytes(data, hash) {
         match token {
             Ok(Token::Tree { .. } | Token::Parent { .. }) => {}

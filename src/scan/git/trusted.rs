@@ -3,7 +3,7 @@
 //! own gate off.
 
 use super::history::resolve_range;
-use super::{open, GitError, RevisionProblem};
+use super::{open, range_error, GitError, RevisionProblem};
 use gix::hash::ObjectId;
 use gix::objs::Kind;
 use std::path::{Path, PathBuf};
@@ -202,12 +202,12 @@ pub fn display_rel(rel: &Path) -> String {
 fn commit_of(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
     let id = repo
         .rev_parse_single(rev)
-        .map_err(|_| GitError::Range(RevisionProblem::Unknown))?
+        .map_err(|_| range_error(repo, rev, RevisionProblem::Unknown))?
         .detach();
     repo.find_object(id)
         .and_then(|o| o.peel_to_kind(Kind::Commit))
         .map(|o| o.id)
-        .map_err(|_| GitError::Range(RevisionProblem::NotACommit))
+        .map_err(|_| range_error(repo, rev, RevisionProblem::NotACommit))
 }
 
 /// `path` relative to `root`, when it lies inside it (both made absolute, symbolic links in
