@@ -101,13 +101,12 @@ fn scan_command(mut plan: ScanPlan, global: &Global) -> Result<Outcome> {
     }
     // Taken, not copied: the options may hold the admin client's secret.
     let step = std::mem::replace(&mut plan.verify, VerifyPlan::Off);
-    if !matches!(step, VerifyPlan::Off) {
-        let t = Instant::now();
-        verify::apply(step, &plan.config, &mut report)?;
-        global.say(Level::Debug, || {
-            format!("verify step in {} ms", t.elapsed().as_millis())
-        });
-    }
+    // Run even when off: it marks the configuration's decoys.
+    let t = Instant::now();
+    verify::apply(step, &plan.config, &mut report)?;
+    global.say(Level::Debug, || {
+        format!("verify step in {} ms", t.elapsed().as_millis())
+    });
     finish(&plan, report, level)
 }
 
