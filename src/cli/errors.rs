@@ -203,6 +203,11 @@ mod tests {
     }
 
     #[test]
+    fn the_command_line_definition_is_consistent() {
+        crate::cli::Cli::command().debug_assert();
+    }
+
+    #[test]
     fn every_name_that_acts_or_reveals_is_dangerous() {
         let mut all = Vec::new();
         names(&crate::cli::Cli::command(), &mut all);
