@@ -60,9 +60,23 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
             out.flush()?;
             Ok(Outcome::Clean)
         }
-        Plan::Man => {
+        Plan::Man(command) => {
+            let mut cmd = crate::cli::Cli::command();
+            // Built, so a command's page has the global flags and its full name.
+            cmd.build();
+            let page = match command {
+                None => clap_mangen::Man::new(cmd),
+                Some(name) => {
+                    let sub = cmd
+                        .find_subcommand(&name)
+                        .context("no manual page for that command")?;
+                    clap_mangen::Man::new(sub.clone())
+                        .title(format!("leakgate-{name}"))
+                        .source(format!("leakgate {}", env!("CARGO_PKG_VERSION")))
+                }
+            };
             let mut out = stdout();
-            clap_mangen::Man::new(crate::cli::Cli::command()).render(&mut out)?;
+            page.render(&mut out)?;
             out.flush()?;
             Ok(Outcome::Clean)
         }

@@ -52,6 +52,16 @@ pub struct GlobalArgs {
     pub exit_zero: bool,
 }
 
+/// The commands `leakgate man COMMAND` has a page for.
+const MAN_PAGES: [&str; 6] = [
+    "scan",
+    "baseline",
+    "verify",
+    "install-hook",
+    "rules",
+    "completions",
+];
+
 /// Values of `--log-level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogLevelArg {
@@ -99,7 +109,11 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) to standard output (`leakgate man | man -l -`).
-    Man,
+    Man {
+        /// A command's own page, with all its flags (`leakgate man scan`).
+        #[arg(value_parser = MAN_PAGES)]
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -299,6 +299,21 @@ fn completions_for_every_shell_and_a_man_page() {
         page.contains("scan") && page.contains("completions"),
         "{page}"
     );
+    // A command's own page has its flags, the global ones among them (roff escapes `-`).
+    let out = run_in(dir.path(), &["man", "scan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH leakgate-scan 1")),
+        "{page}"
+    );
+    for flag in [r"\-\-history", r"\-\-exit\-code", r"\-\-no\-color"] {
+        assert!(page.contains(flag), "{flag}: {page}");
+    }
+    assert_eq!(
+        run_in(dir.path(), &["man", "nosuch"]).status.code(),
+        Some(2)
+    );
 }
 
 /// Run leakgate with stdout on a pipe, read one line, close the pipe, and wait.
@@ -330,6 +345,7 @@ fn a_reader_that_closes_early_is_no_error() {
         &["rules", "list"],
         &["completions", "zsh"],
         &["man"],
+        &["man", "scan"],
     ] {
         let out = read_one_line_and_close(dir.path(), args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));

@@ -32,8 +32,8 @@ pub enum Plan {
     Rules(RulesPlan),
     /// `leakgate completions SHELL`.
     Completions(clap_complete::Shell),
-    /// `leakgate man`.
-    Man,
+    /// `leakgate man [COMMAND]`: leakgate's page, or a command's.
+    Man(Option<String>),
 }
 
 /// `leakgate install-hook`.
@@ -93,7 +93,7 @@ pub fn plan(cli: Cli) -> Result<Plan> {
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
         Command::Completions { shell } => Plan::Completions(shell),
-        Command::Man => Plan::Man,
+        Command::Man { command } => Plan::Man(command),
     })
 }
 
