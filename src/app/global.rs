@@ -106,13 +106,13 @@ impl Global {
         }
     }
 
-    /// The level for a command that also has its own `--quiet`.
-    pub fn level_with(&self, quiet: bool) -> Level {
+    /// These settings for a command that also has its own `--quiet`, which wins over `-v`.
+    pub fn quieted(&self, quiet: bool) -> Global {
+        let mut g = self.clone();
         if quiet {
-            Level::Error
-        } else {
-            self.level
+            g.level = Level::Error;
         }
+        g
     }
 
     /// Write `leakgate: LEVEL: message` to stderr when `at` is shown. `what` is only built
@@ -273,9 +273,11 @@ mod tests {
         assert_eq!(g(1, None), Level::Debug);
         assert_eq!(g(3, None), Level::Trace);
         assert_eq!(g(0, Some(LogLevelArg::Warn)), Level::Warn);
-        assert_eq!(
-            Global::from_args(&GlobalArgs::default()).level_with(true),
-            Level::Error
-        );
+        let verbose = Global::from_args(&GlobalArgs {
+            verbose: 2,
+            ..GlobalArgs::default()
+        });
+        assert_eq!(verbose.quieted(true).level, Level::Error);
+        assert_eq!(verbose.quieted(false).level, Level::Trace);
     }
 }

@@ -33,7 +33,12 @@ pub fn start(cli: crate::cli::Cli, global: &Global) -> Result<Outcome> {
     global.apply()?;
     let t = Instant::now();
     let plan = plan::plan(cli)?;
-    global.say(Level::Debug, || {
+    let quiet = match &plan {
+        Plan::Scan(p) => p.quiet,
+        Plan::BaselineCreate(p) => p.scan.quiet,
+        _ => false,
+    };
+    global.quieted(quiet).say(Level::Debug, || {
         format!(
             "planned in {} ms; {} worker thread(s)",
             t.elapsed().as_millis(),
@@ -48,7 +53,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
     match plan {
         Plan::Scan(plan) => scan_command(*plan, global),
         Plan::BaselineCreate(mut plan) => {
-            plan.scan.quiet = global.level_with(plan.scan.quiet) < Level::Warn;
+            plan.scan.quiet = global.quieted(plan.scan.quiet).level < Level::Warn;
             baseline::create(*plan)
         }
         Plan::Rules(plan) => rules_command(plan),
@@ -84,9 +89,9 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
 }
 
 fn scan_command(mut plan: ScanPlan, global: &Global) -> Result<Outcome> {
-    let level = global.level_with(plan.quiet);
-    // Everything that reads `quiet` (the progress bar, hints) follows the level.
-    plan.quiet = level < Level::Warn;
+    let global = &global.quieted(plan.quiet);
+    // Everything that reads `quiet` (the progress bar, warnings) follows the level.
+    plan.quiet = global.level < Level::Warn;
     global.say(Level::Debug, || {
         format!("{} rule(s) in force", plan.matcher.rules().count())
     });
@@ -121,7 +126,7 @@ fn scan_command(mut plan: ScanPlan, global: &Global) -> Result<Outcome> {
     global.say(Level::Debug, || {
         format!("verify step in {} ms", t.elapsed().as_millis())
     });
-    finish(&plan, report, level)
+    finish(&plan, report, global)
 }
 
 /// Run the scan the plan names (a Git source, else the folders), before baselines and
@@ -143,7 +148,8 @@ fn collect(plan: &ScanPlan) -> Result<ScanReport> {
 /// Write the report, then on stderr what `level` shows (warnings, hints, the summary when the
 /// report is not text on standard output, and always the errors), and map the result to an
 /// outcome.
-fn finish(plan: &ScanPlan, report: ScanReport, level: Level) -> Result<Outcome> {
+fn finish(plan: &ScanPlan, report: ScanReport, global: &Global) -> Result<Outcome> {
+    let level = global.level;
     let t = Instant::now();
     match &plan.output {
         Output::File(file) => {
@@ -160,18 +166,14 @@ fn finish(plan: &ScanPlan, report: ScanReport, level: Level) -> Result<Outcome> 
             out.flush()?;
         }
     }
-    let elapsed = t.elapsed().as_millis();
+    global.say(Level::Debug, || {
+        format!("report written in {} ms", t.elapsed().as_millis())
+    });
+    global.say(Level::Trace, || {
+        // Counts and milliseconds only.
+        format!("counters {}", serde_json::json!(report.stats))
+    });
     let mut err = std::io::stderr().lock();
-    if level >= Level::Debug {
-        writeln!(err, "leakgate: debug: report written in {elapsed} ms")?;
-    }
-    if level >= Level::Trace {
-        writeln!(
-            err,
-            "leakgate: trace: counters {}",
-            serde_json::to_string(&report.stats)?
-        )?;
-    }
     if level >= Level::Warn {
         for w in &report.warnings {
             writeln!(err, "leakgate: warning: {}", report::escape_control(w))?;

@@ -156,6 +156,9 @@ fn verbose_and_log_level_choose_what_stderr_says() {
     assert!(!warn.contains("secret(s) in"), "{warn}");
     assert_eq!(run("error"), "");
 
+    // --quiet wins over -v.
+    assert_eq!(err_of(&["scan", "-vv", "--quiet"]), "");
+
     let out = run_in(dir.path(), &["scan", "-v", "--log-level", "info"]);
     assert_eq!(out.status.code(), Some(2), "-v and --log-level conflict");
 }
