@@ -118,18 +118,7 @@ impl Fingerprint {
         h.update(rule.as_bytes());
         h.update([0u8]);
         h.update(secret.as_bytes());
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        Fingerprint(
-            h.finalize()[..16]
-                .iter()
-                .flat_map(|b| {
-                    [
-                        HEX[(b >> 4) as usize] as char,
-                        HEX[(b & 15) as usize] as char,
-                    ]
-                })
-                .collect(),
-        )
+        Fingerprint(faster_hex::hex_string(&h.finalize()[..16]))
     }
 
     pub fn as_str(&self) -> &str {

@@ -15,17 +15,22 @@ fn main() -> ExitCode {
             // clap's own rendering quotes rejected values; ours names only flags and places.
             let r = cli::errors::render(&e, cli::Cli::command(), &argv);
             let _ = if r.to_stdout {
-                write!(std::io::stdout(), "{}", r.text)
+                write!(app::stdout(), "{}", r.text)
             } else {
                 write!(std::io::stderr(), "{}", r.text)
             };
             return ExitCode::from(r.code);
         }
     };
-    match app::plan::plan(cli).and_then(app::run) {
-        Ok(outcome) => ExitCode::from(outcome as u8),
+    let global = app::Global::from_args(&cli.global);
+    match app::start(cli, &global) {
+        Ok(outcome) => ExitCode::from(global.status(outcome)),
         Err(e) => {
-            eprintln!("leakgate: error: {}", app::messages::describe(&e));
+            let _ = writeln!(
+                std::io::stderr(),
+                "leakgate: error: {}",
+                app::messages::describe(&e)
+            );
             ExitCode::from(app::Outcome::Error as u8)
         }
     }

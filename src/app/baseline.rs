@@ -32,7 +32,7 @@ pub fn create(plan: BaselinePlan) -> Result<Outcome> {
                 .with_context(|| format!("writing {}", file.display()))?;
         }
         Output::Stdout => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::stdout();
             baseline.write(&mut out)?;
             out.flush()?;
         }

@@ -162,7 +162,7 @@ pub fn install_hook(plan: &InstallHookPlan) -> Result<Outcome> {
     std::fs::write(&hook, hook_script(&exe))
         .with_context(|| format!("writing {}", hook.display()))?;
     make_executable(&hook)?;
-    writeln!(std::io::stdout(), "installed {}", hook.display())?;
+    writeln!(super::stdout(), "installed {}", hook.display())?;
     Ok(Outcome::Clean)
 }
 

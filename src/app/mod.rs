@@ -3,11 +3,14 @@
 
 mod baseline;
 mod git;
+pub mod global;
 pub mod messages;
 pub mod plan;
 mod verify;
 
 use anyhow::{Context, Result};
+use clap::CommandFactory;
+pub use global::{stdout, Global, Level};
 use leakgate::finding::{ScanReport, VerificationStatus};
 use leakgate::matcher::Matcher;
 use leakgate::report::{self, Format};
@@ -15,6 +18,7 @@ use leakgate::rules;
 use leakgate::scan;
 use plan::{Output, Plan, Print, RuleSource, RulesPlan, ScanPlan, Source, VerifyPlan};
 use std::io::Write;
+use std::time::Instant;
 
 /// How a run ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,27 +28,105 @@ pub enum Outcome {
     Error = 2,
 }
 
+/// Set the process up as the global flags say, plan the command line, and run it.
+pub fn start(cli: crate::cli::Cli, global: &Global) -> Result<Outcome> {
+    global.apply()?;
+    let t = Instant::now();
+    let plan = plan::plan(cli)?;
+    let quiet = match &plan {
+        Plan::Scan(p) => p.quiet,
+        Plan::BaselineCreate(p) => p.scan.quiet,
+        _ => false,
+    };
+    global.quieted(quiet).say(Level::Debug, || {
+        format!(
+            "planned in {} ms; {} worker thread(s)",
+            t.elapsed().as_millis(),
+            rayon::current_num_threads()
+        )
+    });
+    run(plan, global)
+}
+
 /// Run a planned command.
-pub fn run(plan: Plan) -> Result<Outcome> {
+pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
     match plan {
-        Plan::Scan(plan) => scan_command(*plan),
-        Plan::BaselineCreate(plan) => baseline::create(*plan),
+        Plan::Scan(plan) => scan_command(*plan, global),
+        Plan::BaselineCreate(mut plan) => {
+            plan.scan.quiet = global.quieted(plan.scan.quiet).level < Level::Warn;
+            baseline::create(*plan)
+        }
         Plan::Rules(plan) => rules_command(plan),
         Plan::Verify(plan) => verify::command(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
+        Plan::Completions(shell) => {
+            let mut out = stdout();
+            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "leakgate", &mut out);
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
+        Plan::Man(command) => {
+            let mut cmd = crate::cli::Cli::command();
+            // Built, so a command's page has the global flags and its full name.
+            cmd.build();
+            let page = match command {
+                None => clap_mangen::Man::new(cmd),
+                Some(name) => {
+                    let sub = cmd
+                        .find_subcommand(&name)
+                        .context("no manual page for that command")?;
+                    clap_mangen::Man::new(sub.clone())
+                        .title(format!("leakgate-{name}"))
+                        .source(format!("leakgate {}", env!("CARGO_PKG_VERSION")))
+                }
+            };
+            let mut out = stdout();
+            page.render(&mut out)?;
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
     }
 }
 
-fn scan_command(mut plan: ScanPlan) -> Result<Outcome> {
+fn scan_command(mut plan: ScanPlan, global: &Global) -> Result<Outcome> {
+    let global = &global.quieted(plan.quiet);
+    // Everything that reads `quiet` (the progress bar, warnings) follows the level.
+    plan.quiet = global.level < Level::Warn;
+    global.say(Level::Debug, || {
+        format!("{} rule(s) in force", plan.matcher.rules().count())
+    });
+    let t = Instant::now();
     let mut report = collect(&plan)?;
+    global.say(Level::Debug, || {
+        format!(
+            "read in {} ms: {} {}, {} bytes, {} secret(s), {} error(s)",
+            t.elapsed().as_millis(),
+            report.stats.files,
+            report.kind.unit(),
+            report.stats.bytes,
+            report.secrets(),
+            report.errors.len()
+        )
+    });
     report.warnings.append(&mut plan.notes);
     if let Some(b) = &plan.baseline {
         b.suppress(&mut report);
+        global.say(Level::Debug, || {
+            format!(
+                "baseline suppressed {} finding(s)",
+                report.stats.suppressed_by_baseline
+            )
+        });
     }
     // Taken, not copied: the options may hold the admin client's secret.
     let step = std::mem::replace(&mut plan.verify, VerifyPlan::Off);
+    // Run even when off: it marks the configuration's decoys.
+    let t = Instant::now();
     verify::apply(step, &plan.config, &mut report)?;
-    finish(&plan, report)
+    global.say(Level::Debug, || {
+        format!("verify step in {} ms", t.elapsed().as_millis())
+    });
+    finish(&plan, report, global)
 }
 
 /// Run the scan the plan names (a Git source, else the folders), before baselines and
@@ -63,8 +145,12 @@ fn collect(plan: &ScanPlan) -> Result<ScanReport> {
     Ok(report)
 }
 
-/// Write the report and warnings, and map the result to an outcome.
-fn finish(plan: &ScanPlan, report: ScanReport) -> Result<Outcome> {
+/// Write the report, then on stderr what `level` shows (warnings, hints, the summary when the
+/// report is not text on standard output, and always the errors), and map the result to an
+/// outcome.
+fn finish(plan: &ScanPlan, report: ScanReport, global: &Global) -> Result<Outcome> {
+    let level = global.level;
+    let t = Instant::now();
     match &plan.output {
         Output::File(file) => {
             let mut f = std::io::BufWriter::new(
@@ -75,20 +161,33 @@ fn finish(plan: &ScanPlan, report: ScanReport) -> Result<Outcome> {
             f.flush()?;
         }
         Output::Stdout => {
-            let stdout = std::io::stdout();
-            let mut lock = std::io::BufWriter::new(stdout.lock());
-            report::write(plan.format, &report, &plan.report, &mut lock)?;
-            lock.flush()?;
+            let mut out = stdout();
+            report::write(plan.format, &report, &plan.report, &mut out)?;
+            out.flush()?;
         }
     }
+    global.say(Level::Debug, || {
+        format!("report written in {} ms", t.elapsed().as_millis())
+    });
+    global.say(Level::Trace, || {
+        // Counts and milliseconds only.
+        format!("counters {}", serde_json::json!(report.stats))
+    });
     let mut err = std::io::stderr().lock();
-    if !plan.quiet {
+    if level >= Level::Warn {
         for w in &report.warnings {
             writeln!(err, "leakgate: warning: {}", report::escape_control(w))?;
         }
+    }
+    if level >= Level::Info {
         git::hint(plan, &report, &mut err)?;
     }
+    // The console sees the summary and the errors in a text report on standard output; with a
+    // report file, JSON or SARIF they come here.
     if plan.format != Format::Text || plan.output != Output::Stdout {
+        if level >= Level::Info {
+            writeln!(err, "leakgate: {}", report::summary(&report))?;
+        }
         for e in &report.errors {
             writeln!(
                 err,
@@ -113,10 +212,11 @@ fn finish(plan: &ScanPlan, report: ScanReport) -> Result<Outcome> {
 }
 
 fn rules_command(plan: RulesPlan) -> Result<Outcome> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     match plan {
         RulesPlan::List { matcher, format } => {
             list_rules(&matcher, format, &mut out)?;
+            out.flush()?;
             Ok(Outcome::Clean)
         }
         RulesPlan::Check(source) => {
@@ -142,6 +242,7 @@ fn rules_command(plan: RulesPlan) -> Result<Outcome> {
                 rules.len(),
                 errors.len()
             )?;
+            out.flush()?;
             Ok(if errors.is_empty() {
                 Outcome::Clean
             } else {

@@ -81,7 +81,7 @@ pub fn command(plan: VerifyCommandPlan) -> Result<Outcome> {
         .context("no Genesys verifier is registered")?;
     let summary = verifier.finish();
 
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     if format == Print::Json {
         let doc = serde_json::json!({
             "client_id": client_id,

@@ -2,10 +2,23 @@
 //! (a webhook URL with its token, a secret pasted after the wrong flag, an unknown
 //! `--client-secret=…`), and these messages end up in CI logs. Only names leakgate defines
 //! (its flags, commands and accepted values) and positions on the command line are shown.
+//! A typo is never answered with a flag or command that acts on the outside world or reveals
+//! secrets ([`DANGEROUS`]): `--verfy` gets no suggestion rather than one that contacts Genesys.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::collections::HashSet;
 use std::ffi::OsString;
+
+/// Names a typo is never told to use: they contact the outside world (verify, revoke, post) or
+/// show secrets. Suggestions of every other name stay.
+pub const DANGEROUS: &[&str] = &[
+    "--verify",
+    "--revoke",
+    "--revoke-action",
+    "--no-redact",
+    "--notify-webhook",
+    "verify",
+];
 
 /// What `main` does with a clap error: the whole text for stderr (or stdout, for help and
 /// version), and the exit code (0 for help and version, 2 for usage errors).
@@ -57,6 +70,8 @@ pub fn render(err: &clap::Error, mut cmd: clap::Command, argv: &[OsString]) -> R
             _ => None,
         }
     };
+    // A suggestion, unless it is dangerous.
+    let suggest = |kind: ContextKind| ours(kind).filter(|s| !DANGEROUS.contains(&s.as_str()));
     let arg = || ours(ContextKind::InvalidArg).unwrap_or_else(|| "an argument".into());
     // Where the offending argument is (1-based, after the program name), never what it is.
     let place = || {
@@ -81,14 +96,14 @@ pub fn render(err: &clap::Error, mut cmd: clap::Command, argv: &[OsString]) -> R
                 "unexpected argument{}; it is not shown, as it may hold a secret",
                 place()
             );
-            if let Some(s) = ours(ContextKind::SuggestedArg) {
+            if let Some(s) = suggest(ContextKind::SuggestedArg) {
                 t.push_str(&format!("; did you mean {s}?"));
             }
             t
         }
         ErrorKind::InvalidSubcommand => {
             let mut t = format!("unknown command{}; it is not shown", place());
-            if let Some(s) = ours(ContextKind::SuggestedSubcommand) {
+            if let Some(s) = suggest(ContextKind::SuggestedSubcommand) {
                 t.push_str(&format!("; did you mean {s}?"));
             }
             t
@@ -167,5 +182,56 @@ impl Known {
 
     fn has(&self, s: &str) -> bool {
         self.0.contains(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag and command, as clap shows it, of `cmd` and its subcommands.
+    fn names(cmd: &clap::Command, out: &mut Vec<String>) {
+        out.push(cmd.get_name().to_string());
+        out.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}"))),
+        );
+        for s in cmd.get_subcommands() {
+            names(s, out);
+        }
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        crate::cli::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_name_that_acts_or_reveals_is_dangerous() {
+        let mut all = Vec::new();
+        names(&crate::cli::Cli::command(), &mut all);
+        // Whatever verifies, revokes, contains, posts or shows secrets must be listed; the
+        // verify tuning flags and --dry-run do nothing on their own.
+        let harmless = [
+            "--verify-rate",
+            "--verify-timeout",
+            "--verify-attempts",
+            "--verify-time-scale",
+            "--max-verify-requests",
+        ];
+        for n in &all {
+            let risky = [
+                "verify", "revoke", "contain", "redact", "reveal", "webhook", "notify",
+            ]
+            .iter()
+            .any(|w| n.contains(w));
+            if risky && !harmless.contains(&n.as_str()) {
+                assert!(DANGEROUS.contains(&n.as_str()), "{n} is not in DANGEROUS");
+            }
+        }
+        for d in DANGEROUS {
+            assert!(all.iter().any(|n| n == d), "{d} no longer exists");
+        }
     }
 }

@@ -10,15 +10,76 @@ pub use baseline::{BaselineArgs, BaselineCommand};
 pub use git::{GitArgs, InstallHookArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// A fast, exact secret scanner for Git, built first for Genesys Cloud OAuth client credentials.
 #[derive(Debug, Parser)]
 #[command(name = "leakgate", version, about)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command takes, before or after its name (`leakgate -v scan`, `leakgate scan -v`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Say more on stderr: -v adds per-phase timings and counts (debug), -vv every counter
+    /// (trace).
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "log_level")]
+    pub verbose: u8,
+    /// What stderr shows: error, warn, info (default: warnings, hints and the summary when the
+    /// report is not text on the terminal), debug (+ timings and counts), trace (+ every counter).
+    #[arg(long, value_enum, value_name = "LEVEL", global = true)]
+    pub log_level: Option<LogLevelArg>,
+    /// Never colour output (as `--color never`, or a non-empty NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Worker threads (default 0: one per core).
+    #[arg(short = 'j', long, value_name = "N", global = true,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub threads: Option<u16>,
+    /// Exit status when findings are reported (default 1): 0 to 255, except 2, which errors
+    /// keep.
+    #[arg(long, value_name = "N", global = true, value_parser = parse_exit_code,
+          conflicts_with = "exit_zero")]
+    pub exit_code: Option<u8>,
+    /// Exit 0 when findings are reported; errors still exit 2.
+    #[arg(long, global = true)]
+    pub exit_zero: bool,
+}
+
+/// The commands `leakgate man COMMAND` has a page for.
+const MAN_PAGES: [&str; 6] = [
+    "scan",
+    "baseline",
+    "verify",
+    "install-hook",
+    "rules",
+    "completions",
+];
+
+/// Values of `--log-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevelArg {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// Parse `--exit-code`: a status from 0 to 255 other than 2, which stays the status of errors so
+/// a script can always tell "found something" from "could not finish".
+fn parse_exit_code(s: &str) -> Result<u8, String> {
+    match s.trim().parse::<u8>() {
+        Ok(2) => Err("2 is the status of errors: pick another for findings".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("must be a whole number from 0 to 255 (not 2)".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +100,19 @@ pub enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Print a shell completion script to standard output (e.g. `leakgate completions bash >
+    /// ~/.local/share/bash-completion/completions/leakgate`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output (`leakgate man | man -l -`).
+    Man {
+        /// A command's own page, with all its flags (`leakgate man scan`).
+        #[arg(value_parser = MAN_PAGES)]
+        command: Option<String>,
     },
 }
 
@@ -89,7 +163,8 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (`-` is standard output); the
+    /// summary line still goes to stderr.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Configuration file (default: .leakgate.toml at the repository root, or the scan root).
@@ -98,7 +173,7 @@ pub struct ScanArgs {
     /// Show secrets in the output instead of redacting them.
     #[arg(long)]
     pub no_redact: bool,
-    /// When to colour text output.
+    /// When to colour text output (auto: on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
     /// Scan files that .gitignore excludes.

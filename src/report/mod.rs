@@ -7,7 +7,7 @@ mod text;
 
 pub use json::write_json;
 pub use sarif::{to_sarif, write_sarif, MAX_RELATED_LOCATIONS};
-pub use text::{escape_control, write_text};
+pub use text::{escape_control, summary, write_text};
 
 use crate::finding::ScanReport;
 use std::io::{self, Write};

@@ -5,14 +5,17 @@
 
 use super::ReportOptions;
 use crate::finding::{Finding, ScanKind, ScanReport};
+use anstyle::{AnsiColor, Style};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-const RED: &str = "\x1b[1;31m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
+/// The rule and the matched text.
+const RED: Style = AnsiColor::Red.on_default().bold();
+/// The place.
+const BOLD: Style = Style::new().bold();
+/// The lines under a finding.
+const DIM: Style = Style::new().dimmed();
 
 /// True for characters that move the cursor, end a line, drive a terminal or reorder text:
 /// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides,
@@ -54,35 +57,31 @@ pub fn write_text(
     opts: &ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let paint = |code: &'static str| if opts.color { code } else { "" };
+    // A plain style renders as nothing, start and reset alike.
+    let paint = |style: Style| if opts.color { style } else { Style::new() };
+    let (red, bold, dim) = (paint(RED), paint(BOLD), paint(DIM));
     let e = escape_control;
     for f in &report.findings {
         writeln!(
             out,
-            "{}{}:{}:{}{}: {}{}{} [{}, {} confidence] {}",
-            paint(BOLD),
+            "{bold}{}:{}:{}{bold:#}: {red}{}{red:#} [{}, {} confidence] {}",
             e(&f.path),
             f.line,
             f.column,
-            paint(RESET),
-            paint(RED),
             e(&f.rule_id),
-            paint(RESET),
             f.severity,
             f.confidence,
             e(&f.shown_secret(opts.reveal)),
         )?;
         writeln!(
             out,
-            "    {}{}{}{}{}",
+            "    {}{red}{}{red:#}{}",
             e(&f.snippet.before),
-            paint(RED),
             e(f.snippet.matched(opts.reveal)),
-            paint(RESET),
             e(&f.snippet.after)
         )?;
         for detail in details(f, opts.all_locations) {
-            writeln!(out, "    {}{}{}", paint(DIM), e(&detail), paint(RESET))?;
+            writeln!(out, "    {dim}{}{dim:#}", e(&detail))?;
         }
     }
     for err in &report.errors {
@@ -106,7 +105,7 @@ fn count(n: u64) -> String {
 
 /// The summary line: the secrets found (and at how many places, when more), what was read (files
 /// of a tree; blobs of commits in Git), and every skip, allowance, suppression and error.
-fn summary(report: &ScanReport) -> String {
+pub fn summary(report: &ScanReport) -> String {
     let s = &report.stats;
     let (secrets, places) = (report.secrets(), report.places());
     let at = if places > secrets {

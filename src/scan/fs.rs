@@ -308,6 +308,8 @@ fn walk(root: &Path, base: &Path, opts: &ScanOptions, out: &mut Vec<Entry>) {
         .require_git(in_repo)
         .follow_links(opts.follow_links)
         .filter_entry(move |e| e.file_name() != ".git" && !submodules.contains(e.path()));
+    // As many walkers as rayon's pool has workers (`--threads`), at most the 12 `ignore` picks.
+    builder.threads(rayon::current_num_threads().min(12));
     let found = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         let found = &found;

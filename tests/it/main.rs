@@ -7,6 +7,7 @@ mod common;
 mod action;
 mod baseline;
 mod cache;
+mod cli;
 mod errors;
 mod genesys_detection;
 mod git_history;

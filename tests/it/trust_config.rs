@@ -716,7 +716,7 @@ fn help_and_version_still_work() {
     let out = run(dir.path(), &[], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("Usage: leakgate <COMMAND>"),
+        stderr(&out).contains("Usage: leakgate [OPTIONS] <COMMAND>"),
         "{}",
         stderr(&out)
     );

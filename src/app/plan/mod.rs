@@ -30,6 +30,10 @@ pub enum Plan {
     InstallHook(InstallHookPlan),
     /// `leakgate rules ...`.
     Rules(RulesPlan),
+    /// `leakgate completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `leakgate man [COMMAND]`: leakgate's page, or a command's.
+    Man(Option<String>),
 }
 
 /// `leakgate install-hook`.
@@ -88,6 +92,8 @@ pub fn plan(cli: Cli) -> Result<Plan> {
         Command::Verify(args) => Plan::Verify(Box::new(VerifyCommandPlan::from_args(&args)?)),
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
+        Command::Completions { shell } => Plan::Completions(shell),
+        Command::Man { command } => Plan::Man(command),
     })
 }
 

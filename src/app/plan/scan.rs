@@ -4,7 +4,7 @@
 use super::trusted::Trusted;
 use super::verify::{self, VerifyPlan};
 use super::{base_for, plainly_not_a_secret};
-use crate::cli::{ColorArg, FormatArg, ScanArgs};
+use crate::cli::{FormatArg, ScanArgs};
 use anyhow::{bail, Result};
 use leakgate::baseline::Baseline;
 use leakgate::config::Config;
@@ -13,7 +13,6 @@ use leakgate::report::{Format, ReportOptions};
 use leakgate::rules;
 use leakgate::scan::fs::{Input, STDIN_NAME};
 use leakgate::scan::ScanOptions;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// `--config-from` value that reads from the disk.
@@ -95,8 +94,13 @@ pub enum Output {
 }
 
 impl Output {
+    /// `--output FILE`; `-` (or no flag) is standard output.
     fn from_arg(file: Option<&Path>) -> Self {
-        file.map_or(Output::Stdout, |f| Output::File(f.to_path_buf()))
+        match file {
+            None => Output::Stdout,
+            Some(f) if f.as_os_str() == "-" => Output::Stdout,
+            Some(f) => Output::File(f.to_path_buf()),
+        }
     }
 
     /// The file, when the output is one.
@@ -375,14 +379,9 @@ impl Resolved {
             scan.max_file_size = n;
         }
         let output = Output::from_arg(args.output.as_deref());
-        let to_terminal = output == Output::Stdout && std::io::stdout().is_terminal();
         let report = ReportOptions {
             reveal: args.no_redact,
-            color: match args.color {
-                ColorArg::Always => true,
-                ColorArg::Never => false,
-                ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-            },
+            color: crate::app::global::colour(args.color, &output),
             all_locations: args.all_locations,
             rules: matcher.rules().cloned().collect(),
         };
