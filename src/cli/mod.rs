@@ -53,9 +53,10 @@ pub enum RulesCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Lint rule files (default: the built-in rules): ids, regexes, examples.
+    /// Lint rule files or the rules of configuration files (default: the built-in rules): ids,
+    /// regexes, examples.
     Check {
-        /// Rule files (TOML) to check.
+        /// Rule files or configuration files such as .leakgate.toml (TOML) to check.
         files: Vec<PathBuf>,
     },
 }
