@@ -29,6 +29,7 @@ pub fn run(plan: Plan) -> Result<Outcome> {
     match plan {
         Plan::Scan(plan) => scan_command(*plan),
         Plan::BaselineCreate(plan) => baseline::create(*plan),
+        Plan::BaselineImport(plan) => baseline::import(&plan),
         Plan::Rules(plan) => rules_command(plan),
         Plan::Verify(plan) => verify::command(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),

@@ -6,7 +6,7 @@ pub mod errors;
 mod git;
 mod verify;
 
-pub use baseline::{BaselineArgs, BaselineCommand};
+pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
 pub use git::{GitArgs, InstallHookArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
@@ -25,7 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
-    /// Make baselines: records of known findings that later scans suppress.
+    /// Make baselines (records of known findings that later scans suppress), or import one from
+    /// gitleaks or detect-secrets.
     Baseline {
         #[command(subcommand)]
         command: BaselineCommand,

@@ -11,6 +11,7 @@ mod genesys_detection;
 mod git_history;
 mod git_staged;
 mod grouping;
+mod migrate;
 mod precommit;
 mod rules;
 mod scan_tree;
