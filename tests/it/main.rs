@@ -13,6 +13,7 @@ mod git_staged;
 mod grouping;
 mod migrate;
 mod precommit;
+mod readme;
 mod rules;
 mod scan_tree;
 mod suite;
