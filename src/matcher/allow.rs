@@ -7,7 +7,7 @@
 
 use memchr::memmem::Finder;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// Markers that silence the line they are on, wherever on it they are: `leakgate:allow`,
@@ -35,20 +35,23 @@ struct Marks {
     next: bool,
 }
 
-/// The lines of one blob whose markers were read, by where each starts.
+/// The lines of one blob whose markers were read: by where each starts, where it ends (its
+/// newline, or the blob's end) and its marks. Each line is found and read once, however many
+/// matches it holds (a minified file is one long line of them), so the cost stays linear in the
+/// blob.
 #[derive(Default)]
 pub(super) struct MarkedLines {
-    lines: RefCell<HashMap<usize, Marks>>,
+    lines: RefCell<BTreeMap<usize, (usize, Marks)>>,
 }
 
 impl MarkedLines {
     /// True when a line that `start..end` touches holds a marker, or the line before the first
     /// of them holds detect-secrets' `nextline` marker.
     pub(super) fn allows(&self, data: &[u8], start: usize, end: usize) -> bool {
-        let first = line_start(data, start.min(data.len()));
+        let (first, _, _) = self.line_at(data, start.min(data.len()));
         let mut lo = first;
         while lo <= end {
-            let (marks, hi) = self.marks(data, lo);
+            let (_, hi, marks) = self.line_at(data, lo);
             if marks.this {
                 return true;
             }
@@ -57,23 +60,26 @@ impl MarkedLines {
             }
             lo = hi + 1;
         }
-        first > 0 && self.marks(data, line_start(data, first - 1)).0.next
+        first > 0 && self.line_at(data, first - 1).2.next
     }
 
-    /// The marks of the line starting at `lo`, and where it ends (its newline, or the end).
-    fn marks(&self, data: &[u8], lo: usize) -> (Marks, usize) {
-        let hi = memchr::memchr(b'\n', &data[lo..]).map_or(data.len(), |i| lo + i);
-        let marks = *self
+    /// The line holding byte `at`: its start, its end and its marks.
+    fn line_at(&self, data: &[u8], at: usize) -> (usize, usize, Marks) {
+        let known = self
             .lines
-            .borrow_mut()
-            .entry(lo)
-            .or_insert_with(|| read_line(&data[lo..hi]));
-        (marks, hi)
+            .borrow()
+            .range(..=at)
+            .next_back()
+            .filter(|&(_, &(hi, _))| at <= hi)
+            .map(|(&lo, &(hi, marks))| (lo, hi, marks));
+        known.unwrap_or_else(|| {
+            let lo = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+            let hi = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+            let marks = read_line(&data[lo..hi]);
+            self.lines.borrow_mut().insert(lo, (hi, marks));
+            (lo, hi, marks)
+        })
     }
-}
-
-fn line_start(data: &[u8], at: usize) -> usize {
-    memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1)
 }
 
 /// The marks one line holds.
@@ -258,5 +264,22 @@ mod tests {
             assert_eq!(outcome(std::str::from_utf8(marker).unwrap()), ours);
         }
         assert_eq!(outcome("pragma:allowlist-secret"), ours);
+    }
+
+    /// A minified file: one long line of many matches ending in a marker. Every match is
+    /// allowed, and the line is read once, not once per match (which would take minutes here).
+    #[test]
+    fn one_long_line_of_matches_is_read_once() {
+        let m = matcher();
+        let n = 20_000;
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("tok={} ", token(i % 7)));
+        }
+        text.push_str("// ggignore\n");
+        let started = std::time::Instant::now();
+        let s = m.scan_blob("app.min.js", text.as_bytes());
+        assert_eq!((s.allowed, s.findings.len()), (n as u64, 0));
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 }
