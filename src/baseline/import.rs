@@ -268,13 +268,17 @@ impl<'a> Files<'a> {
             let same = |f: &&Finding| f.secret == g.secret;
             // The file as the disk has it (prefer the finding on gitleaks' line), then the text
             // gitleaks reported, which holds the secret even when the file changed since.
+            let mut unreadable = None;
             let mut hits: Vec<Finding> = match self.findings(&g.file) {
                 Ok(found) => {
                     let mut hits: Vec<&Finding> = found.iter().filter(same).collect();
                     hits.sort_by_key(|f| f.line != g.start_line);
                     hits.into_iter().take(1).cloned().collect()
                 }
-                Err(_) => Vec::new(),
+                Err(why) => {
+                    unreadable = Some(why);
+                    Vec::new()
+                }
             };
             for text in [&g.line, &g.matched] {
                 if hits.is_empty() && !text.is_empty() {
@@ -289,7 +293,12 @@ impl<'a> Files<'a> {
                 }
             }
             let Some(hit) = hits.first() else {
-                not_imported.push(skip(NotRecoverable::NotALeakgateFinding));
+                // Said as the file unread when it was: the secret may be there all the same.
+                let reason = unreadable.map_or(
+                    NotRecoverable::NotALeakgateFinding,
+                    NotRecoverable::Unreadable,
+                );
+                not_imported.push(skip(reason));
                 continue;
             };
             recovered += 1;

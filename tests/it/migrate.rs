@@ -239,6 +239,10 @@ fn paths_are_relative_to_the_root_given() {
     let (code, err, _) = import(repo.path(), &file, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("imported 0, not recoverable 1"), "{err}");
+    assert!(
+        err.contains("a.env:2 (generic-api-key): the file cannot be read: not found"),
+        "{err}"
+    );
     let root = repo.path().display().to_string();
     let (code, err, _) = import(repo.path(), &file, &["--root", &root]);
     assert_eq!(code, Some(0), "{err}");
