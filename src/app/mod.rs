@@ -187,7 +187,15 @@ fn rules_in(file: &std::path::Path) -> Result<Vec<leakgate::rules::Rule>> {
             .is_some_and(|t| t.keys().any(|k| k != "rules"))
     };
     Ok(if named_config || has_other_keys() {
-        leakgate::config::Config::load(file)?.rules
+        let config = leakgate::config::Config::load(file)?;
+        // The allowlists compile too, as a scan would need them; the rules are the linter's.
+        let allow_only = leakgate::config::Config {
+            rules: Vec::new(),
+            ..config.clone()
+        };
+        Matcher::new(Vec::new(), &allow_only)
+            .with_context(|| report::escape_control(&file.display().to_string()).into_owned())?;
+        config.rules
     } else {
         // A file that cannot be read or parsed gets the rule loader's own error.
         rules::load_file(file)?

@@ -203,4 +203,18 @@ fn rules_check_lints_the_rules_of_a_configuration() {
         text.contains("limits.toml") && text.contains("rules[0] (acme-short).keywords[0]"),
         "{text}"
     );
+
+    // The configuration's allowlists must compile as well, as a scan would need them.
+    let allow = dir.path().join("allow.toml");
+    let body = format!(
+        "[allow]\nvalues = [\"(open\"]\n\n{}",
+        acme_rule("acme-token", false)
+    );
+    std::fs::write(&allow, body).unwrap();
+    let (code, text) = run(&allow);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("allow.toml") && text.contains("allow.values[0]"),
+        "{text}"
+    );
 }
