@@ -12,6 +12,8 @@
 //! in a new place is still suppressed. `rule_id`, `path`, `line` and `commit` are there for the
 //! people who read and review the file.
 
+pub mod import;
+
 use crate::config::{read_regular, safe_message, show, utf8_text, ReadError};
 use crate::finding::{CommitId, Finding, Fingerprint, RuleId, ScanReport};
 use serde::{Deserialize, Serialize};

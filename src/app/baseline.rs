@@ -1,9 +1,12 @@
-//! `leakgate baseline create`: a scan's findings written as a baseline.
+//! `leakgate baseline create`: a scan's findings written as a baseline; `leakgate baseline
+//! import`: another scanner's known findings, found again by leakgate, written as one.
 
-use super::plan::{BaselinePlan, Output};
+use super::plan::{BaselinePlan, ImportPlan, Output};
 use super::Outcome;
 use anyhow::{Context, Result};
+use leakgate::baseline::import::{import_file, ImportOptions};
 use leakgate::baseline::{Baseline, BaselineEntry};
+use leakgate::report::escape_control;
 use std::io::Write;
 
 /// Scan, then write every finding (plus the entries of `--baseline`, when given) as a baseline.
@@ -21,22 +24,7 @@ pub fn create(plan: BaselinePlan) -> Result<Outcome> {
         findings.extend(old.findings);
     }
     let baseline = Baseline::from_entries(findings);
-    match &plan.output {
-        Output::File(file) => {
-            let mut out = std::io::BufWriter::new(
-                std::fs::File::create(file)
-                    .with_context(|| format!("creating {}", file.display()))?,
-            );
-            baseline.write(&mut out)?;
-            out.flush()
-                .with_context(|| format!("writing {}", file.display()))?;
-        }
-        Output::Stdout => {
-            let mut out = super::stdout();
-            baseline.write(&mut out)?;
-            out.flush()?;
-        }
-    }
+    write(&baseline, &plan.output)?;
     let mut err = std::io::stderr().lock();
     if !plan.quiet {
         for w in plan.notes.iter().chain(&report.warnings) {
@@ -61,4 +49,70 @@ pub fn create(plan: BaselinePlan) -> Result<Outcome> {
     } else {
         Outcome::Error
     })
+}
+
+/// Import a gitleaks report or detect-secrets baseline: write the baseline of what leakgate
+/// recovered, then on stderr the counts and each finding not imported (by place and rule,
+/// never by secret). A file read is exit 0, however many were not recoverable.
+pub fn import(plan: &ImportPlan) -> Result<Outcome> {
+    let imported = import_file(
+        &plan.file,
+        &ImportOptions {
+            matcher: &plan.matcher,
+            root: &plan.root,
+            max_file_size: plan.max_file_size,
+        },
+    )?;
+    write(&imported.baseline, &plan.output)?;
+    let mut err = std::io::stderr().lock();
+    for n in &imported.not_imported {
+        writeln!(
+            err,
+            "leakgate: not imported: {}:{} ({}): {}",
+            escape_control(&n.path),
+            n.line,
+            escape_control(&n.rule),
+            n.reason
+        )?;
+    }
+    writeln!(
+        err,
+        "leakgate: {} {}: imported {}, not recoverable {}; baseline of {} entr{} written to {}",
+        imported.format,
+        escape_control(&plan.file.display().to_string()),
+        imported.recovered,
+        imported.not_imported.len(),
+        imported.baseline.len(),
+        if imported.baseline.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        plan.output.file().map_or_else(
+            || "standard output".into(),
+            |p| escape_control(&p.display().to_string()).into_owned()
+        )
+    )?;
+    Ok(Outcome::Clean)
+}
+
+/// Write `baseline` where `output` says.
+fn write(baseline: &Baseline, output: &Output) -> Result<()> {
+    match output {
+        Output::File(file) => {
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(file)
+                    .with_context(|| format!("creating {}", file.display()))?,
+            );
+            baseline.write(&mut out)?;
+            out.flush()
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+        Output::Stdout => {
+            let mut out = super::stdout();
+            baseline.write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }

@@ -56,6 +56,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
             plan.scan.quiet = global.quieted(plan.scan.quiet).level < Level::Warn;
             baseline::create(*plan)
         }
+        Plan::BaselineImport(plan) => baseline::import(&plan),
         Plan::Rules(plan) => rules_command(plan),
         Plan::Verify(plan) => verify::command(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
@@ -227,14 +228,32 @@ fn rules_command(plan: RulesPlan) -> Result<Outcome> {
                     rules::lint_builtin(&rules)
                 }
                 RuleSource::Files(files) => {
+                    // Each file's rules are linted together (ids unique across them), and each
+                    // problem names the file its rule came from.
+                    let mut origin = Vec::new();
                     for f in files {
-                        rules.extend(rules::load_file(f)?);
+                        let found = rules_in(f)?;
+                        origin.extend(std::iter::repeat_n(f, found.len()));
+                        rules.extend(found);
                     }
-                    rules::lint(&rules)
+                    let errors = rules::lint(&rules);
+                    for e in &errors {
+                        let file = rules
+                            .iter()
+                            .position(|r| r.id == e.rule_id)
+                            .map(|i| origin[i].display().to_string());
+                        match file {
+                            Some(f) => writeln!(out, "{}: {e}", report::escape_control(&f))?,
+                            None => writeln!(out, "{e}")?,
+                        }
+                    }
+                    errors
                 }
             };
-            for e in &errors {
-                writeln!(out, "{e}")?;
+            if matches!(source, RuleSource::Builtin) {
+                for e in &errors {
+                    writeln!(out, "{e}")?;
+                }
             }
             writeln!(
                 out,
@@ -250,6 +269,38 @@ fn rules_command(plan: RulesPlan) -> Result<Outcome> {
             })
         }
     }
+}
+
+/// The rules `file` holds: a configuration's `[[rules]]` when it is one (named
+/// `.leakgate.toml`, or holding keys besides `rules`: `[allow]`, `[scan]`, a provider's
+/// section), checked as a configuration is when loaded; else a rule file's.
+fn rules_in(file: &std::path::Path) -> Result<Vec<leakgate::rules::Rule>> {
+    let named_config = file
+        .file_name()
+        .is_some_and(|n| n == leakgate::config::CONFIG_FILE_NAME);
+    let has_other_keys = || {
+        let Ok(bytes) = leakgate::config::read_regular(file, rules::MAX_RULE_FILE_BYTES) else {
+            return false;
+        };
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Table>(t).ok())
+            .is_some_and(|t| t.keys().any(|k| k != "rules"))
+    };
+    Ok(if named_config || has_other_keys() {
+        let config = leakgate::config::Config::load(file)?;
+        // The allowlists compile too, as a scan would need them; the rules are the linter's.
+        let allow_only = leakgate::config::Config {
+            rules: Vec::new(),
+            ..config.clone()
+        };
+        Matcher::new(Vec::new(), &allow_only)
+            .with_context(|| report::escape_control(&file.display().to_string()).into_owned())?;
+        config.rules
+    } else {
+        // A file that cannot be read or parsed gets the rule loader's own error.
+        rules::load_file(file)?
+    })
 }
 
 /// `rules list`: the rules in force, as a table or JSON.

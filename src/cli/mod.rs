@@ -6,7 +6,7 @@ pub mod errors;
 mod git;
 mod verify;
 
-pub use baseline::{BaselineArgs, BaselineCommand};
+pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
 pub use git::{GitArgs, InstallHookArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
@@ -86,7 +86,8 @@ fn parse_exit_code(s: &str) -> Result<u8, String> {
 pub enum Command {
     /// Scan a working tree, folder, Git history, commit range or the staged changes.
     Scan(ScanArgs),
-    /// Make baselines: records of known findings that later scans suppress.
+    /// Make baselines (records of known findings that later scans suppress), or import one from
+    /// gitleaks or detect-secrets.
     Baseline {
         #[command(subcommand)]
         command: BaselineCommand,
@@ -127,9 +128,10 @@ pub enum RulesCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Lint rule files (default: the built-in rules): ids, regexes, examples.
+    /// Lint rule files or the rules of configuration files (default: the built-in rules): ids,
+    /// regexes, examples.
     Check {
-        /// Rule files (TOML) to check.
+        /// Rule files or configuration files such as .leakgate.toml (TOML) to check.
         files: Vec<PathBuf>,
     },
 }

@@ -2,6 +2,7 @@
 //! every rule's keywords), then the regex of each rule whose keyword occurred, then the checks
 //! that separate secrets from look-alikes, then the allowlists.
 
+mod allow;
 mod check;
 pub(crate) mod filters;
 mod keywords;
@@ -9,6 +10,7 @@ mod lead;
 mod location;
 pub(crate) mod window;
 
+pub use allow::LINE_MARKERS;
 pub use check::passes as check_passes;
 pub use filters::entropy;
 
@@ -24,7 +26,8 @@ use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
-/// The inline marker that silences a line.
+/// leakgate's inline marker that silences a line (the other tools' markers it honours are
+/// [`LINE_MARKERS`] and detect-secrets' `pragma: allowlist secret`).
 pub const INLINE_ALLOW: &[u8] = b"leakgate:allow";
 
 /// The longest regex a user rule or `allow.values` entry may have, in bytes: checked before
@@ -193,8 +196,8 @@ struct BlobIndex<'d> {
     data: &'d [u8],
     /// Per registered provider, its own lookups over the blob (see [`Blob::cached`]).
     providers: Vec<OnceCell<Box<dyn Any>>>,
-    /// Lines (start, end) holding an inline allow, sorted.
-    allowed_lines: OnceCell<Vec<(usize, usize)>>,
+    /// The lines whose inline allow markers were read.
+    marked_lines: allow::MarkedLines,
     /// Per rule, where its context keywords occur.
     context_hits: Vec<OnceCell<Vec<usize>>>,
     /// The time expiry checks judge by, read once per blob.
@@ -210,23 +213,10 @@ impl BlobIndex<'_> {
         &self.data[floor.max(start - lead.len())..start]
     }
 
-    /// True when the line of `start` or of `end` holds an inline allow. The marked lines are
-    /// found once per blob (each line read once), then each match is a binary search.
+    /// True when a line of `start..end` holds an inline allow marker, or the line before holds
+    /// one for the next line.
     fn inline_allowed(&self, start: usize, end: usize) -> bool {
-        let lines = self.allowed_lines.get_or_init(|| {
-            let mut lines: Vec<(usize, usize)> = Vec::new();
-            for p in memchr::memmem::find_iter(self.data, INLINE_ALLOW) {
-                if lines.last().is_some_and(|&(_, hi)| p < hi) {
-                    continue;
-                }
-                let lo = memchr::memrchr(b'\n', &self.data[..p]).map_or(0, |i| i + 1);
-                let hi = memchr::memchr(b'\n', &self.data[p..]).map_or(self.data.len(), |i| p + i);
-                lines.push((lo, hi));
-            }
-            lines
-        });
-        let i = lines.partition_point(|&(_, hi)| hi < start);
-        lines.get(i).is_some_and(|&(lo, _)| lo <= end)
+        self.marked_lines.allows(self.data, start, end)
     }
 }
 
@@ -411,7 +401,7 @@ impl Matcher {
             providers: (0..providers::REGISTRY.len())
                 .map(|_| OnceCell::new())
                 .collect(),
-            allowed_lines: OnceCell::new(),
+            marked_lines: allow::MarkedLines::default(),
             context_hits: (0..self.rules.len()).map(|_| OnceCell::new()).collect(),
             now: check::now(),
         };

@@ -135,3 +135,86 @@ fn rules_list_names_every_rule() {
     assert_eq!(ids.len(), leakgate::rules::builtin().len());
     assert!(ids.contains(&"genesys-client-secret"));
 }
+
+/// A rule for `rules check` tests: `acme_` and 32 letters or digits, built at run time; its
+/// example matches unless `broken`.
+fn acme_rule(id: &str, broken: bool) -> String {
+    let value: String = (0..32)
+        .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 11 + 7) % 36]))
+        .collect();
+    let example = if broken {
+        "acme_x".to_string()
+    } else {
+        format!("acme_{value}")
+    };
+    format!(
+        "[[rules]]\nid = \"{id}\"\nname = \"ACME\"\nseverity = \"high\"\nkeywords = [\"acme_\"]\n\
+         regex = '''acme_(?P<secret>[a-z0-9]{{32}})'''\nexamples = [\"{example}\"]\n\
+         negative_examples = [\"acme_short\"]\n"
+    )
+}
+
+/// `rules check .leakgate.toml` lints the configuration's own rules, with the same linter as
+/// rule files, and each problem names the file and the rule.
+#[test]
+fn rules_check_lints_the_rules_of_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".leakgate.toml");
+    let head = "[allow]\npaths = [\"tests/**\"]\n\n[scan]\nmax_findings_per_file = 10\n\n";
+    std::fs::write(&config, format!("{head}{}", acme_rule("acme-token", false))).unwrap();
+    let run = |file: &std::path::Path| {
+        let out = common::leakgate()
+            .args(["rules", "check"])
+            .arg(file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&config);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("1 rule(s) checked, 0 problem(s)"), "{text}");
+
+    // A broken example in a configuration under another name: found by its other keys.
+    let other = dir.path().join("team.toml");
+    let body = format!(
+        "{head}{}\n{}",
+        acme_rule("acme-token", false),
+        acme_rule("acme-broken", true)
+    );
+    std::fs::write(&other, body).unwrap();
+    let (code, text) = run(&other);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("team.toml: acme-broken: example 1 does not match"),
+        "{text}"
+    );
+    assert!(!text.contains("acme-token:"), "{text}");
+    assert!(text.contains("2 rule(s) checked, 1 problem(s)"), "{text}");
+
+    // A rule out of the limits a configuration enforces: an error naming file, rule and field.
+    let limits = dir.path().join("limits.toml");
+    let short = acme_rule("acme-short", false).replace("[\"acme_\"]", "[\"ac\"]");
+    std::fs::write(&limits, format!("{head}{short}")).unwrap();
+    let (code, text) = run(&limits);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("limits.toml") && text.contains("rules[0] (acme-short).keywords[0]"),
+        "{text}"
+    );
+
+    // The configuration's allowlists must compile as well, as a scan would need them.
+    let allow = dir.path().join("allow.toml");
+    let body = format!(
+        "[allow]\nvalues = [\"(open\"]\n\n{}",
+        acme_rule("acme-token", false)
+    );
+    std::fs::write(&allow, body).unwrap();
+    let (code, text) = run(&allow);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("allow.toml") && text.contains("allow.values[0]"),
+        "{text}"
+    );
+}

@@ -2,12 +2,14 @@
 //! flag is read here, once, checked against the others and turned into typed values; the
 //! commands receive plans and never see an argument struct.
 
+mod import;
 mod scan;
 #[cfg(test)]
 mod tests;
 mod trusted;
 mod verify;
 
+pub use import::ImportPlan;
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
 pub use verify::{SecretSource, VerifyCommandPlan, VerifyPlan, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
 
@@ -24,6 +26,8 @@ pub enum Plan {
     Scan(Box<ScanPlan>),
     /// `leakgate baseline create`.
     BaselineCreate(Box<BaselinePlan>),
+    /// `leakgate baseline import`.
+    BaselineImport(Box<ImportPlan>),
     /// `leakgate verify`.
     Verify(Box<VerifyCommandPlan>),
     /// `leakgate install-hook`.
@@ -89,6 +93,9 @@ pub fn plan(cli: Cli) -> Result<Plan> {
         Command::Baseline {
             command: BaselineCommand::Create(args),
         } => Plan::BaselineCreate(Box::new(BaselinePlan::from_args(&args)?)),
+        Command::Baseline {
+            command: BaselineCommand::Import(args),
+        } => Plan::BaselineImport(Box::new(ImportPlan::from_args(&args)?)),
         Command::Verify(args) => Plan::Verify(Box::new(VerifyCommandPlan::from_args(&args)?)),
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
