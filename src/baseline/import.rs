@@ -302,13 +302,7 @@ impl<'a> Files<'a> {
                 continue;
             };
             recovered += 1;
-            entries.push(BaselineEntry {
-                fingerprint: hit.fingerprint.clone(),
-                rule_id: hit.rule_id.clone(),
-                path,
-                line: g.start_line.max(1),
-                commit: g.commit.parse::<CommitId>().ok(),
-            });
+            entries.push(entry(hit, path, g.start_line, g.commit.parse().ok()));
         }
         Imported {
             format: ForeignFormat::GitleaksReport,
@@ -360,13 +354,7 @@ impl<'a> Files<'a> {
                     continue;
                 };
                 recovered += 1;
-                entries.push(BaselineEntry {
-                    fingerprint: hit.fingerprint.clone(),
-                    rule_id: hit.rule_id.clone(),
-                    path,
-                    line: r.line_number.max(1),
-                    commit: None,
-                });
+                entries.push(entry(hit, path, r.line_number, None));
             }
         }
         Imported {
@@ -379,6 +367,17 @@ impl<'a> Files<'a> {
 }
 
 /// A read error in words, with its cause (an I/O error's message names no content).
+/// The entry of a recovered finding, at the place the foreign tool reported.
+fn entry(hit: &Finding, path: String, line: usize, commit: Option<CommitId>) -> BaselineEntry {
+    BaselineEntry {
+        fingerprint: hit.fingerprint.clone(),
+        rule_id: hit.rule_id.clone(),
+        path,
+        line: line.max(1),
+        commit,
+    }
+}
+
 fn describe_read(e: &ReadError) -> String {
     match e {
         ReadError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => "not found".into(),
