@@ -221,38 +221,36 @@ fn rules_command(plan: RulesPlan) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         RulesPlan::Check(source) => {
+            // Rule files are linted together (ids unique across them); each problem names the
+            // file its rule came from (built-in rules have none).
             let mut rules = Vec::new();
+            let mut origin = Vec::new();
             let errors = match &source {
                 RuleSource::Builtin => {
                     rules = rules::builtin();
                     rules::lint_builtin(&rules)
                 }
                 RuleSource::Files(files) => {
-                    // Each file's rules are linted together (ids unique across them), and each
-                    // problem names the file its rule came from.
-                    let mut origin = Vec::new();
                     for f in files {
                         let found = rules_in(f)?;
                         origin.extend(std::iter::repeat_n(f, found.len()));
                         rules.extend(found);
                     }
-                    let errors = rules::lint(&rules);
-                    for e in &errors {
-                        let file = rules
-                            .iter()
-                            .position(|r| r.id == e.rule_id)
-                            .map(|i| origin[i].display().to_string());
-                        match file {
-                            Some(f) => writeln!(out, "{}: {e}", report::escape_control(&f))?,
-                            None => writeln!(out, "{e}")?,
-                        }
-                    }
-                    errors
+                    rules::lint(&rules)
                 }
             };
-            if matches!(source, RuleSource::Builtin) {
-                for e in &errors {
-                    writeln!(out, "{e}")?;
+            for e in &errors {
+                let file = rules
+                    .iter()
+                    .position(|r| r.id == e.rule_id)
+                    .and_then(|i| origin.get(i));
+                match file {
+                    Some(f) => writeln!(
+                        out,
+                        "{}: {e}",
+                        report::escape_control(&f.display().to_string())
+                    )?,
+                    None => writeln!(out, "{e}")?,
                 }
             }
             writeln!(

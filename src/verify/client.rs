@@ -449,13 +449,9 @@ impl ProxyEnv {
     /// in clear), loopback hosts and hosts `NO_PROXY` names are reached directly; everything
     /// else goes through the proxy in a CONNECT tunnel, TLS end to end with the target.
     pub fn route(&self, url: &HostUrl) -> Option<&str> {
-        self.chosen(url).map(|p| p.shown.as_str())
-    }
-
-    fn chosen(&self, url: &HostUrl) -> Option<&EnvProxy> {
         let proxy = self.proxy.as_ref()?;
         let direct = url.scheme() != "https" || url.is_loopback() || self.bypassed(url.host());
-        (!direct).then_some(proxy)
+        (!direct).then_some(proxy.shown.as_str())
     }
 
     /// True when `NO_PROXY` names `host`: an entry matches the host itself and every name
@@ -521,9 +517,7 @@ impl Agents {
     /// The agent for `url` and the proxy (`host:port`) it goes through, if any. A URL that
     /// does not parse goes direct: the host policy has refused it before anything is sent.
     pub fn for_url(&self, url: &str) -> (&ureq::Agent, Option<&str>) {
-        let via = HostUrl::parse(url)
-            .ok()
-            .and_then(|u| self.proxy.chosen(&u).map(|p| p.shown.as_str()));
+        let via = HostUrl::parse(url).ok().and_then(|u| self.proxy.route(&u));
         match (&self.proxied, via) {
             (Some(agent), Some(via)) => (agent, Some(via)),
             _ => (&self.direct, None),
@@ -706,15 +700,13 @@ pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
         Some(_) => format!("{} ({why})", proxy("connecting to")),
         None => why,
     };
+    let dns = || match via {
+        Some(p) => format!("proxy: the proxy's host name did not resolve ({p}; DNS)"),
+        None => "DNS: the host name did not resolve (offline, or no DNS?)".to_string(),
+    };
     match e {
-        Error::HostNotFound => match via {
-            Some(p) => format!("proxy: the proxy's host name did not resolve ({p}; DNS)"),
-            None => "DNS: the host name did not resolve (offline, or no DNS?)".to_string(),
-        },
-        Error::Io(io) if is_dns_failure(&io) => match via {
-            Some(p) => format!("proxy: the proxy's host name did not resolve ({p}; DNS)"),
-            None => "DNS: the host name did not resolve (offline, or no DNS?)".to_string(),
-        },
+        Error::HostNotFound => dns(),
+        Error::Io(io) if is_dns_failure(&io) => dns(),
         Error::ConnectProxyFailed(why) => {
             // ureq's own words ("proxy server responded 403/403"), never the proxy's.
             let why = if why.starts_with("proxy server") {
@@ -727,19 +719,17 @@ pub(crate) fn transport_reason(e: ureq::Error, via: Option<&str>) -> String {
                 via.unwrap_or("configured")
             )
         }
-        // rustls reports a failed handshake through the stream, as an I/O error around it.
-        Error::Io(io) if rustls_inside(&io).is_some() => {
-            rustls_inside(&io).map_or_else(|| "TLS: handshake failed".to_string(), tls_reason)
-        }
         Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
             connect("connection timed out".to_string())
         }
         Error::Timeout(t) => format!("timed out ({t})"),
         Error::ConnectionFailed => connect("connection failed".to_string()),
-        Error::Io(io) => match io.kind() {
-            ErrorKind::ConnectionRefused => connect("connection refused".to_string()),
-            ErrorKind::TimedOut => connect("connection timed out".to_string()),
-            kind => format!("network error: {kind}"),
+        // rustls reports a failed handshake through the stream, as an I/O error around it.
+        Error::Io(io) => match (rustls_inside(&io), io.kind()) {
+            (Some(tls), _) => tls_reason(tls),
+            (None, ErrorKind::ConnectionRefused) => connect("connection refused".to_string()),
+            (None, ErrorKind::TimedOut) => connect("connection timed out".to_string()),
+            (None, kind) => format!("network error: {kind}"),
         },
         Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
         Error::Tls(why) => format!("TLS: {why}"),
