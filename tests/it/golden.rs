@@ -28,7 +28,7 @@ fn commit_at(repo: &Repo, message: &str, time: u64) {
 /// Files of rule examples: (path, text), for rules whose index is `part` mod 3.
 fn examples(part: usize) -> Vec<(String, String)> {
     let mut rules = leakgate::rules::builtin();
-    rules.sort_by(|a, b| a.id.to_string().cmp(&b.id.to_string()));
+    rules.sort_by_key(|a| a.id.to_string());
     let mut files = Vec::new();
     for (_, r) in rules.iter().enumerate().filter(|(i, _)| i % 3 == part) {
         let kinds = [("pos", &r.examples), ("neg", &r.negative_examples)];
