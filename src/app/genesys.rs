@@ -43,7 +43,7 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
             };
             // The id is recorded before the hand-over: a decoy that exists is one to know of.
             let recorded = decoy::add_decoy_id(&config_path, &id);
-            let delivered = handover.deliver(&secret, &mut stdout());
+            let delivered = session.deliver(&id, &secret, &handover, &mut stdout());
             drop(secret);
             finish(session);
             let mut err = std::io::stderr().lock();

@@ -15,6 +15,7 @@ mod git_staged;
 mod grouping;
 mod migrate;
 mod packaging;
+mod posture;
 mod precommit;
 mod readme;
 mod rules;

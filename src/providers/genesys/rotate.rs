@@ -99,24 +99,12 @@ impl Session {
         let Some(secret) = secret else {
             return Err(RotateError::NoSecret);
         };
-        let delivered = match handover.deliver(&secret, out) {
-            Ok(d) => {
-                self.note(id, AuditAction::Handover, AuditOutcome::Ok, d.clone());
-                d
+        let delivered = self.deliver(id, &secret, handover, out).map_err(|source| {
+            RotateError::Undelivered {
+                client_id: id.to_string(),
+                source,
             }
-            Err(source) => {
-                self.note(
-                    id,
-                    AuditAction::Handover,
-                    AuditOutcome::Failed,
-                    source.to_string(),
-                );
-                return Err(RotateError::Undelivered {
-                    client_id: id.to_string(),
-                    source,
-                });
-            }
-        };
+        })?;
         let confirmation = if !confirm {
             Confirmation::Skipped(
                 "a decoy is never used: its token request would raise its own alarm".into(),
@@ -137,6 +125,24 @@ impl Session {
             delivered,
             confirmation,
         })
+    }
+
+    /// Hand `secret` (of client `id`) over and record where it went (or why it did not) in the
+    /// audit log.
+    pub fn deliver(
+        &mut self,
+        id: &str,
+        secret: &Secret,
+        handover: &Handover,
+        out: &mut dyn Write,
+    ) -> Result<String, HandoverError> {
+        let result = handover.deliver(secret, out);
+        let (outcome, detail) = match &result {
+            Ok(d) => (AuditOutcome::Ok, d.clone()),
+            Err(e) => (AuditOutcome::Failed, e.to_string()),
+        };
+        self.note(id, AuditAction::Handover, outcome, detail);
+        result
     }
 
     /// Ask the token endpoint for a token with the new secret until one is issued (changes
