@@ -719,3 +719,32 @@ fn rotate_refuses_decoys_protected_clients_and_the_admin_client() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), format!("{new}\n"));
     assert_no_secret(&s, &a, &[&r.stdout, &r.stderr]);
 }
+
+#[test]
+fn server_text_echoing_a_secret_is_never_shown() {
+    let (s, a) = server(|_, _| None);
+    // A hostile or broken org: names and descriptions carrying the admin secret or the
+    // client's own secret, a role named with the admin secret.
+    let own = genesys_secret(81);
+    let id = client(
+        &s,
+        81,
+        &a.1,
+        "r-echo",
+        json!({"description": format!("sync job, secret {own} inside")}),
+    );
+    {
+        let mut w = s.world();
+        w.add_role("r-echo", &format!("role {}", a.1), &["routing:queue:view"]);
+        let c = w.client_mut(&id).unwrap();
+        c.name = format!("Prod-{own}");
+    }
+    let other = client(&s, 82, &format!("Dev {}", a.1), "r-view", json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["json", "text"] {
+        let r = genesys(&s, &a, dir.path(), &["audit", "--format", format]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout.contains(&id) && r.stdout.contains(&other));
+        assert_no_secret(&s, &a, &[&r.stdout, &r.stderr]);
+    }
+}

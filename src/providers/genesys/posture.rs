@@ -17,7 +17,7 @@
 use super::verifier::GenesysVerifier;
 use crate::verify::audit::{AuditAction, AuditOutcome};
 use crate::verify::client::{Method, Reply};
-use crate::verify::{Summary, VerifyError, VerifyOptions};
+use crate::verify::{Secret, Summary, VerifyError, VerifyOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -345,7 +345,7 @@ impl Session {
                 .and_then(Value::as_array)
                 .ok_or_else(|| invalid("a page without entities".into()))?;
             for e in entities {
-                out.push(ClientRecord::from_json(e));
+                out.push(self.record_of(e));
             }
             total = page.get("total").and_then(Value::as_u64).or(total);
             let number = page.get("pageNumber").and_then(Value::as_u64);
@@ -392,7 +392,7 @@ impl Session {
             &what,
             "oauth:client:view",
         ) {
-            Ok(v) => Ok(Some(ClientRecord::from_json(&v))),
+            Ok(v) => Ok(Some(self.record_of(&v))),
             Err(ApiError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -414,7 +414,25 @@ impl Session {
             &what,
             "authorization:role:view",
         )?;
-        Ok(RoleInfo::from_json(id, &v))
+        let mut role = RoleInfo::from_json(id, &v);
+        role.name = role.name.map(|n| self.scrub_admin(&n));
+        Ok(role)
+    }
+
+    /// A client record read from the API, its texts scrubbed of the admin secret too.
+    fn record_of(&self, v: &Value) -> ClientRecord {
+        let mut c = ClientRecord::from_json(v);
+        c.name = c.name.map(|n| self.scrub_admin(&n));
+        c.description = c.description.map(|d| self.scrub_admin(&d));
+        c
+    }
+
+    /// Server text without the admin client's secret (a hostile or broken server could echo it).
+    fn scrub_admin(&self, text: &str) -> String {
+        match self.v.opts.revoke.as_ref().and_then(|r| r.admin.as_ref()) {
+            Some(a) => crate::verify::scrub(text, &a.secret),
+            None => text.to_string(),
+        }
     }
 
     /// API use of a client over the last `days` days, from the usage summary.
@@ -579,10 +597,16 @@ impl ClientRecord {
                 });
             }
         }
+        // The record carries the client's own secret: dropped, and scrubbed from its texts.
+        let own = text(v.get("secret")).map(Secret::new);
+        let clean = |t: Option<String>| match (&own, t) {
+            (Some(secret), Some(t)) => Some(crate::verify::scrub(&t, secret)),
+            (_, t) => t,
+        };
         ClientRecord {
             id: text(v.get("id")).unwrap_or_default(),
-            name: text(v.get("name")),
-            description: text(v.get("description")),
+            name: clean(text(v.get("name"))),
+            description: clean(text(v.get("description"))),
             grant: text(v.get("authorizedGrantType")),
             state: text(v.get("state")),
             token_lifetime_secs: v.get("accessTokenValiditySeconds").and_then(Value::as_u64),
