@@ -71,14 +71,7 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
             let ids = admin.config.providers.genesys.decoy_client_ids.clone();
             let list = session.decoy_status(&ids, &admin.config.providers.genesys.policy);
             finish(session);
-            let mut out = stdout();
-            if format == Print::Json {
-                serde_json::to_writer_pretty(&mut out, &list)?;
-                writeln!(out)?;
-            } else {
-                decoy_table(&list, &mut out)?;
-            }
-            out.flush()?;
+            emit(format, &list, |l, out| decoy_table(l, out))?;
             Ok(if list.iter().all(|d| d.harmless) {
                 Outcome::Clean
             } else if list.iter().any(|d| d.exists.is_none()) {
@@ -190,14 +183,7 @@ fn audit(
     let result = session.audit(&opts);
     finish(session);
     let report = result.context("the audit could not read the org's OAuth clients")?;
-    let mut out = stdout();
-    if format == Print::Json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        audit_table(&report, &mut out)?;
-    }
-    out.flush()?;
+    emit(format, &report, |r, out| audit_table(r, out))?;
     let mut err = std::io::stderr().lock();
     if format == Print::Json {
         for e in &report.errors {
@@ -212,6 +198,23 @@ fn audit(
     } else {
         Outcome::Clean
     })
+}
+
+/// Write `doc` on standard output as JSON, or as `table` writes it.
+fn emit<T: serde::Serialize + ?Sized>(
+    format: Print,
+    doc: &T,
+    table: impl FnOnce(&T, &mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let mut out = stdout();
+    if format == Print::Json {
+        serde_json::to_writer_pretty(&mut out, doc)?;
+        writeln!(out)?;
+    } else {
+        table(doc, &mut out)?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// Cut to `n` characters, control characters escaped.
@@ -240,7 +243,7 @@ fn last_use(c: &ClientReport) -> String {
     }
 }
 
-fn audit_table(r: &AuditReport, out: &mut impl Write) -> Result<()> {
+fn audit_table(r: &AuditReport, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "OAuth clients in {}: {}", r.region, r.clients.len())?;
     writeln!(
         out,
@@ -305,7 +308,7 @@ fn audit_table(r: &AuditReport, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn decoy_table(list: &[DecoyStatus], out: &mut impl Write) -> Result<()> {
+fn decoy_table(list: &[DecoyStatus], out: &mut dyn Write) -> Result<()> {
     if list.is_empty() {
         writeln!(
             out,

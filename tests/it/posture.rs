@@ -690,73 +690,36 @@ fn rotate_refuses_decoys_protected_clients_and_the_admin_client() {
         s.requests().iter().all(|q| !q.path.ends_with("/secret")),
         "nothing rotated"
     );
+    let forced = |extra: &[&str]| {
+        let args = [&["rotate", "--client-id", &protected, "--force"], extra].concat();
+        genesys(&s, &a, dir.path(), &args)
+    };
     // Without a hand-over it does not start.
-    let r = genesys(
-        &s,
-        &a,
-        dir.path(),
-        &["rotate", "--client-id", &protected, "--force"],
-    );
+    let r = forced(&[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--to-command"), "{}", r.stderr);
     // A hand-over that cannot happen stops it before anything changes.
     let taken = dir.path().join("taken.secret");
     std::fs::write(&taken, "keep\n").unwrap();
-    let r = genesys(
-        &s,
-        &a,
-        dir.path(),
-        &[
-            "rotate",
-            "--client-id",
-            &protected,
-            "--force",
-            "--secret-out",
-            taken.to_str().unwrap(),
-        ],
-    );
+    let r = forced(&["--secret-out", taken.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("nothing was rotated"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&taken).unwrap(), "keep\n");
-    assert_eq!(
-        s.world().client(&protected).unwrap().secret,
-        genesys_secret(72)
-    );
     let missing = dir.path().join("no-such-hook");
-    let r = genesys(
-        &s,
-        &a,
-        dir.path(),
-        &[
-            "rotate",
-            "--client-id",
-            &protected,
-            "--force",
-            "--to-command",
-            missing.to_str().unwrap(),
-        ],
-    );
+    let r = forced(&["--to-command", missing.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not found"), "{}", r.stderr);
     assert!(
         s.requests().iter().all(|q| !q.path.ends_with("/secret")),
         "nothing rotated"
     );
+    assert_eq!(
+        s.world().client(&protected).unwrap().secret,
+        genesys_secret(72)
+    );
     // Forced, to a file.
     let out = dir.path().join("core.secret");
-    let r = genesys(
-        &s,
-        &a,
-        dir.path(),
-        &[
-            "rotate",
-            "--client-id",
-            &protected,
-            "--force",
-            "--secret-out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let r = forced(&["--secret-out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let new = s.world().client(&protected).unwrap().secret.clone();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), format!("{new}\n"));

@@ -522,6 +522,11 @@ pub(super) fn is_path_segment(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The elements of the array `v[key]` (none when absent or not an array).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
 /// Server text as the report shows it: control characters dropped, trimmed, bounded.
 fn text(v: Option<&Value>) -> Option<String> {
     let s: String = v?
@@ -568,11 +573,7 @@ pub struct ClientRecord {
 impl ClientRecord {
     /// Read the documented fields of an `OAuthClient` / `OAuthClientListing`.
     pub fn from_json(v: &Value) -> Self {
-        let mut roles: Vec<RoleGrant> = v
-            .get("roleDivisions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let mut roles: Vec<RoleGrant> = items(v, "roleDivisions")
             .filter_map(|rd| {
                 Some(RoleGrant {
                     role_id: text(rd.get("roleId"))?,
@@ -582,13 +583,7 @@ impl ClientRecord {
             })
             .collect();
         // `roleIds` is deprecated but older records carry only it.
-        for id in v
-            .get("roleIds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| text(Some(r)))
-        {
+        for id in items(v, "roleIds").filter_map(|r| text(Some(r))) {
             if !roles.iter().any(|r| r.role_id == id) {
                 roles.push(RoleGrant {
                     role_id: id,
@@ -647,26 +642,13 @@ pub struct RoleInfo {
 
 impl RoleInfo {
     fn from_json(id: &str, v: &Value) -> Self {
-        let mut permissions: Vec<String> = v
-            .get("permissions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let mut permissions: Vec<String> = items(v, "permissions")
             .filter_map(|p| text(Some(p)))
             .collect();
-        for p in v
-            .get("permissionPolicies")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for p in items(v, "permissionPolicies") {
             let domain = text(p.get("domain")).unwrap_or_else(|| "*".into());
             let entity = text(p.get("entityName")).unwrap_or_else(|| "*".into());
-            let actions: Vec<String> = p
-                .get("actionSet")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let actions: Vec<String> = items(p, "actionSet")
                 .filter_map(|a| text(Some(a)))
                 .collect();
             if actions.is_empty() {
@@ -736,12 +718,7 @@ impl UsageSummary {
     fn from_rows(days: u32, v: &Value) -> Self {
         let mut requests = 0u64;
         let mut last_used: Option<String> = None;
-        for row in v
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for row in items(v, "results") {
             let n = row.get("requests").and_then(Value::as_u64).unwrap_or(0);
             requests = requests.saturating_add(n);
             if n > 0 {
