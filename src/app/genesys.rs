@@ -87,7 +87,7 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
         } => {
             let decoys = &admin.config.providers.genesys.decoy_client_ids;
             if !listed(decoys, &client_id) {
-                bail!("client {client_id} is not in [genesys] decoy_client_ids; rotate other clients with `leakgate genesys rotate`");
+                refuse(&admin, &client_id, &format!("client {client_id} is not in [genesys] decoy_client_ids; rotate other clients with `leakgate genesys rotate`"))?;
             }
             rotate(&admin, &client_id, &handover, false)
         }
@@ -98,14 +98,17 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
             handover,
         } => {
             let g = &admin.config.providers.genesys;
-            if client_id == admin.admin_id {
-                bail!("refusing to rotate the admin client this command runs as; rotate it from another admin client");
-            }
-            if listed(&g.decoy_client_ids, &client_id) {
-                bail!("client {client_id} is a decoy: use `leakgate genesys decoy rotate`, which never uses the decoy (a token request would raise its alarm)");
-            }
-            if listed(&g.protected_client_ids, &client_id) && !force {
-                bail!("client {client_id} is in [genesys] protected_client_ids: rotating it is an outage for what uses it; add --force to rotate it anyway");
+            let refusal = if client_id == admin.admin_id {
+                Some("refusing to rotate the admin client this command runs as; rotate it from another admin client".to_string())
+            } else if listed(&g.decoy_client_ids, &client_id) {
+                Some(format!("client {client_id} is a decoy: use `leakgate genesys decoy rotate`, which never uses the decoy (a token request would raise its alarm)"))
+            } else if listed(&g.protected_client_ids, &client_id) && !force {
+                Some(format!("client {client_id} is in [genesys] protected_client_ids: rotating it is an outage for what uses it; add --force to rotate it anyway"))
+            } else {
+                None
+            };
+            if let Some(why) = refusal {
+                refuse(&admin, &client_id, &why)?;
             }
             writeln!(
                 std::io::stderr(),
@@ -114,6 +117,14 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
             rotate(&admin, &client_id, &handover, true)
         }
     }
+}
+
+/// Record the refusal in the audit log (nothing is sent), then fail with it.
+fn refuse(admin: &AdminPlan, id: &str, why: &str) -> Result<()> {
+    let mut session = open(admin)?;
+    session.refuse_rotation(id, why);
+    finish(session);
+    bail!("{why}")
 }
 
 fn listed(ids: &[String], id: &str) -> bool {

@@ -672,20 +672,28 @@ fn rotate_refuses_decoys_protected_clients_and_the_admin_client() {
         format!("[genesys]\ndecoy_client_ids = [\"{decoy}\"]\nprotected_client_ids = [\"{protected}\"]\n"),
     )
     .unwrap();
+    let audit_log = dir.path().join("audit.jsonl");
     for (id, why) in [
         (&decoy, "decoy rotate"),
         (&protected, "--force"),
         (&a.0, "admin client"),
     ] {
-        let r = genesys(
-            &s,
-            &a,
-            dir.path(),
-            &["rotate", "--client-id", id, "--secret-stdout"],
-        );
+        let log = audit_log.to_str().unwrap();
+        let args = [
+            "rotate",
+            "--client-id",
+            id,
+            "--secret-stdout",
+            "--audit-log",
+            log,
+        ];
+        let r = genesys(&s, &a, dir.path(), &args);
         assert_eq!(r.code, 2, "{id}");
         assert!(r.stderr.contains(why), "{}", r.stderr);
     }
+    let refusals = std::fs::read_to_string(&audit_log).unwrap();
+    let protected_lines = refusals.matches("\"outcome\":\"protected\"").count();
+    assert_eq!(protected_lines, 3, "every refusal is recorded: {refusals}");
     assert!(
         s.requests().iter().all(|q| !q.path.ends_with("/secret")),
         "nothing rotated"

@@ -127,6 +127,16 @@ impl Session {
         })
     }
 
+    /// Record that rotating `id` was refused, and why (nothing is sent).
+    pub fn refuse_rotation(&mut self, id: &str, why: &str) {
+        self.note(
+            id,
+            AuditAction::Rotate,
+            AuditOutcome::Protected,
+            why.to_string(),
+        );
+    }
+
     /// Hand `secret` (of client `id`) over and record where it went (or why it did not) in the
     /// audit log.
     pub fn deliver(
