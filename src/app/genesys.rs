@@ -72,12 +72,13 @@ pub fn command(plan: GenesysPlan) -> Result<Outcome> {
             let list = session.decoy_status(&ids, &admin.config.providers.genesys.policy);
             finish(session);
             emit(format, &list, |l, out| decoy_table(l, out))?;
-            Ok(if list.iter().all(|d| d.harmless) {
-                Outcome::Clean
+            // As a scan: a decoy found wanting before one that could not be read.
+            Ok(if list.iter().any(|d| d.exists.is_some() && !d.harmless) {
+                Outcome::Findings
             } else if list.iter().any(|d| d.exists.is_none()) {
                 Outcome::Error
             } else {
-                Outcome::Findings
+                Outcome::Clean
             })
         }
         GenesysPlan::DecoyRotate {
