@@ -1109,6 +1109,26 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_is_checked_when_the_configuration_loads() {
+        let load = |t: &str| crate::config::Config::parse(std::path::Path::new("c.toml"), t);
+        let c = load("[genesys.policy]\nnaming = \"^(Prod|Dev)-\"\nunused_days = 60\n").unwrap();
+        assert_eq!(c.providers.genesys.policy.unused_days, 60);
+        assert_eq!(c.providers.genesys.policy.max_token_lifetime_secs, 86_400);
+        for (bad, field) in [
+            ("naming = \"(\"", "genesys.policy.naming"),
+            (
+                "max_token_lifetime_secs = 10",
+                "genesys.policy.max_token_lifetime_secs",
+            ),
+            ("unused_days = 0", "genesys.policy.unused_days"),
+            ("nmaing = \"x\"", "unknown field"),
+        ] {
+            let e = load(&format!("[genesys.policy]\n{bad}\n")).unwrap_err();
+            assert!(format!("{e:#}").contains(field), "{bad}: {e:#}");
+        }
+    }
+
+    #[test]
     fn next_pages_stay_on_the_listing() {
         let d = "mypurecloud.ie";
         assert_eq!(
