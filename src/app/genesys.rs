@@ -239,14 +239,19 @@ fn cell(s: &str, n: usize) -> String {
     }
 }
 
+/// The day of an ISO-8601 date (its first 10 characters).
+fn day(d: &str) -> String {
+    escape_control(&d.chars().take(10).collect::<String>()).into_owned()
+}
+
 fn date(d: Option<&str>) -> String {
-    d.map_or_else(|| "-".to_string(), |d| cell(d, 10))
+    d.map_or_else(|| "-".to_string(), day)
 }
 
 fn last_use(c: &ClientReport) -> String {
     match &c.usage {
         Usage::Known(u) => match &u.last_used {
-            Some(d) => cell(d, 10),
+            Some(d) => day(d),
             None if u.requests > 0 => format!("{} req/{}d", u.requests, u.days),
             None => format!("none in {}d", u.days),
         },
