@@ -3,10 +3,14 @@
 
 mod baseline;
 pub mod errors;
+mod genesys;
 mod git;
 mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
+pub use genesys::{
+    AdminArgs, DecoyCommand, GenesysCommand, HandoverArgs, PostureFormat, SeverityArg,
+};
 pub use git::{GitArgs, InstallHookArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
@@ -53,10 +57,11 @@ pub struct GlobalArgs {
 }
 
 /// The commands `leakgate man COMMAND` has a page for.
-const MAN_PAGES: [&str; 6] = [
+const MAN_PAGES: [&str; 7] = [
     "scan",
     "baseline",
     "verify",
+    "genesys",
     "install-hook",
     "rules",
     "completions",
@@ -95,6 +100,12 @@ pub enum Command {
     /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
     /// Exit 0 not live, 1 live, 2 no conclusion or error.
     Verify(VerifyCommandArgs),
+    /// Genesys Cloud org posture through the admin API: audit every OAuth client, plant and
+    /// check decoys, rotate secrets.
+    Genesys {
+        #[command(subcommand)]
+        command: GenesysCommand,
+    },
     /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
     InstallHook(InstallHookArgs),
     /// List or check rules.

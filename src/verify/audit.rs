@@ -51,6 +51,18 @@ pub enum AuditAction {
     /// The token check after containment.
     Recheck,
     AdminTokenDelete,
+    /// A page of the org's OAuth client listing (`genesys audit`).
+    ListClients,
+    /// Reading a role of a client.
+    GetRole,
+    /// The usage summary of a client, and its polls.
+    Usage,
+    /// Creating a client (`genesys decoy create`).
+    CreateClient,
+    /// A new secret handed over (to a file, standard output or a command); never the secret.
+    Handover,
+    /// The token check of a new secret after a rotation.
+    ConfirmSecret,
 }
 
 impl AuditAction {
@@ -68,6 +80,12 @@ impl AuditAction {
             AuditAction::Delete => "delete",
             AuditAction::Recheck => "recheck",
             AuditAction::AdminTokenDelete => "admin_token_delete",
+            AuditAction::ListClients => "list_clients",
+            AuditAction::GetRole => "get_role",
+            AuditAction::Usage => "usage",
+            AuditAction::CreateClient => "create_client",
+            AuditAction::Handover => "handover",
+            AuditAction::ConfirmSecret => "confirm_secret",
         }
     }
 }
@@ -190,6 +208,12 @@ mod enum_tests {
             Delete,
             Recheck,
             AdminTokenDelete,
+            ListClients,
+            GetRole,
+            Usage,
+            CreateClient,
+            Handover,
+            ConfirmSecret,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }

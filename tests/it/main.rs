@@ -16,6 +16,7 @@ mod golden;
 mod grouping;
 mod migrate;
 mod packaging;
+mod posture;
 mod precommit;
 mod readme;
 mod rules;

@@ -25,6 +25,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "leakgate scan --history --revoke",
         "revokes through the Genesys admin API (network)",
     ),
+    (
+        "leakgate genesys",
+        "audits, creates and rotates through the Genesys admin API (network)",
+    ),
 ];
 
 /// Subcommands (first words after `leakgate`) run here.

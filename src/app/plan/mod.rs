@@ -2,6 +2,7 @@
 //! flag is read here, once, checked against the others and turned into typed values; the
 //! commands receive plans and never see an argument struct.
 
+mod genesys;
 mod import;
 mod scan;
 #[cfg(test)]
@@ -9,6 +10,7 @@ mod tests;
 mod trusted;
 mod verify;
 
+pub use genesys::{AdminPlan, GenesysPlan};
 pub use import::ImportPlan;
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
 pub use verify::{SecretSource, VerifyCommandPlan, VerifyPlan, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
@@ -30,6 +32,8 @@ pub enum Plan {
     BaselineImport(Box<ImportPlan>),
     /// `leakgate verify`.
     Verify(Box<VerifyCommandPlan>),
+    /// `leakgate genesys ...`.
+    Genesys(Box<GenesysPlan>),
     /// `leakgate install-hook`.
     InstallHook(InstallHookPlan),
     /// `leakgate rules ...`.
@@ -97,6 +101,9 @@ pub fn plan(cli: Cli) -> Result<Plan> {
             command: BaselineCommand::Import(args),
         } => Plan::BaselineImport(Box::new(ImportPlan::from_args(&args)?)),
         Command::Verify(args) => Plan::Verify(Box::new(VerifyCommandPlan::from_args(&args)?)),
+        Command::Genesys { command } => {
+            Plan::Genesys(Box::new(GenesysPlan::from_command(command)?))
+        }
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
         Command::Completions { shell } => Plan::Completions(shell),
