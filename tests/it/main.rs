@@ -21,6 +21,7 @@ mod precommit;
 mod readme;
 mod rules;
 mod scan_tree;
+mod serve_docs;
 mod suite;
 mod trust_archive;
 mod trust_config;
