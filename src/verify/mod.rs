@@ -13,12 +13,13 @@ pub mod audit;
 pub mod client;
 pub mod notify;
 
-pub use client::{check_webhook_url, HostUrl, ProxyEnv, UrlTemplate, DEFAULT_URL_TEMPLATE};
+pub use client::{
+    check_webhook_url, HostUrl, NetOptions, ProxyEnv, UrlTemplate, DEFAULT_URL_TEMPLATE,
+};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// A client secret. Its `Debug` hides it and it has no `Display`: the value reaches only the
 /// `Authorization` header of a token request.
@@ -118,26 +119,9 @@ pub const DEFAULT_MAX_TOKEN_REQUESTS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub url_template: UrlTemplate,
-    /// The proxy to reach non-loopback https hosts through, and the hosts that bypass it.
-    /// None by default: the caller reads it, usually with [`ProxyEnv::from_env`].
-    pub proxy: ProxyEnv,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
-    /// Requests per second to Genesys (all hosts); 0 = unspaced.
-    pub rate_per_sec: f64,
-    /// Attempts per request while throttled.
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
-    /// A `Retry-After` longer than this ends the retries.
-    pub max_retry_after: Duration,
-    /// Multiplies every wait (backoff, `Retry-After`, breaker cooldown, re-check
-    /// pauses). 1 in real use; tests shrink it.
-    pub time_scale: f64,
-    /// Failures within `breaker_window` that open the circuit breaker.
-    pub breaker_threshold: usize,
-    pub breaker_window: Duration,
-    pub breaker_cooldown: Duration,
+    /// Proxy, timeouts, spacing (requests per second to Genesys, all hosts), attempts per
+    /// request while throttled, backoff, breaker.
+    pub net: NetOptions,
     /// Token checks after a revocation before calling it failed (changes take a moment).
     pub recheck_attempts: u32,
     /// The providers' sections of `.leakgate.toml` (decoy and protected ids...): each
@@ -156,25 +140,12 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
-    /// Defaults around a URL template: 5 s connect and 10 s read timeouts, 2 requests per
-    /// second, 4 attempts with backoff from 0.5 s up to 8 s, `Retry-After` up to 60 s, breaker
-    /// after 5 failures within 60 s for 120 s, 3 re-checks, at most
-    /// [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
+    /// Defaults around a URL template: the network defaults of [`NetOptions::default`],
+    /// 3 re-checks, at most [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
     pub fn new(url_template: UrlTemplate) -> Self {
         VerifyOptions {
             url_template,
-            proxy: ProxyEnv::default(),
-            connect_timeout: Duration::from_secs(5),
-            read_timeout: Duration::from_secs(10),
-            rate_per_sec: 2.0,
-            max_attempts: 4,
-            backoff_base: Duration::from_millis(500),
-            backoff_cap: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-            time_scale: 1.0,
-            breaker_threshold: 5,
-            breaker_window: Duration::from_secs(60),
-            breaker_cooldown: Duration::from_secs(120),
+            net: NetOptions::default(),
             recheck_attempts: 3,
             max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
             providers: crate::providers::Settings::default(),
@@ -182,6 +153,11 @@ impl VerifyOptions {
             audit_log: None,
             notify_webhook: None,
         }
+    }
+
+    /// A copy of the network settings, for another client built on them (GitHub's).
+    pub fn net(&self) -> NetOptions {
+        self.net.clone()
     }
 }
 

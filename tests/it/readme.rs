@@ -29,6 +29,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "leakgate genesys",
         "audits, creates and rotates through the Genesys admin API (network)",
     ),
+    (
+        "leakgate serve",
+        "a long-running service; tests/it/serve.rs runs it against loopback stand-ins",
+    ),
 ];
 
 /// Subcommands (first words after `leakgate`) run here.
@@ -36,6 +40,7 @@ const RUNNABLE: &[&str] = &[
     "scan",
     "rules list",
     "rules check",
+    "rules export",
     "baseline create",
     "baseline import",
     "install-hook",
