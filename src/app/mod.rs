@@ -6,6 +6,7 @@ mod git;
 pub mod global;
 pub mod messages;
 pub mod plan;
+mod serve;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -59,6 +60,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
         Plan::BaselineImport(plan) => baseline::import(&plan),
         Plan::Rules(plan) => rules_command(plan),
         Plan::Verify(plan) => verify::command(*plan),
+        Plan::Serve(plan) => serve::run(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
         Plan::Completions(shell) => {
             let mut out = stdout();

@@ -4,10 +4,12 @@
 mod baseline;
 pub mod errors;
 mod git;
+mod serve;
 mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
 pub use git::{GitArgs, InstallHookArgs};
+pub use serve::{LogFormatArg, NotifyFormatArg, ServeArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -95,6 +97,9 @@ pub enum Command {
     /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
     /// Exit 0 not live, 1 live, 2 no conclusion or error.
     Verify(VerifyCommandArgs),
+    /// Run the GitHub secret-scanning response service: signed webhooks in, live Genesys
+    /// credentials contained, alerts resolved.
+    Serve(Box<ServeArgs>),
     /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
     InstallHook(InstallHookArgs),
     /// List or check rules.

@@ -92,7 +92,7 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     parse_positive(s, "the timeout").map(|v| v.min(300.0))
 }
 
-fn parse_scale(s: &str) -> Result<f64, String> {
+pub(super) fn parse_scale(s: &str) -> Result<f64, String> {
     parse_positive(s, "the time scale").map(|v| v.min(1.0))
 }
 

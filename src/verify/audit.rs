@@ -51,6 +51,10 @@ pub enum AuditAction {
     /// The token check after containment.
     Recheck,
     AdminTokenDelete,
+    /// `leakgate serve`: the GitHub alert resolved as revoked.
+    AlertResolve,
+    /// `leakgate serve`: the GitHub alert commented, not resolved.
+    AlertComment,
 }
 
 impl AuditAction {
@@ -68,6 +72,8 @@ impl AuditAction {
             AuditAction::Delete => "delete",
             AuditAction::Recheck => "recheck",
             AuditAction::AdminTokenDelete => "admin_token_delete",
+            AuditAction::AlertResolve => "alert_resolve",
+            AuditAction::AlertComment => "alert_comment",
         }
     }
 }
@@ -190,6 +196,8 @@ mod enum_tests {
             Delete,
             Recheck,
             AdminTokenDelete,
+            AlertResolve,
+            AlertComment,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }

@@ -4,6 +4,7 @@
 
 mod import;
 mod scan;
+mod serve;
 #[cfg(test)]
 mod tests;
 mod trusted;
@@ -11,6 +12,7 @@ mod verify;
 
 pub use import::ImportPlan;
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
+pub use serve::ServePlan;
 pub use verify::{SecretSource, VerifyCommandPlan, VerifyPlan, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
 
 use crate::cli::{BaselineCommand, Cli, Command, InstallHookArgs, RulesCommand};
@@ -30,6 +32,8 @@ pub enum Plan {
     BaselineImport(Box<ImportPlan>),
     /// `leakgate verify`.
     Verify(Box<VerifyCommandPlan>),
+    /// `leakgate serve`.
+    Serve(Box<ServePlan>),
     /// `leakgate install-hook`.
     InstallHook(InstallHookPlan),
     /// `leakgate rules ...`.
@@ -97,6 +101,7 @@ pub fn plan(cli: Cli) -> Result<Plan> {
             command: BaselineCommand::Import(args),
         } => Plan::BaselineImport(Box::new(ImportPlan::from_args(&args)?)),
         Command::Verify(args) => Plan::Verify(Box::new(VerifyCommandPlan::from_args(&args)?)),
+        Command::Serve(args) => Plan::Serve(Box::new(ServePlan::from_args(&args)?)),
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
         Command::Completions { shell } => Plan::Completions(shell),

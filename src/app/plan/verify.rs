@@ -77,7 +77,7 @@ pub(super) fn scan_plan(v: &VerifyArgs, config: &Config) -> Result<VerifyPlan> {
 
 /// Options from flags (already checked by [`check_flags`]), the environment and the
 /// configuration.
-fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
+pub(super) fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> {
     let template = std::env::var(URL_TEMPLATE_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())

@@ -11,7 +11,7 @@
 
 mod admin;
 pub mod facts;
-mod notice;
+pub(crate) mod notice;
 pub mod pairing;
 mod token;
 mod verifier;

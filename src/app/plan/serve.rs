@@ -1,0 +1,129 @@
+//! Planning `leakgate serve`: flags, `[serve]` in the configuration and the environment turned
+//! into [`ServeOptions`] (all but the logger and the GitHub client, made when it runs).
+
+use super::load_config;
+use crate::cli::{LogFormatArg, NotifyFormatArg, RevokeActionArg, ServeArgs, VerifyArgs};
+use anyhow::{bail, Context, Result};
+use leakgate::finding::RevokeAction;
+use leakgate::matcher::Matcher;
+use leakgate::rules;
+use leakgate::serve::{LogFormat, NotifyFormat, Policy, WebhookSecret};
+use leakgate::verify::VerifyOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The webhook secret GitHub signs deliveries with.
+pub const WEBHOOK_SECRET_ENV: &str = "LEAKGATE_WEBHOOK_SECRET";
+/// The GitHub token (`secret_scanning_alerts` read and write, `contents` read).
+pub const GITHUB_TOKEN_ENV: &str = "LEAKGATE_GITHUB_TOKEN";
+/// The GitHub API base URL (GitHub Enterprise Server; loopback for tests).
+pub const GITHUB_API_URL_ENV: &str = "LEAKGATE_GITHUB_API_URL";
+
+/// `leakgate serve`, planned.
+pub struct ServePlan {
+    pub listen: SocketAddr,
+    pub state: PathBuf,
+    pub log_format: LogFormat,
+    pub webhook_secret: WebhookSecret,
+    /// From the environment; never shown.
+    pub github_token: String,
+    /// `None`: the public API.
+    pub github_api_url: Option<String>,
+    pub verify: VerifyOptions,
+    pub policy: Policy,
+    pub notify: Option<(String, NotifyFormat)>,
+    pub matcher: Matcher,
+    pub max_attempts: u32,
+    pub workers: usize,
+    pub max_body: usize,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub time_scale: f64,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl ServePlan {
+    /// Plan `leakgate serve`: refuses to start without the webhook secret or the GitHub token,
+    /// or without the admin client when containment (not a dry run) is the policy.
+    pub fn from_args(args: &ServeArgs) -> Result<Self> {
+        let config = load_config(args.config.as_deref())?;
+        let webhook_secret = env(WEBHOOK_SECRET_ENV)
+            .and_then(|s| WebhookSecret::new(&s))
+            .with_context(|| {
+                format!("{WEBHOOK_SECRET_ENV} must be set: deliveries are accepted only when signed with it")
+            })?;
+        let github_token = env(GITHUB_TOKEN_ENV).with_context(|| {
+            format!("{GITHUB_TOKEN_ENV} must be set (secret_scanning_alerts read and write, contents read)")
+        })?;
+        let s = &config.serve;
+        let verify_only = args.verify_only || s.verify_only.unwrap_or(false);
+        let dry_run = !verify_only && (args.dry_run || s.dry_run.unwrap_or(false));
+        let action = match args.revoke_action {
+            Some(RevokeActionArg::Disable) => RevokeAction::Disable,
+            Some(RevokeActionArg::Rotate) => RevokeAction::Rotate,
+            Some(RevokeActionArg::Delete) => RevokeAction::Delete,
+            None => s.revoke_action.unwrap_or(RevokeAction::Disable),
+        };
+        let v = VerifyArgs {
+            verify: true,
+            revoke: !verify_only,
+            revoke_action: match action {
+                RevokeAction::Disable => RevokeActionArg::Disable,
+                RevokeAction::Rotate => RevokeActionArg::Rotate,
+                RevokeAction::Delete => RevokeActionArg::Delete,
+            },
+            dry_run,
+            audit_log: args.audit_log.clone(),
+            verify_time_scale: args.time_scale,
+            ..VerifyArgs::default()
+        };
+        let verify = super::verify::options(&v, &config)
+            .context("the Genesys admin client (containment is the policy; use --dry-run or --verify-only to start without it)")?;
+        let notify = match &args.notify_webhook {
+            Some(url) => {
+                // Never quoted: webhook URLs carry their own credential.
+                if leakgate::verify::check_webhook_url(url).is_err() {
+                    bail!("--notify-webhook: a webhook URL must be https (or http to a loopback host); the URL is not shown");
+                }
+                Some((
+                    url.clone(),
+                    match args.notify_format {
+                        NotifyFormatArg::Slack => NotifyFormat::Slack,
+                        NotifyFormatArg::Json => NotifyFormat::Json,
+                    },
+                ))
+            }
+            None => None,
+        };
+        let mut custom_patterns = s.custom_patterns.clone();
+        custom_patterns.extend(args.custom_patterns.iter().cloned());
+        Ok(ServePlan {
+            listen: args.listen,
+            state: args.state.clone(),
+            log_format: match args.log_format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            },
+            webhook_secret,
+            github_token,
+            github_api_url: env(GITHUB_API_URL_ENV),
+            verify,
+            policy: Policy { custom_patterns },
+            notify,
+            matcher: Matcher::new(rules::builtin(), &config)?,
+            max_attempts: args.max_attempts,
+            workers: usize::from(args.workers),
+            max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_secs(args.request_timeout),
+            max_connections: args.max_connections as usize,
+            time_scale: args.time_scale.unwrap_or(1.0),
+        })
+    }
+}
