@@ -30,9 +30,18 @@ pub struct AlertLocation {
 #[derive(Debug, Clone, Default)]
 pub struct Author {
     pub name: String,
-    pub email: String,
     /// The GitHub login, when the commit is linked to an account.
     pub login: Option<String>,
+}
+
+impl Author {
+    /// `Name (@login)`, or the name alone.
+    pub fn shown(&self) -> String {
+        match &self.login {
+            Some(l) => format!("{} (@{l})", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// Why a GitHub call gave no answer.

@@ -204,7 +204,7 @@ fn check(shared: &Shared, api: &mut dyn AlertApi, key: &AlertKey) -> Result<Chec
             commit: Some(Commit {
                 id: c,
                 author: a.name.clone(),
-                email: a.email.clone(),
+                email: a.shown(),
                 date: String::new(),
             }),
             ..GitOrigin::default()
@@ -263,10 +263,7 @@ fn check(shared: &Shared, api: &mut dyn AlertApi, key: &AlertKey) -> Result<Chec
         region: verification.region.clone(),
         path: f.path.clone(),
         commit: loc.commit_sha.clone(),
-        author: author.map(|a| {
-            a.login
-                .map_or(a.email.clone(), |l| format!("{} (@{l})", a.email))
-        }),
+        author: author.map(|a| a.shown()),
         alert_url: alert.html_url.clone(),
         reason: f
             .revocation
@@ -575,4 +572,176 @@ pub(super) fn backoff(attempts: u32, server: Option<Duration>, scale: f64) -> Du
     jittered
         .max(server.unwrap_or(Duration::ZERO))
         .mul_f64(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::alerts::Author;
+    use super::super::store::Store;
+    use super::super::{LogFormat, Logger, Policy, Shared, WebhookSecret};
+    use super::*;
+    use crate::verify::{UrlTemplate, VerifyOptions};
+    use std::sync::{Arc, Mutex};
+
+    /// Calls made, by name.
+    type Calls = Arc<Mutex<Vec<&'static str>>>;
+
+    struct Fake {
+        calls: Calls,
+        secret: String,
+        file: String,
+    }
+
+    impl AlertApi for Fake {
+        fn alert(&mut self, _: &AlertKey) -> Result<AlertInfo, ApiError> {
+            self.calls.lock().unwrap().push("alert");
+            Ok(AlertInfo {
+                state: "open".into(),
+                secret_type: "other".into(),
+                secret_type_display_name: None,
+                secret: Secret::new(self.secret.clone()),
+                html_url: None,
+            })
+        }
+        fn locations(&mut self, _: &AlertKey) -> Result<Vec<AlertLocation>, ApiError> {
+            self.calls.lock().unwrap().push("locations");
+            Ok(vec![AlertLocation {
+                path: "app.env".into(),
+                blob_sha: Some("b".into()),
+                commit_sha: None,
+            }])
+        }
+        fn file(&mut self, _: &AlertKey, _: &AlertLocation) -> Result<Vec<u8>, ApiError> {
+            self.calls.lock().unwrap().push("file");
+            Ok(self.file.clone().into_bytes())
+        }
+        fn author(&mut self, _: &AlertKey, _: &str) -> Result<Author, ApiError> {
+            Ok(Author::default())
+        }
+        fn resolve(&mut self, _: &AlertKey, _: &str) -> Result<(), ApiError> {
+            self.calls.lock().unwrap().push("resolve");
+            Ok(())
+        }
+        fn comment(&mut self, _: &AlertKey, _: &str) -> Result<(), ApiError> {
+            self.calls.lock().unwrap().push("comment");
+            Ok(())
+        }
+    }
+
+    fn shared(
+        dir: &std::path::Path,
+        secret: &str,
+        file: &str,
+        decoys: Vec<String>,
+    ) -> (Shared, Calls) {
+        let calls: Calls = Arc::default();
+        let (store, _) = Store::open(&dir.join("s.db")).unwrap();
+        // Nothing listens here: a request would fail, not reach anything.
+        let mut verify = VerifyOptions::new(
+            UrlTemplate::parse("http://127.0.0.1:9/{service}.{domain}").unwrap(),
+        );
+        verify.providers.genesys.decoy_client_ids = decoys;
+        let (c, s, f) = (calls.clone(), secret.to_string(), file.to_string());
+        let shared = Shared {
+            store: Arc::new(store),
+            metrics: Default::default(),
+            log: Logger::new(LogFormat::Text, Box::new(std::io::sink())),
+            api: Arc::new(move || {
+                Box::new(Fake {
+                    calls: c.clone(),
+                    secret: s.clone(),
+                    file: f.clone(),
+                }) as Box<dyn AlertApi>
+            }),
+            verify,
+            policy: Policy::default(),
+            matcher: crate::Matcher::new(crate::rules::builtin(), &crate::Config::default())
+                .unwrap(),
+            notifier: None,
+            webhook_secret: WebhookSecret::new("x").unwrap(),
+            max_attempts: 3,
+            time_scale: 1.0,
+            wake: tokio::sync::Notify::new(),
+        };
+        (shared, calls)
+    }
+
+    fn job() -> Job {
+        Job {
+            key: AlertKey::new("acme", "app", 1).unwrap(),
+            attempts: 0,
+            received_ms: 0,
+        }
+    }
+
+    // Built from parts: no secret-shaped literal in the sources.
+    fn pair() -> (String, String) {
+        let id = ["5c90a958", "7403", "4430", "ac66", "a78795e761d1"].join("-");
+        let secret = ["Qx7mK2pLw9v", "Tn4rZs8yHb3", "cFd6gJk1ePa", "5uRq0iVo2"].concat() + "w";
+        (id, secret)
+    }
+
+    #[test]
+    fn not_genesys_is_done_without_reading_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, calls) = shared(dir.path(), "ghp_notgenesys", "", Vec::new());
+        let a = process(&s, &job());
+        assert!(
+            matches!(a, Attempt::Done(ref o) if o.contains("not a Genesys")),
+            "{a:?}"
+        );
+        assert_eq!(*calls.lock().unwrap(), ["alert"]);
+    }
+
+    #[test]
+    fn decoy_is_left_for_a_person_and_a_resumed_job_skips_what_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, secret) = pair();
+        let file = format!("GENESYS_CLOUD_CLIENT_ID={id}\nGENESYS_CLOUD_CLIENT_SECRET={secret}\n");
+        let (s, calls) = shared(dir.path(), &secret, &file, vec![id.clone()]);
+        let a = process(&s, &job());
+        assert!(
+            matches!(a, Attempt::NeedsPerson(ref o) if o.contains("decoy")),
+            "{a:?}"
+        );
+        assert_eq!(*calls.lock().unwrap(), ["alert", "locations", "file"]);
+        let (outcome, detail) = s.store.step(&job().key, Step::Verified).unwrap().unwrap();
+        assert_eq!(outcome, "decoy");
+        assert!(!detail.unwrap().contains(&secret), "no secret stored");
+        // Again (a redelivery slipped through, or a restart): the verdict is reused.
+        calls.lock().unwrap().clear();
+        let a = process(&s, &job());
+        assert!(matches!(a, Attempt::NeedsPerson(_)), "{a:?}");
+        assert!(
+            calls.lock().unwrap().is_empty(),
+            "{:?}",
+            calls.lock().unwrap()
+        );
+    }
+
+    #[test]
+    fn unreachable_genesys_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, secret) = pair();
+        let file = format!("GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={id}\nGENESYS_CLOUD_CLIENT_SECRET={secret}\n");
+        let (s, _) = shared(dir.path(), &secret, &file, Vec::new());
+        let a = process(&s, &job());
+        assert!(
+            matches!(a, Attempt::Retry { ref reason, .. } if reason.starts_with("Genesys")),
+            "{a:?}"
+        );
+        assert!(s.store.step(&job().key, Step::Verified).unwrap().is_none());
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_respects_the_server() {
+        let d0 = backoff(0, None, 1.0);
+        assert!(
+            d0 >= Duration::from_secs(1) && d0 <= Duration::from_secs(2),
+            "{d0:?}"
+        );
+        assert!(backoff(20, None, 1.0) <= Duration::from_secs(300));
+        assert!(backoff(0, Some(Duration::from_secs(60)), 1.0) >= Duration::from_secs(60));
+        assert!(backoff(3, None, 0.001) < Duration::from_millis(20));
+    }
 }
