@@ -35,6 +35,7 @@
 pub mod baseline;
 pub mod config;
 pub mod finding;
+pub mod github;
 mod group;
 mod ids;
 pub mod matcher;

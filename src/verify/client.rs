@@ -216,13 +216,103 @@ pub(crate) enum Method {
     Get,
     Post,
     Put,
+    Patch,
     Delete,
 }
 
-/// How a request authenticates. Neither variant's value is ever formatted.
+/// How a request authenticates. No variant's value is ever formatted.
 pub(crate) enum Auth<'a> {
     Basic(&'a str, &'a Secret),
     Bearer(&'a Token),
+    /// A bearer token the operator configured (the GitHub token).
+    BearerSecret(&'a Secret),
+}
+
+/// One request to a URL the caller has already checked against its host policy: what
+/// [`Http::send`] sends for a [`Call`], and what clients of other APIs (GitHub) send directly.
+pub(crate) struct Exchange<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub auth: &'a Auth<'a>,
+    /// Extra request headers (names and values of leakgate's own making).
+    pub headers: &'a [(&'static str, &'static str)],
+    /// Content type and body.
+    pub body: Option<(&'static str, &'a str)>,
+    /// Read the answer's body; `false` drains it unread.
+    pub keep_body: bool,
+    /// Largest body read, in bytes; a larger one is a transport error.
+    pub body_limit: u64,
+    /// Which answers are retried.
+    pub retry: RetryPolicy,
+}
+
+/// Which answers a request is retried on, within [`NetOptions::max_attempts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryPolicy {
+    /// Genesys: throttling only (HTTP 429, or 400 `rate limit exceeded;`); 5xx and transport
+    /// failures are returned at once, the caller decides.
+    Genesys,
+    /// GitHub: throttling (429; 403 with `x-ratelimit-remaining: 0` or `Retry-After`), 5xx and
+    /// transport failures. Every GitHub call leakgate makes is idempotent.
+    GitHub,
+}
+
+/// Why one HTTP exchange produced no answer.
+enum Failed {
+    Transport(String),
+    TooLarge(u64),
+}
+
+/// Why an answer is tried again.
+enum Again {
+    Throttled(String),
+    ServerError,
+}
+
+impl RetryPolicy {
+    fn again(self, reply: &Reply) -> Option<Again> {
+        match self {
+            RetryPolicy::Genesys => throttled(reply).map(Again::Throttled),
+            RetryPolicy::GitHub => {
+                let header = |n: &str| reply.headers.get(n).and_then(|v| v.to_str().ok());
+                match reply.status {
+                    429 => Some(Again::Throttled("HTTP 429 too many requests".to_string())),
+                    403 if header("x-ratelimit-remaining").map(str::trim) == Some("0") => Some(
+                        Again::Throttled("HTTP 403 rate limit exhausted".to_string()),
+                    ),
+                    403 if header("retry-after").is_some() => Some(Again::Throttled(
+                        "HTTP 403 secondary rate limit".to_string(),
+                    )),
+                    500..=599 => Some(Again::ServerError),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    fn retries_transport(self) -> bool {
+        self == RetryPolicy::GitHub
+    }
+
+    /// How long the server asked to wait: `Retry-After`, or for GitHub with its rate limit
+    /// spent, until `x-ratelimit-reset` (epoch seconds).
+    fn server_wait(self, reply: &Reply) -> Option<Duration> {
+        let header = |n: &str| reply.headers.get(n).and_then(|v| v.to_str().ok());
+        if let Some(d) = header("retry-after").and_then(parse_retry_after) {
+            return Some(d);
+        }
+        if self == RetryPolicy::GitHub
+            && header("x-ratelimit-remaining").map(str::trim) == Some("0")
+        {
+            let reset = header("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+            return Some(
+                at.duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO),
+            );
+        }
+        None
+    }
 }
 
 /// One request to a Genesys host.
@@ -242,6 +332,7 @@ pub(crate) struct Call<'a> {
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: u16,
+    pub headers: ureq::http::HeaderMap,
     pub body: String,
 }
 
@@ -255,14 +346,21 @@ impl Reply {
 /// Why a request produced no usable answer.
 #[derive(Debug, Clone)]
 pub(crate) enum CallError {
-    /// Still throttled after the bounded retries.
-    Throttled { status: u16, reason: String },
+    /// Still throttled after the bounded retries; `retry_after` is how long the server last
+    /// asked to wait.
+    Throttled {
+        status: u16,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// Timeout, connection failure, TLS, protocol.
     Transport(String),
     /// The circuit breaker is open: not sent.
     CircuitOpen(String),
     /// The URL broke the host policy: not sent.
     Policy(String),
+    /// The answer's body was larger than the request's limit (bytes): not retried.
+    TooLarge(u64),
 }
 
 impl CallError {
@@ -273,6 +371,7 @@ impl CallError {
             CallError::Transport(r) => r.clone(),
             CallError::CircuitOpen(r) => r.clone(),
             CallError::Policy(r) => r.clone(),
+            CallError::TooLarge(n) => format!("answer larger than {n} bytes"),
         }
     }
 
@@ -288,6 +387,8 @@ impl CallError {
 /// Stops calling after repeated failures in a short window.
 #[derive(Debug)]
 struct Breaker {
+    /// Whom the calls go to, for messages (`Genesys`, `GitHub`).
+    peer: &'static str,
     threshold: usize,
     window: Duration,
     cooldown: Duration,
@@ -299,8 +400,8 @@ impl Breaker {
     fn check(&mut self, now: Instant) -> Result<(), String> {
         match self.open_until {
             Some(until) if now < until => Err(format!(
-                "not checked: {} failures within {:?}, pausing calls to Genesys (circuit breaker open)",
-                self.threshold, self.window
+                "not checked: {} failures within {:?}, pausing calls to {} (circuit breaker open)",
+                self.threshold, self.window, self.peer
             )),
             Some(_) => {
                 // Half-open: let calls through again, starting from a clean window.
@@ -322,10 +423,13 @@ impl Breaker {
     }
 }
 
-/// The HTTP client of one verifier: one agent, one spacing clock, one breaker.
+/// The HTTP client of one verifier (or of one other API client): one agent, one spacing
+/// clock, one breaker.
 pub(crate) struct Http {
     agents: Agents,
-    template: UrlTemplate,
+    /// Where [`Http::send`] sends [`Call`]s; `None` for a client that only sends
+    /// [`Exchange`]s.
+    template: Option<UrlTemplate>,
     interval: Duration,
     next_at: Instant,
     max_attempts: u32,
@@ -335,6 +439,54 @@ pub(crate) struct Http {
     time_scale: f64,
     breaker: Breaker,
     rng: fastrand::Rng,
+}
+
+/// The network settings of one HTTP client: proxy, timeouts, spacing, retries, breaker.
+/// [`VerifyOptions`] carries these for the verifiers; other API clients (GitHub) take them
+/// directly.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    /// The proxy to reach non-loopback https hosts through, and the hosts that bypass it.
+    pub proxy: ProxyEnv,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Requests per second (all hosts of the client); 0 = unspaced.
+    pub rate_per_sec: f64,
+    /// Attempts per request while it is retried.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// A `Retry-After` longer than this ends the retries.
+    pub max_retry_after: Duration,
+    /// Multiplies every wait (backoff, `Retry-After`, breaker cooldown). 1 in real use;
+    /// tests shrink it.
+    pub time_scale: f64,
+    /// Failures within `breaker_window` that open the circuit breaker.
+    pub breaker_threshold: usize,
+    pub breaker_window: Duration,
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for NetOptions {
+    /// No proxy, 5 s connect and 10 s read timeouts, 2 requests per second, 4 attempts with
+    /// backoff from 0.5 s up to 8 s, `Retry-After` up to 60 s, breaker after 5 failures within
+    /// 60 s for 120 s.
+    fn default() -> Self {
+        NetOptions {
+            proxy: ProxyEnv::default(),
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(10),
+            rate_per_sec: 2.0,
+            max_attempts: 4,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            time_scale: 1.0,
+            breaker_threshold: 5,
+            breaker_window: Duration::from_secs(60),
+            breaker_cooldown: Duration::from_secs(120),
+        }
+    }
 }
 
 /// The User-Agent header: `leakgate/<version>`.
@@ -365,7 +517,7 @@ fn root_certs() -> RootCerts {
 /// A blocking agent with timeouts, no redirects (a redirect could leave the allowed hosts),
 /// statuses returned as answers, [`root_certs`], and `proxy` or none (never one ureq would
 /// read from the environment on its own).
-fn agent(opts: &VerifyOptions, proxy: Option<ureq::Proxy>) -> ureq::Agent {
+fn agent(opts: &NetOptions, proxy: Option<ureq::Proxy>) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -502,7 +654,7 @@ pub(crate) struct Agents {
 }
 
 impl Agents {
-    pub fn new(opts: &VerifyOptions) -> Self {
+    pub fn new(opts: &NetOptions) -> Self {
         Agents {
             direct: agent(opts, None),
             proxied: opts
@@ -526,7 +678,15 @@ impl Agents {
 }
 
 impl Http {
+    /// The client of a Genesys verifier: [`Call`]s go through its URL template.
     pub fn new(opts: &VerifyOptions) -> Self {
+        let mut http = Http::with(&opts.net(), "Genesys");
+        http.template = Some(opts.url_template.clone());
+        http
+    }
+
+    /// A client without a URL template, for [`Exchange`]s to `peer` (named in messages).
+    pub fn with(opts: &NetOptions, peer: &'static str) -> Self {
         let interval = if opts.rate_per_sec > 0.0 {
             Duration::from_secs_f64(1.0 / opts.rate_per_sec)
         } else {
@@ -534,7 +694,7 @@ impl Http {
         };
         Http {
             agents: Agents::new(opts),
-            template: opts.url_template.clone(),
+            template: None,
             interval,
             next_at: Instant::now(),
             max_attempts: opts.max_attempts.max(1),
@@ -543,6 +703,7 @@ impl Http {
             max_retry_after: opts.max_retry_after,
             time_scale: opts.time_scale,
             breaker: Breaker {
+                peer,
                 threshold: opts.breaker_threshold.max(1),
                 window: opts.breaker_window,
                 cooldown: opts.breaker_cooldown.mul_f64(opts.time_scale),
@@ -566,51 +727,87 @@ impl Http {
     pub fn send(&mut self, call: &Call<'_>) -> Result<Reply, CallError> {
         let url = self
             .template
+            .as_ref()
+            .ok_or_else(|| CallError::Policy("no URL template".to_string()))?
             .url(call.service, call.domain, call.path)
             .map_err(|e| CallError::Policy(e.to_string()))?;
+        let headers: &[(&str, &str)] = match call.method {
+            Method::Post | Method::Put => &[("Accept", "application/json")],
+            _ => &[],
+        };
+        self.exchange(&Exchange {
+            method: call.method,
+            url: &url,
+            auth: &call.auth,
+            headers,
+            body: call.body.as_ref().map(|(ct, b)| (*ct, b.as_str())),
+            keep_body: call.keep_body,
+            body_limit: MAX_BODY,
+            retry: RetryPolicy::Genesys,
+        })
+    }
+
+    /// Send one request, spaced, retried as its [`RetryPolicy`] says (exponential backoff with
+    /// full jitter, the server's wait respected up to `max_retry_after`, at most
+    /// `max_attempts` tries), counted by the breaker. The answer of the last try is returned,
+    /// whatever its status, unless it was throttling.
+    pub fn exchange(&mut self, ex: &Exchange<'_>) -> Result<Reply, CallError> {
         let mut attempt = 0u32;
         loop {
             self.breaker
                 .check(Instant::now())
                 .map_err(CallError::CircuitOpen)?;
             self.space();
-            let result = self.once(&url, call);
+            let result = self.once(ex);
             attempt += 1;
-            match result {
-                Err(reason) => {
+            let reply = match result {
+                Err(Failed::TooLarge(n)) => return Err(CallError::TooLarge(n)),
+                Err(Failed::Transport(reason)) => {
                     self.breaker.failure(Instant::now());
-                    return Err(CallError::Transport(reason));
-                }
-                Ok((reply, retry_after)) => {
-                    if let Some(why) = throttled(&reply) {
-                        let give_up = |why: String| CallError::Throttled {
-                            status: reply.status,
-                            reason: why,
-                        };
-                        if attempt >= self.max_attempts {
-                            self.breaker.failure(Instant::now());
-                            return Err(give_up(format!(
-                                "{why}; still throttled after {attempt} attempt(s)"
-                            )));
-                        }
-                        if retry_after.is_some_and(|r| r > self.max_retry_after) {
-                            self.breaker.failure(Instant::now());
-                            return Err(give_up(format!(
-                                "{why}; Retry-After {}s exceeds the {}s limit",
-                                retry_after.unwrap_or_default().as_secs(),
-                                self.max_retry_after.as_secs()
-                            )));
-                        }
-                        let delay = self
-                            .backoff(attempt - 1)
-                            .max(retry_after.unwrap_or_default());
+                    if ex.retry.retries_transport() && attempt < self.max_attempts {
+                        let delay = self.backoff(attempt - 1);
                         self.pause(delay);
                         continue;
                     }
-                    if reply.status >= 500 {
+                    return Err(CallError::Transport(reason));
+                }
+                Ok(reply) => reply,
+            };
+            if reply.status >= 500 {
+                self.breaker.failure(Instant::now());
+            }
+            let retry_after = ex.retry.server_wait(&reply);
+            match ex.retry.again(&reply) {
+                None => return Ok(reply),
+                Some(Again::ServerError) if attempt >= self.max_attempts => return Ok(reply),
+                Some(Again::ServerError) => {
+                    let delay = self.backoff(attempt - 1);
+                    self.pause(delay);
+                }
+                Some(Again::Throttled(why)) => {
+                    let give_up = |why: String| CallError::Throttled {
+                        status: reply.status,
+                        reason: why,
+                        retry_after,
+                    };
+                    if attempt >= self.max_attempts {
                         self.breaker.failure(Instant::now());
+                        return Err(give_up(format!(
+                            "{why}; still throttled after {attempt} attempt(s)"
+                        )));
                     }
-                    return Ok(reply);
+                    if retry_after.is_some_and(|r| r > self.max_retry_after) {
+                        self.breaker.failure(Instant::now());
+                        return Err(give_up(format!(
+                            "{why}; Retry-After {}s exceeds the {}s limit",
+                            retry_after.unwrap_or_default().as_secs(),
+                            self.max_retry_after.as_secs()
+                        )));
+                    }
+                    let delay = self
+                        .backoff(attempt - 1)
+                        .max(retry_after.unwrap_or_default());
+                    self.pause(delay);
                 }
             }
         }
@@ -635,54 +832,69 @@ impl Http {
         self.next_at = Instant::now() + self.interval;
     }
 
-    /// One HTTP exchange: the reply and its `Retry-After`, or a transport failure.
-    fn once(&self, url: &str, call: &Call<'_>) -> Result<(Reply, Option<Duration>), String> {
-        let auth = match &call.auth {
+    /// One HTTP exchange: the reply, or a transport failure.
+    fn once(&self, ex: &Exchange<'_>) -> Result<Reply, Failed> {
+        let auth = match ex.auth {
             Auth::Basic(id, secret) => format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD
                     .encode(format!("{id}:{}", secret.expose()))
             ),
             Auth::Bearer(token) => format!("Bearer {}", token.expose()),
+            Auth::BearerSecret(secret) => format!("Bearer {}", secret.expose()),
         };
-        let (agent, via) = self.agents.for_url(url);
-        let result = match (call.method, &call.body) {
-            (Method::Get, _) => agent.get(url).header("Authorization", &auth).call(),
-            (Method::Delete, _) => agent.delete(url).header("Authorization", &auth).call(),
-            (Method::Post | Method::Put, body) => {
-                let req = if call.method == Method::Post {
-                    agent.post(url)
+        let (agent, via) = self.agents.for_url(ex.url);
+        let result = match ex.method {
+            Method::Get | Method::Delete => {
+                let mut req = if ex.method == Method::Get {
+                    agent.get(ex.url)
                 } else {
-                    agent.put(url)
+                    agent.delete(ex.url)
                 };
-                let req = req
-                    .header("Authorization", &auth)
-                    .header("Accept", "application/json");
-                match body {
-                    Some((ct, text)) => req.content_type(*ct).send(text.as_str()),
+                req = req.header("Authorization", &auth);
+                for (k, v) in ex.headers {
+                    req = req.header(*k, *v);
+                }
+                req.call()
+            }
+            Method::Post | Method::Put | Method::Patch => {
+                let mut req = match ex.method {
+                    Method::Post => agent.post(ex.url),
+                    Method::Put => agent.put(ex.url),
+                    _ => agent.patch(ex.url),
+                };
+                req = req.header("Authorization", &auth);
+                for (k, v) in ex.headers {
+                    req = req.header(*k, *v);
+                }
+                match ex.body {
+                    Some((ct, text)) => req.content_type(ct).send(text),
                     None => req.send_empty(),
                 }
             }
         };
-        let mut resp = result.map_err(|e| transport_reason(e, via))?;
+        let mut resp = result.map_err(|e| Failed::Transport(transport_reason(e, via)))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let body = if call.keep_body {
+        let headers = resp.headers().clone();
+        let body = if ex.keep_body {
             resp.body_mut()
                 .with_config()
-                .limit(MAX_BODY)
+                .limit(ex.body_limit)
                 .read_to_string()
-                .map_err(|e| transport_reason(e, via))?
+                .map_err(|e| match e {
+                    ureq::Error::BodyExceedsLimit(n) => Failed::TooLarge(n),
+                    e => Failed::Transport(transport_reason(e, via)),
+                })?
         } else {
-            let mut reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
+            let mut reader = resp.body_mut().with_config().limit(ex.body_limit).reader();
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
             String::new()
         };
-        Ok((Reply { status, body }, retry_after))
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -885,6 +1097,7 @@ mod tests {
     fn throttle_detection() {
         let r = |status, body: &str| Reply {
             status,
+            headers: ureq::http::HeaderMap::new(),
             body: body.to_string(),
         };
         assert!(throttled(&r(429, "")).is_some());
@@ -904,6 +1117,7 @@ mod tests {
     #[test]
     fn breaker_opens_and_recovers() {
         let mut b = Breaker {
+            peer: "Genesys",
             threshold: 3,
             window: Duration::from_secs(10),
             cooldown: Duration::from_millis(20),
@@ -996,7 +1210,7 @@ mod network_words {
             ("NO_PROXY", "api.mypurecloud.ie"),
         ])
         .unwrap();
-        let agents = Agents::new(&opts);
+        let agents = Agents::new(&opts.net());
         assert_eq!(agents.for_url(LOGIN).1, Some("127.0.0.1:3128"));
         assert_eq!(agents.for_url("https://api.mypurecloud.ie/x").1, None);
         // The direct agent never picks up a proxy from the environment by itself.

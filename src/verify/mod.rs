@@ -13,7 +13,9 @@ pub mod audit;
 pub mod client;
 pub mod notify;
 
-pub use client::{check_webhook_url, HostUrl, ProxyEnv, UrlTemplate, DEFAULT_URL_TEMPLATE};
+pub use client::{
+    check_webhook_url, HostUrl, NetOptions, ProxyEnv, UrlTemplate, DEFAULT_URL_TEMPLATE,
+};
 
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use std::fmt;
@@ -156,31 +158,48 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
-    /// Defaults around a URL template: 5 s connect and 10 s read timeouts, 2 requests per
-    /// second, 4 attempts with backoff from 0.5 s up to 8 s, `Retry-After` up to 60 s, breaker
-    /// after 5 failures within 60 s for 120 s, 3 re-checks, at most
-    /// [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
+    /// Defaults around a URL template: the network defaults of [`NetOptions::default`],
+    /// 3 re-checks, at most [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
     pub fn new(url_template: UrlTemplate) -> Self {
+        let net = NetOptions::default();
         VerifyOptions {
             url_template,
-            proxy: ProxyEnv::default(),
-            connect_timeout: Duration::from_secs(5),
-            read_timeout: Duration::from_secs(10),
-            rate_per_sec: 2.0,
-            max_attempts: 4,
-            backoff_base: Duration::from_millis(500),
-            backoff_cap: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-            time_scale: 1.0,
-            breaker_threshold: 5,
-            breaker_window: Duration::from_secs(60),
-            breaker_cooldown: Duration::from_secs(120),
+            proxy: net.proxy,
+            connect_timeout: net.connect_timeout,
+            read_timeout: net.read_timeout,
+            rate_per_sec: net.rate_per_sec,
+            max_attempts: net.max_attempts,
+            backoff_base: net.backoff_base,
+            backoff_cap: net.backoff_cap,
+            max_retry_after: net.max_retry_after,
+            time_scale: net.time_scale,
+            breaker_threshold: net.breaker_threshold,
+            breaker_window: net.breaker_window,
+            breaker_cooldown: net.breaker_cooldown,
             recheck_attempts: 3,
             max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
             providers: crate::providers::Settings::default(),
             revoke: None,
             audit_log: None,
             notify_webhook: None,
+        }
+    }
+
+    /// The network settings of these options.
+    pub fn net(&self) -> NetOptions {
+        NetOptions {
+            proxy: self.proxy.clone(),
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            rate_per_sec: self.rate_per_sec,
+            max_attempts: self.max_attempts,
+            backoff_base: self.backoff_base,
+            backoff_cap: self.backoff_cap,
+            max_retry_after: self.max_retry_after,
+            time_scale: self.time_scale,
+            breaker_threshold: self.breaker_threshold,
+            breaker_window: self.breaker_window,
+            breaker_cooldown: self.breaker_cooldown,
         }
     }
 }

@@ -12,6 +12,7 @@ mod errors;
 mod genesys_detection;
 mod git_history;
 mod git_staged;
+mod github;
 mod grouping;
 mod migrate;
 mod packaging;

@@ -2,6 +2,8 @@
 //! repositories, env files, FIFOs) and credentials generated at test time, so that no
 //! secret-shaped literal lives in the test sources. Every helper is used (no dead-code allow).
 
+pub mod github;
+pub mod loopback;
 pub mod verify_support;
 
 use std::path::Path;

@@ -3,15 +3,13 @@
 //! tokens and the admin API, scriptable per test, recording every request. Tokens and rotated
 //! secrets are generated at run time and remembered so tests can prove they never leak.
 
+pub use super::loopback::Response;
+use super::loopback::{RawRequest, Server};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -56,49 +54,6 @@ impl Request {
     /// Client id of a token request.
     pub fn token_client(&self) -> Option<String> {
         self.basic().map(|(id, _)| id)
-    }
-}
-
-/// An answer.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub delay: Duration,
-}
-
-impl Response {
-    pub fn json(status: u16, v: Value) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: v.to_string(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn empty(status: u16) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn header(mut self, k: &str, v: &str) -> Self {
-        self.headers.push((k.to_string(), v.to_string()));
-        self
-    }
-
-    pub fn delayed(mut self, d: Duration) -> Self {
-        self.delay = d;
-        self
-    }
-
-    pub fn oauth_error(error: &str, description: &str) -> Self {
-        Response::json(400, json!({"error": error, "description": description}))
     }
 }
 
@@ -314,11 +269,9 @@ pub type Script = dyn Fn(&Request, &mut World) -> Option<Response> + Send + Sync
 
 /// The running server.
 pub struct FakeGenesys {
-    port: u16,
+    server: Server,
     pub world: Arc<Mutex<World>>,
     requests: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl FakeGenesys {
@@ -326,43 +279,30 @@ impl FakeGenesys {
     pub fn start(
         script: impl Fn(&Request, &mut World) -> Option<Response> + Send + Sync + 'static,
     ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
         let world = Arc::new(Mutex::new(World::default()));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let script: Arc<Script> = Arc::new(script);
-        let accept = {
-            let (world, requests, stop) = (world.clone(), requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let (world, requests, script) =
-                        (world.clone(), requests.clone(), script.clone());
-                    std::thread::spawn(move || serve(conn, &world, &requests, &*script));
-                }
-            })
+        let server = {
+            let (world, requests) = (world.clone(), requests.clone());
+            Server::start(move |raw| answer(raw, &world, &requests, &script))
         };
         FakeGenesys {
-            port,
+            server,
             world,
             requests,
-            stop,
-            accept: Some(accept),
         }
     }
 
     /// The value for `LEAKGATE_GENESYS_URL_TEMPLATE`.
     pub fn template(&self) -> String {
-        format!("http://127.0.0.1:{}/{{service}}.{{domain}}", self.port)
+        format!(
+            "http://127.0.0.1:{}/{{service}}.{{domain}}",
+            self.server.port()
+        )
     }
 
     /// A URL on this server outside the Genesys routes (for webhooks).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://127.0.0.1:{}{path}", self.server.port())
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -374,105 +314,42 @@ impl FakeGenesys {
     }
 }
 
-impl Drop for FakeGenesys {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-fn serve(conn: TcpStream, world: &Mutex<World>, requests: &Mutex<Vec<Request>>, script: &Script) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let Some(req) = read_request(&conn) else {
-        return;
-    };
+fn answer(
+    raw: RawRequest,
+    world: &Mutex<World>,
+    requests: &Mutex<Vec<Request>>,
+    script: &Script,
+) -> Response {
+    let req = genesys_request(raw);
     requests.lock().unwrap().push(req.clone());
-    let resp = {
-        let mut w = world.lock().unwrap();
-        let key = format!("{} {} {}", req.method, req.service, req.path);
-        *w.counts.entry(key).or_default() += 1;
-        match script(&req, &mut w) {
-            Some(r) => r,
-            None if req.service == "login" || req.service == "api" => w.answer(&req),
-            None => Response::empty(200),
-        }
-    };
-    if !resp.delay.is_zero() {
-        std::thread::sleep(resp.delay);
+    let mut w = world.lock().unwrap();
+    let key = format!("{} {} {}", req.method, req.service, req.path);
+    *w.counts.entry(key).or_default() += 1;
+    match script(&req, &mut w) {
+        Some(r) => r,
+        None if req.service == "login" || req.service == "api" => w.answer(&req),
+        None => Response::empty(200),
     }
-    let mut out = conn;
-    let mut head = format!(
-        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        resp.status,
-        resp.body.len()
-    );
-    for (k, v) in &resp.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = out.write_all(head.as_bytes());
-    let _ = out.write_all(resp.body.as_bytes());
-    let _ = out.flush();
 }
 
-fn read_request(conn: &TcpStream) -> Option<Request> {
-    let mut r = BufReader::new(conn);
-    let mut line = String::new();
-    r.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).ok()? == 0 {
-            break;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let mut body = Vec::new();
-    if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.resize(n, 0);
-        r.read_exact(&mut body).ok()?;
-    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size).ok()?;
-            let n = usize::from_str_radix(size.trim(), 16).ok()?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk).ok()?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    }
-    let path = target.split('?').next().unwrap_or("").to_string();
+/// A request seen through the URL template: `/{service}.{domain}/path`.
+fn genesys_request(raw: RawRequest) -> Request {
+    let path = raw.target.split('?').next().unwrap_or("").to_string();
     let rest = path.trim_start_matches('/');
     let (host, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let (service, domain) = match host.split_once('.') {
         Some((s, d)) if s == "login" || s == "api" => (s.to_string(), d.to_string()),
         _ => (host.to_string(), String::new()),
     };
-    Some(Request {
-        method,
+    Request {
+        method: raw.method,
         service,
         domain,
         path: format!("/{tail}"),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        headers: raw.headers,
+        body: raw.body,
         at: Instant::now(),
-    })
+    }
 }
 
 /// The seed of the admin client's pair in the verify tests.
