@@ -3,8 +3,11 @@
 use super::plan::ServePlan;
 use super::Outcome;
 use anyhow::Result;
+use leakgate::github::GitHubApi;
 use leakgate::serve::{ApiFactory, Logger, ServeOptions, Service};
+use leakgate::verify::ProxyEnv;
 use std::io::Write;
+use std::sync::Arc;
 
 /// Bind, say `listening on http://HOST:PORT` on stderr (one line), serve until a signal.
 pub fn run(plan: ServePlan) -> Result<Outcome> {
@@ -37,7 +40,21 @@ pub fn run(plan: ServePlan) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// The GitHub client factory (part B's REST client, merged from branch gh-client).
-fn github_client(_plan: &ServePlan) -> Result<ApiFactory> {
-    anyhow::bail!("the GitHub client is not merged yet")
+/// Requests per second to GitHub from one alert's client (GitHub's limits are per hour).
+const GITHUB_RATE: f64 = 10.0;
+
+/// One GitHub REST client per alert processed, on the network settings of the verifier.
+fn github_client(plan: &ServePlan) -> Result<ApiFactory> {
+    let (api, token) = (plan.github_api.clone(), plan.github_token.clone());
+    let mut net = plan.verify.net();
+    net.rate_per_sec = GITHUB_RATE;
+    // A loopback API (tests, stand-ins) is reached directly, as a loopback Genesys template is.
+    net.proxy = if api.is_loopback() {
+        ProxyEnv::default()
+    } else {
+        ProxyEnv::from_env()?
+    };
+    Ok(Arc::new(move || {
+        Box::new(GitHubApi::new(api.clone(), token.clone(), &net))
+    }))
 }

@@ -385,24 +385,39 @@ fn report(
         ),
     };
     if let Some(text) = &comment {
-        let step = if resolve {
-            Step::Resolved
-        } else {
-            Step::Commented
-        };
-        if shared.store.step(key, step)?.is_none() {
-            let (result, audit_action) = if resolve {
-                (api.resolve(key, text), AuditAction::AlertResolve)
-            } else {
-                (api.comment(key, text), AuditAction::AlertComment)
-            };
-            audit_alert(shared, key, v, audit_action, result.is_ok());
-            result?;
-            shared.store.set_step(key, step, "ok", None, now_ms())?;
+        if resolve {
+            if shared.store.step(key, Step::Resolved)?.is_none() {
+                let result = api.resolve(key, text);
+                audit_alert(
+                    shared,
+                    key,
+                    v,
+                    AuditAction::AlertResolve,
+                    result.is_ok(),
+                    None,
+                );
+                result?;
+                shared
+                    .store
+                    .set_step(key, Step::Resolved, "ok", None, now_ms())?;
+            }
+        } else if shared.store.step(key, Step::Commented)?.is_none() {
+            // GitHub takes a comment only when an alert is resolved: the note of an alert left
+            // open goes to the audit log, the service log and the notice.
+            audit_alert(shared, key, v, AuditAction::AlertNote, true, Some(text));
+            shared
+                .log
+                .info("alert left open", &[("alert", key), ("note", text)]);
+            shared
+                .store
+                .set_step(key, Step::Commented, "noted", Some(text), now_ms())?;
         }
     }
+    // Every alert left open carries a note for a person: the notice brings it to them.
+    let notify = notify || comment.is_some();
     if notify && shared.store.step(key, Step::Notified)?.is_none() {
-        let outcome = match shared.notify(&notice(key, v), &notice_json(key, v)) {
+        let text = notice(key, v, comment.as_deref());
+        let outcome = match shared.notify(&text, &notice_json(key, v)) {
             Some(Err(e)) => {
                 shared
                     .log
@@ -428,7 +443,7 @@ fn done_words(action: Option<RevokeAction>) -> &'static str {
 }
 
 /// The notice's text: for a containment attempt, the Genesys provider's own message.
-fn notice(key: &AlertKey, v: &Verdict) -> String {
+fn notice(key: &AlertKey, v: &Verdict, note: Option<&str>) -> String {
     let client = v.client_id.clone().unwrap_or_default();
     let place = Place {
         path: v.path.clone(),
@@ -470,10 +485,10 @@ fn notice(key: &AlertKey, v: &Verdict) -> String {
             by(v)
         ),
         _ => format!(
-            "leakgate: a live Genesys Cloud OAuth client ({client}) was leaked in {}{} and was NOT contained ({}). Rotate its secret now.",
+            "{} Found in {}{}.",
+            note.unwrap_or("leakgate: a Genesys Cloud secret alert needs a person."),
             v.path,
-            by(v),
-            v.revocation.map_or_else(|| "verify only".to_string(), status_name)
+            by(v)
         ),
     };
     format!(
@@ -515,11 +530,21 @@ fn notice_json(key: &AlertKey, v: &Verdict) -> serde_json::Value {
 }
 
 /// An audit line for an alert step (no secret: the client id and the alert's name).
-fn audit_alert(shared: &Shared, key: &AlertKey, v: &Verdict, action: AuditAction, ok: bool) {
+fn audit_alert(
+    shared: &Shared,
+    key: &AlertKey,
+    v: &Verdict,
+    action: AuditAction,
+    ok: bool,
+    note: Option<&str>,
+) {
     let Some(path) = &shared.verify.audit_log else {
         return;
     };
-    let detail = Some(format!("alert {key}"));
+    let detail = Some(match note {
+        Some(n) => format!("alert {key}: {n}"),
+        None => format!("alert {key}"),
+    });
     let rec = AuditRecord {
         time: audit::now_rfc3339(),
         fingerprint: None,
@@ -620,10 +645,6 @@ mod tests {
         }
         fn resolve(&mut self, _: &AlertKey, _: &str) -> Result<(), ApiError> {
             self.calls.lock().unwrap().push("resolve");
-            Ok(())
-        }
-        fn comment(&mut self, _: &AlertKey, _: &str) -> Result<(), ApiError> {
-            self.calls.lock().unwrap().push("comment");
             Ok(())
         }
     }

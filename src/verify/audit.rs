@@ -53,8 +53,9 @@ pub enum AuditAction {
     AdminTokenDelete,
     /// `leakgate serve`: the GitHub alert resolved as revoked.
     AlertResolve,
-    /// `leakgate serve`: the GitHub alert commented, not resolved.
-    AlertComment,
+    /// `leakgate serve`: the note of a GitHub alert left open (GitHub takes comments only when
+    /// resolving).
+    AlertNote,
 }
 
 impl AuditAction {
@@ -73,7 +74,7 @@ impl AuditAction {
             AuditAction::Recheck => "recheck",
             AuditAction::AdminTokenDelete => "admin_token_delete",
             AuditAction::AlertResolve => "alert_resolve",
-            AuditAction::AlertComment => "alert_comment",
+            AuditAction::AlertNote => "alert_note",
         }
     }
 }
@@ -197,7 +198,7 @@ mod enum_tests {
             Recheck,
             AdminTokenDelete,
             AlertResolve,
-            AlertComment,
+            AlertNote,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }

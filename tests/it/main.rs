@@ -20,6 +20,7 @@ mod precommit;
 mod readme;
 mod rules;
 mod scan_tree;
+mod serve;
 mod suite;
 mod trust_archive;
 mod trust_config;

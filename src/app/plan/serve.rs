@@ -5,20 +5,17 @@ use super::load_config;
 use crate::cli::{LogFormatArg, NotifyFormatArg, RevokeActionArg, ServeArgs, VerifyArgs};
 use anyhow::{bail, Context, Result};
 use leakgate::finding::RevokeAction;
+use leakgate::github::{self, ApiUrl};
 use leakgate::matcher::Matcher;
 use leakgate::rules;
 use leakgate::serve::{LogFormat, NotifyFormat, Policy, WebhookSecret};
-use leakgate::verify::VerifyOptions;
+use leakgate::verify::{Secret, VerifyOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The webhook secret GitHub signs deliveries with.
 pub const WEBHOOK_SECRET_ENV: &str = "LEAKGATE_WEBHOOK_SECRET";
-/// The GitHub token (`secret_scanning_alerts` read and write, `contents` read).
-pub const GITHUB_TOKEN_ENV: &str = "LEAKGATE_GITHUB_TOKEN";
-/// The GitHub API base URL (GitHub Enterprise Server; loopback for tests).
-pub const GITHUB_API_URL_ENV: &str = "LEAKGATE_GITHUB_API_URL";
 
 /// `leakgate serve`, planned.
 pub struct ServePlan {
@@ -27,9 +24,9 @@ pub struct ServePlan {
     pub log_format: LogFormat,
     pub webhook_secret: WebhookSecret,
     /// From the environment; never shown.
-    pub github_token: String,
-    /// `None`: the public API.
-    pub github_api_url: Option<String>,
+    pub github_token: Secret,
+    /// `LEAKGATE_GITHUB_API_URL`, else the public API.
+    pub github_api: ApiUrl,
     pub verify: VerifyOptions,
     pub policy: Policy,
     pub notify: Option<(String, NotifyFormat)>,
@@ -59,9 +56,9 @@ impl ServePlan {
             .with_context(|| {
                 format!("{WEBHOOK_SECRET_ENV} must be set: deliveries are accepted only when signed with it")
             })?;
-        let github_token = env(GITHUB_TOKEN_ENV).with_context(|| {
-            format!("{GITHUB_TOKEN_ENV} must be set (secret_scanning_alerts read and write, contents read)")
-        })?;
+        let github_token = github::token_from_env()
+            .context("the token needs secret scanning alerts read and write, and contents read")?;
+        let github_api = ApiUrl::from_env()?;
         let s = &config.serve;
         let verify_only = args.verify_only || s.verify_only.unwrap_or(false);
         let dry_run = !verify_only && (args.dry_run || s.dry_run.unwrap_or(false));
@@ -113,7 +110,7 @@ impl ServePlan {
             },
             webhook_secret,
             github_token,
-            github_api_url: env(GITHUB_API_URL_ENV),
+            github_api,
             verify,
             policy: Policy { custom_patterns },
             notify,
