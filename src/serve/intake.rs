@@ -57,7 +57,9 @@ fn plain_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 async fn webhook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     // The signature first: nothing of an unsigned body is read.
-    let sig = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
+    let sig = headers
+        .get("x-hub-signature-256")
+        .map(axum::http::HeaderValue::as_bytes);
     if !shared.webhook_secret.verifies(&body, sig) {
         shared.metrics.delivery(DeliveryOutcome::BadSignature);
         shared.log.warn(
@@ -96,17 +98,15 @@ async fn webhook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
                 payload["repository"]["name"].as_str().unwrap_or(""),
                 payload["alert"]["number"].as_u64().unwrap_or(0),
             );
-            match key {
-                Some(k) => DeliveryKind::Alert(k),
-                None => {
-                    shared.metrics.delivery(DeliveryOutcome::Malformed);
-                    shared.log.warn(
-                        "delivery refused: no repository or alert number",
-                        &[("delivery", &delivery)],
-                    );
-                    return answer(StatusCode::BAD_REQUEST, "malformed");
-                }
-            }
+            let Some(k) = key else {
+                shared.metrics.delivery(DeliveryOutcome::Malformed);
+                shared.log.warn(
+                    "delivery refused: no repository or alert number",
+                    &[("delivery", &delivery)],
+                );
+                return answer(StatusCode::BAD_REQUEST, "malformed");
+            };
+            DeliveryKind::Alert(k)
         }
         _ => DeliveryKind::Ignored,
     };
