@@ -4,7 +4,7 @@ use super::plan::ServePlan;
 use super::Outcome;
 use anyhow::Result;
 use leakgate::github::GitHubApi;
-use leakgate::serve::{ApiFactory, Logger, ServeOptions, Service};
+use leakgate::serve::{ApiFactory, Logger, Service};
 use leakgate::verify::ProxyEnv;
 use std::io::Write;
 use std::sync::Arc;
@@ -13,23 +13,7 @@ use std::sync::Arc;
 pub fn run(plan: ServePlan) -> Result<Outcome> {
     let log = Logger::new(plan.log_format, Box::new(std::io::stderr()));
     let api = github_client(&plan)?;
-    let service = Service::bind(ServeOptions {
-        listen: plan.listen,
-        state: plan.state,
-        webhook_secret: plan.webhook_secret,
-        verify: plan.verify,
-        policy: plan.policy,
-        notify: plan.notify,
-        matcher: plan.matcher,
-        api,
-        max_attempts: plan.max_attempts,
-        workers: plan.workers,
-        max_body: plan.max_body,
-        request_timeout: plan.request_timeout,
-        max_connections: plan.max_connections,
-        time_scale: plan.time_scale,
-        log,
-    })?;
+    let service = Service::bind(plan.options, api, log)?;
     let addr = service.local_addr()?;
     {
         let mut err = std::io::stderr().lock();
@@ -46,7 +30,7 @@ const GITHUB_RATE: f64 = 10.0;
 /// One GitHub REST client per alert processed, on the network settings of the verifier.
 fn github_client(plan: &ServePlan) -> Result<ApiFactory> {
     let (api, token) = (plan.github_api.clone(), plan.github_token.clone());
-    let mut net = plan.verify.net();
+    let mut net = plan.options.verify.net();
     net.rate_per_sec = GITHUB_RATE;
     // A loopback API (tests, stand-ins) is reached directly, as a loopback Genesys template is.
     net.proxy = if api.is_loopback() {

@@ -65,8 +65,6 @@ pub struct ServeOptions {
     pub notify: Option<(String, NotifyFormat)>,
     /// The rules that pair a secret with its client id and region.
     pub matcher: Matcher,
-    /// GitHub clients, one per alert processed.
-    pub api: ApiFactory,
     pub max_attempts: u32,
     pub workers: usize,
     pub max_body: usize,
@@ -74,7 +72,6 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Multiplies the queue's backoff (tests shrink it).
     pub time_scale: f64,
-    pub log: Logger,
 }
 
 /// Errors that keep the service from starting or running.
@@ -147,8 +144,9 @@ pub(crate) fn now_ms() -> i64 {
 
 impl Service {
     /// Open the state store (putting back in the queue what a stopped process held) and bind
-    /// the address. Nothing is served yet.
-    pub fn bind(opts: ServeOptions) -> Result<Self, ServeError> {
+    /// the address. `api` makes the GitHub client of each alert processed; `log` gets every
+    /// log line. Nothing is served yet.
+    pub fn bind(opts: ServeOptions, api: ApiFactory, log: Logger) -> Result<Self, ServeError> {
         let (store, resumed) = Store::open(&opts.state)?;
         let notifier = match &opts.notify {
             Some((url, format)) => Some((Notifier::new(url, &opts.verify)?, *format)),
@@ -161,7 +159,7 @@ impl Service {
             })?;
         listener.set_nonblocking(true).map_err(ServeError::Http)?;
         if resumed > 0 {
-            opts.log.info(
+            log.info(
                 "resuming alerts a stopped process held",
                 &[("alerts", &resumed)],
             );
@@ -173,8 +171,8 @@ impl Service {
             shared: Arc::new(Shared {
                 store: Arc::new(store),
                 metrics: Metrics::default(),
-                log: opts.log,
-                api: opts.api,
+                log,
+                api,
                 verify,
                 policy: opts.policy,
                 matcher: opts.matcher,

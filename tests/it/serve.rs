@@ -251,6 +251,16 @@ impl Service {
         self.http("POST", "/webhook", &headers, body.as_bytes())
     }
 
+    /// Deliver a correctly signed `secret_scanning_alert` event, with a fresh delivery id.
+    fn alert(&self, env: &Env, action: &str, number: u64) -> (u16, String) {
+        self.deliver(
+            &delivery_id(),
+            "secret_scanning_alert",
+            &alert_event(action, number),
+            Some(&env.webhook_secret),
+        )
+    }
+
     /// `SIGTERM`, then wait (bounded) for the exit.
     fn stop(mut self) -> Option<i32> {
         unsafe_free_kill(&self.child, "-TERM");
@@ -341,6 +351,12 @@ fn finished(env: &Env, number: u64) -> bool {
         .is_some_and(|(s, _, _)| s == "done" || s == "needs_person")
 }
 
+/// Queued again after at least one attempt.
+fn retried(env: &Env, number: u64) -> bool {
+    env.alert_row(number)
+        .is_some_and(|(s, a, _)| s == "queued" && a >= 1)
+}
+
 fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -354,12 +370,7 @@ fn live_pair_is_disabled_resolved_as_revoked_notified_and_audited() {
     let env = Env::new();
     let (id, secret) = env.leak(11, 1, true);
     let svc = env.start(&[]);
-    let (status, body) = svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 1),
-        Some(&env.webhook_secret),
-    );
+    let (status, body) = svc.alert(&env, "created", 1);
     assert_eq!(status, 202, "{body}");
     wait_for(60, "the alert resolved", || {
         resolved(&env, 1) && finished(&env, 1)
@@ -425,12 +436,7 @@ fn invalid_pair_gets_no_admin_call_and_the_alert_stays_open() {
         .world()
         .add_client(&id, &genesys_secret(99), "mypurecloud.ie", "other");
     let svc = env.start(&[]);
-    let (status, _) = svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 2),
-        Some(&env.webhook_secret),
-    );
+    let (status, _) = svc.alert(&env, "created", 2);
     assert_eq!(status, 202);
     wait_for(60, "the alert processed", || finished(&env, 2));
     assert!(
@@ -466,7 +472,7 @@ fn invalid_pair_gets_no_admin_call_and_the_alert_stays_open() {
     let notices = env.notices();
     assert_eq!(notices.len(), 1);
     assert!(notices[0].body.contains("not live"), "{}", notices[0].body);
-    assert!(svc.stop().is_some(), "SIGTERM stops the service");
+    assert_eq!(svc.stop(), Some(0), "SIGTERM stops the service cleanly");
 }
 
 #[test]
@@ -479,12 +485,7 @@ fn decoy_is_never_contacted_and_left_for_a_person() {
     )
     .unwrap();
     let svc = env.start(&[]);
-    svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 3),
-        Some(&env.webhook_secret),
-    );
+    svc.alert(&env, "created", 3);
     wait_for(60, "the alert processed", || finished(&env, 3));
     assert!(
         env.genesys.requests().iter().all(|r| r.service == "hook"),
@@ -572,12 +573,7 @@ fn redeliveries_and_a_second_event_contain_once() {
         &created,
         Some(&env.webhook_secret),
     );
-    let validated = svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("validated", 6),
-        Some(&env.webhook_secret),
-    );
+    let validated = svc.alert(&env, "validated", 6);
     assert_eq!(first.0, 202);
     assert_eq!((again.0, third.0, validated.0), (200, 200, 200));
     assert!(again.1.contains("duplicate_delivery") && validated.1.contains("duplicate_alert"));
@@ -585,12 +581,7 @@ fn redeliveries_and_a_second_event_contain_once() {
         resolved(&env, 6) && finished(&env, 6)
     });
     // After it is done, another event for it does nothing either.
-    let late = svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("reopened", 6),
-        Some(&env.webhook_secret),
-    );
+    let late = svc.alert(&env, "reopened", 6);
     assert_eq!(late.0, 200);
     std::thread::sleep(Duration::from_millis(500));
     let puts = env
@@ -621,12 +612,7 @@ fn kill_between_accept_and_containment_then_restart_contains_once() {
     let env = Env::with_genesys(genesys);
     let (id, _) = env.leak(16, 7, true);
     let svc = env.start(&[]);
-    svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 7),
-        Some(&env.webhook_secret),
-    );
+    svc.alert(&env, "created", 7);
     wait_for(60, "the stalled token check", || *stalled.lock().unwrap());
     let mut svc = svc;
     svc.child.kill().unwrap(); // SIGKILL
@@ -681,16 +667,8 @@ fn github_errors_are_retried_within_a_bound_and_the_alert_stays_queued() {
         (0..1000).map(|_| GhResponse::json(502, serde_json::json!({"message": "bad gateway"}))),
     );
     let svc = env.start(&["--max-attempts", "3"]);
-    svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 8),
-        Some(&env.webhook_secret),
-    );
-    wait_for(30, "a retry", || {
-        env.alert_row(8)
-            .is_some_and(|(s, a, _)| s == "queued" && a >= 1)
-    });
+    svc.alert(&env, "created", 8);
+    wait_for(30, "a retry", || retried(&env, 8));
     wait_for(60, "the attempts spent", || finished(&env, 8));
     let (state, attempts, outcome) = env.alert_row(8).unwrap();
     assert_eq!((state.as_str(), attempts), ("needs_person", 3));
@@ -718,12 +696,7 @@ fn github_errors_are_retried_within_a_bound_and_the_alert_stays_queued() {
                 .header("Retry-After", "1")
         }),
     );
-    svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 9),
-        Some(&env.webhook_secret),
-    );
+    svc.alert(&env, "created", 9);
     wait_for(90, "the rate-limited alert resolved", || {
         resolved(&env, 9) && finished(&env, 9)
     });
@@ -745,16 +718,8 @@ fn genesys_unreachable_leaves_the_alert_open_and_queued() {
     env.template = format!("http://127.0.0.1:{port}/{{service}}.{{domain}}");
     env.leak(19, 10, true);
     let svc = env.start(&[]);
-    svc.deliver(
-        &delivery_id(),
-        "secret_scanning_alert",
-        &alert_event("created", 10),
-        Some(&env.webhook_secret),
-    );
-    wait_for(60, "a retry", || {
-        env.alert_row(10)
-            .is_some_and(|(s, a, _)| s == "queued" && a >= 1)
-    });
+    svc.alert(&env, "created", 10);
+    wait_for(60, "a retry", || retried(&env, 10));
     assert_eq!(env.github.alert(REPO, 10).unwrap().state, "open");
     assert!(!env.github.requests().iter().any(|r| r.method == "PATCH"));
     assert!(
@@ -774,15 +739,7 @@ fn no_secret_or_token_in_logs_metrics_notices_audit_state_or_answers() {
     let svc = env.start(&["--notify-format", "json"]);
     let mut answers = Vec::new();
     for (n, action) in [(11, "created"), (12, "publicly_leaked")] {
-        answers.push(
-            svc.deliver(
-                &delivery_id(),
-                "secret_scanning_alert",
-                &alert_event(action, n),
-                Some(&env.webhook_secret),
-            )
-            .1,
-        );
+        answers.push(svc.alert(&env, action, n).1);
     }
     answers.push(
         svc.deliver(
@@ -884,4 +841,43 @@ fn refuses_to_start_without_the_webhook_secret_or_admin_client() {
         err.contains("admin") && !err.contains(&env.webhook_secret),
         "{err}"
     );
+}
+
+#[test]
+fn hostile_signed_payloads_are_refused_and_the_service_goes_on() {
+    let env = Env::new();
+    env.leak(22, 13, true);
+    let svc = env.start(&[]);
+    let key = &env.webhook_secret;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (owner, _) = REPO.split_once('/').unwrap();
+    let cases = [
+        "not json".to_string(),
+        deep,
+        // A path-like repository name, and a number that is not one.
+        serde_json::json!({"action": "created", "alert": {"number": 13},
+            "repository": {"name": "../../admin", "owner": {"login": owner}}})
+        .to_string(),
+        serde_json::json!({"action": "created", "alert": {"number": "13; DROP TABLE alerts"},
+            "repository": {"name": "payments", "owner": {"login": owner}}})
+        .to_string(),
+        serde_json::json!({"action": "created", "alert": {"number": -1},
+            "repository": {"name": "payments", "owner": {"login": owner}}})
+        .to_string(),
+    ];
+    for body in &cases {
+        let (status, _) = svc.deliver(&delivery_id(), "secret_scanning_alert", body, Some(key));
+        assert_eq!(status, 400, "{}", &body[..body.len().min(80)]);
+    }
+    // Header values that are not plain ids are refused, not stored or logged.
+    let body = alert_event("created", 13);
+    let (status, _) = svc.deliver("x\u{7f}y", "secret_scanning_alert", &body, Some(key));
+    assert_eq!(status, 400);
+    // An action the service does not act on is acknowledged and ignored.
+    assert_eq!(svc.alert(&env, "resolved", 13).0, 200);
+    assert!(env.alert_row(13).is_none());
+    assert!(env.github.requests().is_empty());
+    // And the service still works.
+    assert_eq!(svc.alert(&env, "created", 13).0, 202);
+    wait_for(60, "the alert resolved", || resolved(&env, 13));
 }

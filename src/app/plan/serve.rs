@@ -8,10 +8,8 @@ use leakgate::finding::RevokeAction;
 use leakgate::github::{self, ApiUrl};
 use leakgate::matcher::Matcher;
 use leakgate::rules;
-use leakgate::serve::{LogFormat, NotifyFormat, Policy, WebhookSecret};
-use leakgate::verify::{Secret, VerifyOptions};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use leakgate::serve::{LogFormat, NotifyFormat, Policy, ServeOptions, WebhookSecret};
+use leakgate::verify::Secret;
 use std::time::Duration;
 
 /// The webhook secret GitHub signs deliveries with.
@@ -19,24 +17,12 @@ pub const WEBHOOK_SECRET_ENV: &str = "LEAKGATE_WEBHOOK_SECRET";
 
 /// `leakgate serve`, planned.
 pub struct ServePlan {
-    pub listen: SocketAddr,
-    pub state: PathBuf,
     pub log_format: LogFormat,
-    pub webhook_secret: WebhookSecret,
     /// From the environment; never shown.
     pub github_token: Secret,
     /// `LEAKGATE_GITHUB_API_URL`, else the public API.
     pub github_api: ApiUrl,
-    pub verify: VerifyOptions,
-    pub policy: Policy,
-    pub notify: Option<(String, NotifyFormat)>,
-    pub matcher: Matcher,
-    pub max_attempts: u32,
-    pub workers: usize,
-    pub max_body: usize,
-    pub request_timeout: Duration,
-    pub max_connections: usize,
-    pub time_scale: f64,
+    pub options: ServeOptions,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -102,25 +88,27 @@ impl ServePlan {
         let mut custom_patterns = s.custom_patterns.clone();
         custom_patterns.extend(args.custom_patterns.iter().cloned());
         Ok(ServePlan {
-            listen: args.listen,
-            state: args.state.clone(),
             log_format: match args.log_format {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             },
-            webhook_secret,
             github_token,
             github_api,
-            verify,
-            policy: Policy { custom_patterns },
-            notify,
-            matcher: Matcher::new(rules::builtin(), &config)?,
-            max_attempts: args.max_attempts,
-            workers: usize::from(args.workers),
-            max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
-            request_timeout: Duration::from_secs(args.request_timeout),
-            max_connections: args.max_connections as usize,
-            time_scale: args.time_scale.unwrap_or(1.0),
+            options: ServeOptions {
+                listen: args.listen,
+                state: args.state.clone(),
+                webhook_secret,
+                verify,
+                policy: Policy { custom_patterns },
+                notify,
+                matcher: Matcher::new(rules::builtin(), &config)?,
+                max_attempts: args.max_attempts,
+                workers: usize::from(args.workers),
+                max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+                request_timeout: Duration::from_secs(args.request_timeout),
+                max_connections: args.max_connections as usize,
+                time_scale: args.time_scale.unwrap_or(1.0),
+            },
         })
     }
 }
