@@ -58,7 +58,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
             baseline::create(*plan)
         }
         Plan::BaselineImport(plan) => baseline::import(&plan),
-        Plan::Rules(plan) => rules_command(plan),
+        Plan::Rules(plan) => rules_command(plan, global),
         Plan::Verify(plan) => verify::command(*plan),
         Plan::Serve(plan) => serve::run(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
@@ -214,13 +214,43 @@ fn finish(plan: &ScanPlan, report: ScanReport, global: &Global) -> Result<Outcom
     })
 }
 
-fn rules_command(plan: RulesPlan) -> Result<Outcome> {
+fn rules_command(plan: RulesPlan, global: &Global) -> Result<Outcome> {
     let mut out = stdout();
     match plan {
         RulesPlan::List { matcher, format } => {
             list_rules(&matcher, format, &mut out)?;
             out.flush()?;
             Ok(Outcome::Clean)
+        }
+        RulesPlan::Export {
+            rules,
+            provider,
+            format,
+        } => {
+            let exports = leakgate::github::patterns::export(&rules);
+            match format {
+                Print::Json => {
+                    serde_json::to_writer_pretty(
+                        &mut out,
+                        &leakgate::github::patterns::json(&exports),
+                    )?;
+                    writeln!(out)?;
+                }
+                Print::Text => write!(out, "{}", leakgate::github::patterns::text(&exports))?,
+            }
+            out.flush()?;
+            let refused = exports.iter().filter(|e| e.is_err()).count();
+            global.say(Level::Info, || {
+                format!(
+                    "{} {provider} rule(s) exported as GitHub custom patterns, {refused} not exportable",
+                    exports.len() - refused
+                )
+            });
+            Ok(if refused == 0 {
+                Outcome::Clean
+            } else {
+                Outcome::Findings
+            })
         }
         RulesPlan::Check(source) => {
             // Rule files are linted together (ids unique across them); each problem names the

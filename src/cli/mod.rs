@@ -139,6 +139,30 @@ pub enum RulesCommand {
         /// Rule files or configuration files such as .leakgate.toml (TOML) to check.
         files: Vec<PathBuf>,
     },
+    /// Print one provider's rules in another tool's form (GitHub secret-scanning custom
+    /// patterns), so that tool recognises the same secrets.
+    Export {
+        /// The form to print.
+        #[arg(long, value_enum)]
+        format: ExportFormatArg,
+        /// Print JSON (one object per rule) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The provider whose rules are exported.
+        #[arg(long, default_value = "genesys")]
+        provider: String,
+        /// Configuration file (default: .leakgate.toml in the current repository).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Forms `rules export` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// GitHub secret scanning's custom-pattern form: secret format, before and after secret,
+    /// must-not-match requirements, test strings.
+    GithubCustomPatterns,
 }
 
 /// Output formats.

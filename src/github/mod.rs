@@ -12,7 +12,10 @@
 //! the person who triages the alert sees it.
 //!
 //! Errors never hold the token, the secret or text the server sent; [`GitHubError::retry`]
-//! tells a queue whether trying later can help.
+//! tells a queue whether trying later can help. [`patterns`] turns leakgate rules into
+//! GitHub custom patterns.
+
+pub mod patterns;
 
 use crate::verify::client::{Auth, CallError, Exchange, Http, Method, Reply, RetryPolicy};
 use crate::verify::{HostUrl, NetOptions, Secret};

@@ -442,7 +442,7 @@ pub(crate) struct Http {
 }
 
 /// The network settings of one HTTP client: proxy, timeouts, spacing, retries, breaker.
-/// [`VerifyOptions`] carries these for the verifiers; other API clients (GitHub) take them
+/// [`VerifyOptions::net`] holds these for the verifiers; other API clients (GitHub) take them
 /// directly.
 #[derive(Debug, Clone)]
 pub struct NetOptions {
@@ -680,7 +680,7 @@ impl Agents {
 impl Http {
     /// The client of a Genesys verifier: [`Call`]s go through its URL template.
     pub fn new(opts: &VerifyOptions) -> Self {
-        let mut http = Http::with(&opts.net(), "Genesys");
+        let mut http = Http::with(&opts.net, "Genesys");
         http.template = Some(opts.url_template.clone());
         http
     }
@@ -1205,12 +1205,12 @@ mod network_words {
     #[test]
     fn the_agent_taken_follows_the_route() {
         let mut opts = VerifyOptions::new(UrlTemplate::parse(DEFAULT_URL_TEMPLATE).unwrap());
-        opts.proxy = env(&[
+        opts.net.proxy = env(&[
             ("HTTPS_PROXY", "http://127.0.0.1:3128"),
             ("NO_PROXY", "api.mypurecloud.ie"),
         ])
         .unwrap();
-        let agents = Agents::new(&opts.net());
+        let agents = Agents::new(&opts.net);
         assert_eq!(agents.for_url(LOGIN).1, Some("127.0.0.1:3128"));
         assert_eq!(agents.for_url("https://api.mypurecloud.ie/x").1, None);
         // The direct agent never picks up a proxy from the environment by itself.

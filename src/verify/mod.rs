@@ -20,7 +20,6 @@ pub use client::{
 use crate::finding::{Finding, Revocation, RevocationStatus, Verification, VerificationStatus};
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// A client secret. Its `Debug` hides it and it has no `Display`: the value reaches only the
 /// `Authorization` header of a token request.
@@ -120,26 +119,9 @@ pub const DEFAULT_MAX_TOKEN_REQUESTS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub url_template: UrlTemplate,
-    /// The proxy to reach non-loopback https hosts through, and the hosts that bypass it.
-    /// None by default: the caller reads it, usually with [`ProxyEnv::from_env`].
-    pub proxy: ProxyEnv,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
-    /// Requests per second to Genesys (all hosts); 0 = unspaced.
-    pub rate_per_sec: f64,
-    /// Attempts per request while throttled.
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
-    /// A `Retry-After` longer than this ends the retries.
-    pub max_retry_after: Duration,
-    /// Multiplies every wait (backoff, `Retry-After`, breaker cooldown, re-check
-    /// pauses). 1 in real use; tests shrink it.
-    pub time_scale: f64,
-    /// Failures within `breaker_window` that open the circuit breaker.
-    pub breaker_threshold: usize,
-    pub breaker_window: Duration,
-    pub breaker_cooldown: Duration,
+    /// Proxy, timeouts, spacing (requests per second to Genesys, all hosts), attempts per
+    /// request while throttled, backoff, breaker.
+    pub net: NetOptions,
     /// Token checks after a revocation before calling it failed (changes take a moment).
     pub recheck_attempts: u32,
     /// The providers' sections of `.leakgate.toml` (decoy and protected ids...): each
@@ -161,45 +143,15 @@ impl VerifyOptions {
     /// Defaults around a URL template: the network defaults of [`NetOptions::default`],
     /// 3 re-checks, at most [`DEFAULT_MAX_TOKEN_REQUESTS`] token requests per run.
     pub fn new(url_template: UrlTemplate) -> Self {
-        let net = NetOptions::default();
         VerifyOptions {
             url_template,
-            proxy: net.proxy,
-            connect_timeout: net.connect_timeout,
-            read_timeout: net.read_timeout,
-            rate_per_sec: net.rate_per_sec,
-            max_attempts: net.max_attempts,
-            backoff_base: net.backoff_base,
-            backoff_cap: net.backoff_cap,
-            max_retry_after: net.max_retry_after,
-            time_scale: net.time_scale,
-            breaker_threshold: net.breaker_threshold,
-            breaker_window: net.breaker_window,
-            breaker_cooldown: net.breaker_cooldown,
+            net: NetOptions::default(),
             recheck_attempts: 3,
             max_token_requests: DEFAULT_MAX_TOKEN_REQUESTS,
             providers: crate::providers::Settings::default(),
             revoke: None,
             audit_log: None,
             notify_webhook: None,
-        }
-    }
-
-    /// The network settings of these options.
-    pub fn net(&self) -> NetOptions {
-        NetOptions {
-            proxy: self.proxy.clone(),
-            connect_timeout: self.connect_timeout,
-            read_timeout: self.read_timeout,
-            rate_per_sec: self.rate_per_sec,
-            max_attempts: self.max_attempts,
-            backoff_base: self.backoff_base,
-            backoff_cap: self.backoff_cap,
-            max_retry_after: self.max_retry_after,
-            time_scale: self.time_scale,
-            breaker_threshold: self.breaker_threshold,
-            breaker_window: self.breaker_window,
-            breaker_cooldown: self.breaker_cooldown,
         }
     }
 }

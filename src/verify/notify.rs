@@ -18,7 +18,7 @@ impl Notifier {
         check_webhook_url(url)?;
         Ok(Notifier {
             url: url.to_string(),
-            agents: Agents::new(&opts.net()),
+            agents: Agents::new(&opts.net),
         })
     }
 

@@ -13,6 +13,7 @@ mod genesys_detection;
 mod git_history;
 mod git_staged;
 mod github;
+mod github_patterns;
 mod grouping;
 mod migrate;
 mod packaging;

@@ -15,7 +15,7 @@ pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
 pub use serve::ServePlan;
 pub use verify::{SecretSource, VerifyCommandPlan, VerifyPlan, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
 
-use crate::cli::{BaselineCommand, Cli, Command, InstallHookArgs, RulesCommand};
+use crate::cli::{BaselineCommand, Cli, Command, ExportFormatArg, InstallHookArgs, RulesCommand};
 use anyhow::Result;
 use leakgate::config::Config;
 use leakgate::matcher::Matcher;
@@ -72,6 +72,13 @@ pub enum RulesPlan {
     },
     /// Lint rule files, or the built-in rules.
     Check(RuleSource),
+    /// Print the rules in force of one provider as GitHub custom patterns.
+    Export {
+        /// The rules in force of the provider, in order.
+        rules: Vec<leakgate::rules::Rule>,
+        provider: String,
+        format: Print,
+    },
 }
 
 /// How `rules list` and `verify` print: for people, or as JSON.
@@ -131,6 +138,28 @@ fn rules_plan(command: RulesCommand) -> Result<RulesPlan> {
         }
         RulesCommand::Check { files } if files.is_empty() => RulesPlan::Check(RuleSource::Builtin),
         RulesCommand::Check { files } => RulesPlan::Check(RuleSource::Files(files)),
+        RulesCommand::Export {
+            format: ExportFormatArg::GithubCustomPatterns,
+            json,
+            provider,
+            config,
+        } => {
+            let config = load_config(config.as_deref())?;
+            let matcher = Matcher::new(rules::builtin(), &config)?;
+            let rules: Vec<_> = matcher
+                .rules()
+                .filter(|r| r.provider.as_deref() == Some(provider.as_str()))
+                .cloned()
+                .collect();
+            if rules.is_empty() {
+                anyhow::bail!("no rules in force for the provider {provider:?}");
+            }
+            RulesPlan::Export {
+                rules,
+                provider,
+                format: if json { Print::Json } else { Print::Text },
+            }
+        }
     })
 }
 

@@ -92,19 +92,19 @@ pub(super) fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> 
         ProxyEnv::from_env()?
     };
     let mut o = VerifyOptions::new(template);
-    o.proxy = proxy;
+    o.net.proxy = proxy;
     if let Some(rate) = v.verify_rate {
-        o.rate_per_sec = rate;
+        o.net.rate_per_sec = rate;
     }
     if let Some(secs) = v.verify_timeout {
-        o.connect_timeout = Duration::from_secs_f64(secs);
-        o.read_timeout = Duration::from_secs_f64(secs);
+        o.net.connect_timeout = Duration::from_secs_f64(secs);
+        o.net.read_timeout = Duration::from_secs_f64(secs);
     }
     if let Some(n) = v.verify_attempts {
-        o.max_attempts = n;
+        o.net.max_attempts = n;
     }
     if let Some(scale) = v.verify_time_scale {
-        o.time_scale = scale;
+        o.net.time_scale = scale;
     }
     if let Some(n) = v.max_verify_requests {
         o.max_token_requests = usize::try_from(n).unwrap_or(usize::MAX);

@@ -36,10 +36,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        super::loopback::header(&self.headers, name)
     }
 
     /// The body as JSON (`Null` when it is not).

@@ -20,6 +20,14 @@ pub struct RawRequest {
     pub body: String,
 }
 
+/// The value of header `name` (any case) in `headers`.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// An answer.
 #[derive(Debug, Clone)]
 pub struct Response {
