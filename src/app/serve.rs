@@ -30,7 +30,7 @@ const GITHUB_RATE: f64 = 10.0;
 /// One GitHub REST client per alert processed, on the network settings of the verifier.
 fn github_client(plan: &ServePlan) -> Result<ApiFactory> {
     let (api, token) = (plan.github_api.clone(), plan.github_token.clone());
-    let mut net = plan.options.verify.net();
+    let mut net = plan.options.verify.net.clone();
     net.rate_per_sec = GITHUB_RATE;
     // A loopback API (tests, stand-ins) is reached directly, as a loopback Genesys template is.
     net.proxy = if api.is_loopback() {
