@@ -87,6 +87,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value = "64",
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_connections: u32,
+    /// Requests per second to Genesys, per alert being processed (`5` or `5/s`; default 2).
+    #[arg(long, value_name = "N", value_parser = super::verify::parse_rate)]
+    pub verify_rate: Option<f64>,
     /// Scale every wait (queue backoff and the verifier's); for tests.
     #[arg(long, value_name = "F", hide = true, value_parser = super::verify::parse_scale)]
     pub time_scale: Option<f64>,

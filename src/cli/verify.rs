@@ -83,7 +83,7 @@ fn parse_env_name(s: &str) -> Result<String, String> {
     }
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+pub(super) fn parse_rate(s: &str) -> Result<f64, String> {
     let n = s.trim().trim_end_matches("/s");
     parse_positive(n, "the rate").map(|v| v.min(100.0))
 }

@@ -139,57 +139,23 @@ impl Env {
 /// The running service; killed when dropped.
 struct Service {
     child: Child,
-    addr: String,
+    client: Client,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl Service {
-    fn start(env: &Env, extra: &[&str]) -> Service {
-        let mut cmd = leakgate();
-        cmd.current_dir(env.dir.path())
-            .env("LEAKGATE_WEBHOOK_SECRET", &env.webhook_secret)
-            .env("LEAKGATE_GITHUB_TOKEN", &env.github_token)
-            .env("LEAKGATE_GITHUB_API_URL", env.github.url())
-            .env("LEAKGATE_GENESYS_URL_TEMPLATE", &env.template)
-            .env("LEAKGATE_GENESYS_ADMIN_CLIENT_ID", &env.admin.0)
-            .env("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET", &env.admin.1)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--state")
-            .arg(env.state())
-            .arg("--audit-log")
-            .arg(env.audit())
-            .args(["--custom-pattern", PATTERN, "--time-scale", "0.01"])
-            .args(["--notify-webhook", &env.genesys.url("/hook/notice")])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start leakgate serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(a) = line.strip_prefix("listening on http://") {
-                        let _ = tx.send(a.to_string());
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no `listening on` line: {:?}", log.lock().unwrap()));
-        Service { child, addr, log }
+impl std::ops::Deref for Service {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
     }
+}
 
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
+/// A way to talk to a running service from another thread: its address only.
+struct Client {
+    addr: String,
+}
 
+impl Client {
     /// A raw HTTP/1.1 request; (status, body).
     fn http(
         &self,
@@ -259,6 +225,58 @@ impl Service {
             &alert_event(action, number),
             Some(&env.webhook_secret),
         )
+    }
+}
+
+impl Service {
+    fn start(env: &Env, extra: &[&str]) -> Service {
+        let mut cmd = leakgate();
+        cmd.current_dir(env.dir.path())
+            .env("LEAKGATE_WEBHOOK_SECRET", &env.webhook_secret)
+            .env("LEAKGATE_GITHUB_TOKEN", &env.github_token)
+            .env("LEAKGATE_GITHUB_API_URL", env.github.url())
+            .env("LEAKGATE_GENESYS_URL_TEMPLATE", &env.template)
+            .env("LEAKGATE_GENESYS_ADMIN_CLIENT_ID", &env.admin.0)
+            .env("LEAKGATE_GENESYS_ADMIN_CLIENT_SECRET", &env.admin.1)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--state")
+            .arg(env.state())
+            .arg("--audit-log")
+            .arg(env.audit())
+            .args(["--custom-pattern", PATTERN, "--time-scale", "0.01"])
+            .args(["--notify-webhook", &env.genesys.url("/hook/notice")])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start leakgate serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(a) = line.strip_prefix("listening on http://") {
+                        let _ = tx.send(a.to_string());
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no `listening on` line: {:?}", log.lock().unwrap()));
+        Service {
+            child,
+            client: Client { addr },
+            log,
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// `SIGTERM`, then wait (bounded) for the exit.
@@ -880,4 +898,64 @@ fn hostile_signed_payloads_are_refused_and_the_service_goes_on() {
     // And the service still works.
     assert_eq!(svc.alert(&env, "created", 13).0, 202);
     wait_for(60, "the alert resolved", || resolved(&env, 13));
+}
+
+/// Figures for the notes, not asserted: accepted deliveries per second, and the p50 / p99 time
+/// from a delivery to its alert resolved, against the loopback stand-ins. Run with
+/// `cargo test --release --test it serve::load -- --ignored --nocapture`.
+#[test]
+#[ignore = "a load run: prints figures, asserts nothing"]
+fn load() {
+    const ALERTS: u64 = 200;
+    let env = Env::new();
+    for n in 1..=ALERTS {
+        env.leak(1000 + n, n, true);
+    }
+    let svc = env.start(&["--verify-rate", "100/s", "--workers", "4"]);
+    let t = Instant::now();
+    let senders: Vec<_> = (0..4u64)
+        .map(|k| {
+            let (addr, secret) = (svc.addr.clone(), env.webhook_secret.clone());
+            std::thread::spawn(move || {
+                let one = Client { addr };
+                for n in (1..=ALERTS).filter(|n| n % 4 == k) {
+                    let (status, _) = one.deliver(
+                        &delivery_id(),
+                        "secret_scanning_alert",
+                        &alert_event("created", n),
+                        Some(&secret),
+                    );
+                    assert_eq!(status, 202);
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    let accept = t.elapsed();
+    wait_for(600, "every alert resolved", || {
+        (1..=ALERTS).all(|n| finished(&env, n))
+    });
+    let all = t.elapsed();
+    let db = rusqlite::Connection::open(env.state()).unwrap();
+    let mut lat: Vec<i64> = db
+        .prepare("SELECT finished_ms - received_ms FROM alerts WHERE state = 'done'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    lat.sort_unstable();
+    let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+    println!(
+        "serve load: {ALERTS} alerts; accepted {:.0} deliveries/s ({} ms for all); all resolved in {} ms; delivery->resolved p50 {} ms, p99 {} ms, max {} ms; {} done of {ALERTS}",
+        ALERTS as f64 / accept.as_secs_f64(),
+        accept.as_millis(),
+        all.as_millis(),
+        pct(0.50),
+        pct(0.99),
+        lat.last().copied().unwrap_or(0),
+        lat.len()
+    );
 }

@@ -65,6 +65,7 @@ impl ServePlan {
             dry_run,
             audit_log: args.audit_log.clone(),
             verify_time_scale: args.time_scale,
+            verify_rate: args.verify_rate,
             ..VerifyArgs::default()
         };
         let verify = super::verify::options(&v, &config)
