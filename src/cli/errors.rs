@@ -18,6 +18,7 @@ pub const DANGEROUS: &[&str] = &[
     "--no-redact",
     "--notify-webhook",
     "verify",
+    "serve",
 ];
 
 /// What `main` does with a clap error: the whole text for stderr (or stdout, for help and
@@ -212,8 +213,11 @@ mod tests {
         let mut all = Vec::new();
         names(&crate::cli::Cli::command(), &mut all);
         // Whatever verifies, revokes, contains, posts or shows secrets must be listed; the
-        // verify tuning flags and --dry-run do nothing on their own.
+        // verify tuning flags and --dry-run do nothing on their own; serve's --verify-only
+        // takes action away, --notify-format only shapes what --notify-webhook posts.
         let harmless = [
+            "--verify-only",
+            "--notify-format",
             "--verify-rate",
             "--verify-timeout",
             "--verify-attempts",

@@ -371,6 +371,15 @@ impl Store {
         Ok(())
     }
 
+    /// Forget a step's outcome.
+    pub fn clear_step(&self, key: &AlertKey, step: Step) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM steps WHERE alert = ?1 AND step = ?2",
+            params![key.to_string(), step.as_str()],
+        )?;
+        Ok(())
+    }
+
     /// Close an alert: done or left for a person, with the outcome to show.
     pub fn finish(
         &self,

@@ -246,6 +246,11 @@ fn check(shared: &Shared, api: &mut dyn AlertApi, key: &AlertKey) -> Result<Chec
         verification.status,
         VerificationStatus::Indeterminate | VerificationStatus::RateLimited
     ) {
+        // Nothing was contained in this attempt (no conclusion, no admin call): the marker
+        // written for it goes, unless an earlier, interrupted attempt left it.
+        if containing && !resumed {
+            shared.store.clear_step(key, Step::Containing)?;
+        }
         return Ok(Checked::Stop(Attempt::Retry {
             reason: format!(
                 "Genesys: {}",
@@ -745,13 +750,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (id, secret) = pair();
         let file = format!("GENESYS_CLOUD_REGION=eu-west-1\nGENESYS_CLOUD_CLIENT_ID={id}\nGENESYS_CLOUD_CLIENT_SECRET={secret}\n");
-        let (s, _) = shared(dir.path(), &secret, &file, Vec::new());
+        let (mut s, _) = shared(dir.path(), &secret, &file, Vec::new());
+        s.verify.revoke = Some(crate::verify::RevokeOptions {
+            action: RevokeAction::Disable,
+            dry_run: true,
+            admin: None,
+        });
         let a = process(&s, &job());
         assert!(
             matches!(a, Attempt::Retry { ref reason, .. } if reason.starts_with("Genesys")),
             "{a:?}"
         );
         assert!(s.store.step(&job().key, Step::Verified).unwrap().is_none());
+        // No containment was tried: the next attempt is not taken for a resumed one.
+        assert!(s
+            .store
+            .step(&job().key, Step::Containing)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
