@@ -55,8 +55,9 @@ pub struct GlobalArgs {
 }
 
 /// The commands `leakgate man COMMAND` has a page for.
-const MAN_PAGES: [&str; 6] = [
+const MAN_PAGES: [&str; 7] = [
     "scan",
+    "serve",
     "baseline",
     "verify",
     "install-hook",
