@@ -263,6 +263,16 @@ enum Failed {
     TooLarge(u64),
 }
 
+/// GitHub's secondary rate limit can come as a bare 403 whose message says so (its
+/// documentation: wait, then retry). Read for classification only, never shown.
+fn says_rate_limit(reply: &Reply) -> bool {
+    reply
+        .json()
+        .get("message")
+        .and_then(|m| m.as_str())
+        .is_some_and(|m| m.to_ascii_lowercase().contains("rate limit"))
+}
+
 /// Why an answer is tried again.
 enum Again {
     Throttled(String),
@@ -280,9 +290,9 @@ impl RetryPolicy {
                     403 if header("x-ratelimit-remaining").map(str::trim) == Some("0") => Some(
                         Again::Throttled("HTTP 403 rate limit exhausted".to_string()),
                     ),
-                    403 if header("retry-after").is_some() => Some(Again::Throttled(
-                        "HTTP 403 secondary rate limit".to_string(),
-                    )),
+                    403 if header("retry-after").is_some() || says_rate_limit(reply) => Some(
+                        Again::Throttled("HTTP 403 secondary rate limit".to_string()),
+                    ),
                     500..=599 => Some(Again::ServerError),
                     _ => None,
                 }

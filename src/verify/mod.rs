@@ -154,6 +154,11 @@ impl VerifyOptions {
             notify_webhook: None,
         }
     }
+
+    /// A copy of the network settings, for another client built on them (GitHub's).
+    pub fn net(&self) -> NetOptions {
+        self.net.clone()
+    }
 }
 
 /// Counts for one run, and the warnings the caller should show.

@@ -371,6 +371,23 @@ fn rate_limits_are_transient_and_carry_the_wait() {
     let Retry::Transient { after: Some(after) } = e.retry() else {
         panic!("{e:?}")
     };
+    // A secondary rate limit may be a bare 403 that only says so: transient too.
+    gh.script(
+        "GET",
+        ALERT_PATH,
+        (0..ATTEMPTS).map(|_| {
+            Response::json(
+                403,
+                json!({"message": "You have exceeded a secondary rate limit. Please wait."}),
+            )
+        }),
+    );
+    let e2 = api.alert(&repo(), 7).unwrap_err();
+    assert!(
+        matches!(e2, GitHubError::RateLimited { status: 403, .. }),
+        "{e2}"
+    );
+    assert_eq!(e2.retry(), Retry::Transient { after: None });
     assert!(
         after > Duration::from_secs(590) && after <= Duration::from_secs(600),
         "{after:?}"

@@ -22,6 +22,7 @@ mod readme;
 mod rules;
 mod scan_tree;
 mod serve;
+mod serve_docs;
 mod suite;
 mod trust_archive;
 mod trust_config;

@@ -25,6 +25,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "leakgate scan --history --revoke",
         "revokes through the Genesys admin API (network)",
     ),
+    (
+        "leakgate serve",
+        "a long-running service; tests/it/serve.rs runs it against loopback stand-ins",
+    ),
 ];
 
 /// Subcommands (first words after `leakgate`) run here.
@@ -32,6 +36,7 @@ const RUNNABLE: &[&str] = &[
     "scan",
     "rules list",
     "rules check",
+    "rules export",
     "baseline create",
     "baseline import",
     "install-hook",
