@@ -834,31 +834,35 @@ fn no_secret_or_token_in_logs_metrics_notices_audit_state_or_answers() {
 #[test]
 fn refuses_to_start_without_the_webhook_secret_or_admin_client() {
     let env = Env::new();
-    let out = leakgate()
-        .current_dir(env.dir.path())
-        .env_remove("LEAKGATE_WEBHOOK_SECRET")
-        .env("LEAKGATE_GITHUB_TOKEN", &env.github_token)
-        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
-        .arg(env.state())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    // `leakgate serve` with the GitHub token and `webhook_secret` (None: unset); exit code and
+    // stderr.
+    let start = |webhook_secret: Option<&str>| {
+        let mut cmd = leakgate();
+        cmd.current_dir(env.dir.path())
+            .env_remove("LEAKGATE_WEBHOOK_SECRET")
+            .env("LEAKGATE_GITHUB_TOKEN", &env.github_token)
+            .args(["serve", "--listen", "127.0.0.1:0", "--state"])
+            .arg(env.state());
+        if let Some(s) = webhook_secret {
+            cmd.env("LEAKGATE_WEBHOOK_SECRET", s);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = start(None);
+    assert_eq!(code, Some(2));
     assert!(err.contains("LEAKGATE_WEBHOOK_SECRET"), "{err}");
-    let out = leakgate()
-        .current_dir(env.dir.path())
-        .env("LEAKGATE_WEBHOOK_SECRET", &env.webhook_secret)
-        .env("LEAKGATE_GITHUB_TOKEN", &env.github_token)
-        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
-        .arg(env.state())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    // No admin client in the environment, and containment is the policy.
+    let (code, err) = start(Some(&env.webhook_secret));
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("admin") && !err.contains(&env.webhook_secret),
         "{err}"
     );
+    assert!(!env.state().exists(), "nothing started");
 }
 
 #[test]
