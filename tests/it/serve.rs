@@ -974,3 +974,95 @@ fn load() {
         lat.len()
     );
 }
+
+#[test]
+fn kill_after_containment_then_restart_resolves_without_checking_again() {
+    let env = Env::new();
+    let (id, _) = env.leak(23, 14, true);
+    let path = format!("/repos/{REPO}/secret-scanning/alerts/14");
+    // The resolve stalls: the service is killed after containing, before the alert is closed.
+    env.github.script(
+        "PATCH",
+        &path,
+        [
+            GhResponse::json(502, serde_json::json!({"message": "slow"}))
+                .delayed(Duration::from_secs(10)),
+        ],
+    );
+    let mut svc = env.start(&[]);
+    assert_eq!(svc.alert(&env, "created", 14).0, 202);
+    wait_for(60, "the stalled resolve", || {
+        env.github.requests().iter().any(|r| r.method == "PATCH")
+    });
+    svc.child.kill().unwrap();
+    svc.child.wait().unwrap();
+    assert_eq!(env.genesys.world().client(&id).unwrap().state, "disabled");
+    let checks = |env: &Env| {
+        env.genesys
+            .requests()
+            .iter()
+            .filter(|r| r.is_token() && r.token_client().as_deref() == Some(id.as_str()))
+            .count()
+    };
+    let before = checks(&env);
+    let svc2 = env.start(&[]);
+    wait_for(60, "the alert resolved after the restart", || {
+        resolved(&env, 14) && finished(&env, 14)
+    });
+    assert_eq!(
+        checks(&env),
+        before,
+        "the recorded verdict is reused: no new token check"
+    );
+    let puts = env
+        .admin_calls()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(puts, 1, "containment once");
+    let alert = env.github.alert(REPO, 14).unwrap();
+    assert_eq!(alert.resolution.as_deref(), Some("revoked"));
+    assert_eq!(env.notices().len(), 1, "one notice");
+    drop(svc2);
+}
+
+#[test]
+fn sigterm_stops_intake_and_bounds_in_flight_work() {
+    // Every token check stalls longer than the shutdown bound.
+    let genesys = FakeGenesys::start(|r, w| {
+        r.is_token()
+            .then(|| w.answer(r).delayed(Duration::from_secs(20)))
+    });
+    let env = Env::with_genesys(genesys);
+    env.leak(24, 15, true);
+    let mut svc = env.start(&["--request-timeout", "2"]);
+    assert_eq!(svc.alert(&env, "created", 15).0, 202);
+    wait_for(60, "the stalled token check", || {
+        !env.genesys.requests().is_empty()
+    });
+    let t = Instant::now();
+    unsafe_free_kill(&svc.child, "-TERM");
+    let code = loop {
+        if let Some(s) = svc.child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "not stopped within the bound"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // Intake is closed.
+    assert!(TcpStream::connect(&svc.addr).is_err());
+    // The unfinished alert waits for the next start.
+    assert_eq!(env.alert_row(15).unwrap().0, "running");
+    assert!(
+        svc.log()
+            .iter()
+            .any(|l| l.contains("resumes at the next start")),
+        "{:?}",
+        svc.log()
+    );
+}
