@@ -2,6 +2,7 @@
 //! code. A scan runs its source, then the baseline, then the verify step, then the report.
 
 mod baseline;
+mod genesys;
 mod git;
 pub mod global;
 pub mod messages;
@@ -60,6 +61,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
         Plan::BaselineImport(plan) => baseline::import(&plan),
         Plan::Rules(plan) => rules_command(plan, global),
         Plan::Verify(plan) => verify::command(*plan),
+        Plan::Genesys(plan) => genesys::command(*plan),
         Plan::Serve(plan) => serve::run(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
         Plan::Completions(shell) => {

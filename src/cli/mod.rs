@@ -3,11 +3,15 @@
 
 mod baseline;
 pub mod errors;
+mod genesys;
 mod git;
 mod serve;
 mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
+pub use genesys::{
+    AdminArgs, DecoyCommand, GenesysCommand, HandoverArgs, PostureFormat, SeverityArg,
+};
 pub use git::{GitArgs, InstallHookArgs};
 pub use serve::{LogFormatArg, NotifyFormatArg, ServeArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
@@ -55,11 +59,12 @@ pub struct GlobalArgs {
 }
 
 /// The commands `leakgate man COMMAND` has a page for.
-const MAN_PAGES: [&str; 7] = [
+const MAN_PAGES: [&str; 8] = [
     "scan",
     "serve",
     "baseline",
     "verify",
+    "genesys",
     "install-hook",
     "rules",
     "completions",
@@ -98,6 +103,12 @@ pub enum Command {
     /// Check one Genesys credential: secret from stdin or an environment variable, never argv.
     /// Exit 0 not live, 1 live, 2 no conclusion or error.
     Verify(VerifyCommandArgs),
+    /// Genesys Cloud org posture through the admin API: audit every OAuth client, plant and
+    /// check decoys, rotate secrets.
+    Genesys {
+        #[command(subcommand)]
+        command: GenesysCommand,
+    },
     /// Run the GitHub secret-scanning response service: signed webhooks in, live Genesys
     /// credentials contained, alerts resolved.
     Serve(Box<ServeArgs>),

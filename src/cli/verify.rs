@@ -65,7 +65,7 @@ fn parse_positive(s: &str, what: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_attempts(s: &str) -> Result<u32, String> {
+pub(super) fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {
         Ok(n) if (1..=10).contains(&n) => Ok(n),
         _ => Err("must be a whole number from 1 to 10".into()),
@@ -88,7 +88,7 @@ pub(super) fn parse_rate(s: &str) -> Result<f64, String> {
     parse_positive(n, "the rate").map(|v| v.min(100.0))
 }
 
-fn parse_secs(s: &str) -> Result<f64, String> {
+pub(super) fn parse_secs(s: &str) -> Result<f64, String> {
     parse_positive(s, "the timeout").map(|v| v.min(300.0))
 }
 

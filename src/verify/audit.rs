@@ -51,6 +51,18 @@ pub enum AuditAction {
     /// The token check after containment.
     Recheck,
     AdminTokenDelete,
+    /// A page of the org's OAuth client listing (`genesys audit`).
+    ListClients,
+    /// Reading a role of a client.
+    GetRole,
+    /// The usage summary of a client, and its polls.
+    Usage,
+    /// Creating a client (`genesys decoy create`).
+    CreateClient,
+    /// A new secret handed over (to a file, standard output or a command); never the secret.
+    Handover,
+    /// The token check of a new secret after a rotation.
+    ConfirmSecret,
     /// `leakgate serve`: the GitHub alert resolved as revoked.
     AlertResolve,
     /// `leakgate serve`: the note of a GitHub alert left open (GitHub takes comments only when
@@ -73,6 +85,12 @@ impl AuditAction {
             AuditAction::Delete => "delete",
             AuditAction::Recheck => "recheck",
             AuditAction::AdminTokenDelete => "admin_token_delete",
+            AuditAction::ListClients => "list_clients",
+            AuditAction::GetRole => "get_role",
+            AuditAction::Usage => "usage",
+            AuditAction::CreateClient => "create_client",
+            AuditAction::Handover => "handover",
+            AuditAction::ConfirmSecret => "confirm_secret",
             AuditAction::AlertResolve => "alert_resolve",
             AuditAction::AlertNote => "alert_note",
         }
@@ -197,6 +215,12 @@ mod enum_tests {
             Delete,
             Recheck,
             AdminTokenDelete,
+            ListClients,
+            GetRole,
+            Usage,
+            CreateClient,
+            Handover,
+            ConfirmSecret,
             AlertResolve,
             AlertNote,
         ] {

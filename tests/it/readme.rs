@@ -26,6 +26,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "revokes through the Genesys admin API (network)",
     ),
     (
+        "leakgate genesys",
+        "audits, creates and rotates through the Genesys admin API (network)",
+    ),
+    (
         "leakgate serve",
         "a long-running service; tests/it/serve.rs runs it against loopback stand-ins",
     ),

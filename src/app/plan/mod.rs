@@ -2,6 +2,7 @@
 //! flag is read here, once, checked against the others and turned into typed values; the
 //! commands receive plans and never see an argument struct.
 
+mod genesys;
 mod import;
 mod scan;
 mod serve;
@@ -10,6 +11,7 @@ mod tests;
 mod trusted;
 mod verify;
 
+pub use genesys::{AdminPlan, GenesysPlan};
 pub use import::ImportPlan;
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
 pub use serve::ServePlan;
@@ -32,6 +34,8 @@ pub enum Plan {
     BaselineImport(Box<ImportPlan>),
     /// `leakgate verify`.
     Verify(Box<VerifyCommandPlan>),
+    /// `leakgate genesys ...`.
+    Genesys(Box<GenesysPlan>),
     /// `leakgate serve`.
     Serve(Box<ServePlan>),
     /// `leakgate install-hook`.
@@ -108,6 +112,9 @@ pub fn plan(cli: Cli) -> Result<Plan> {
             command: BaselineCommand::Import(args),
         } => Plan::BaselineImport(Box::new(ImportPlan::from_args(&args)?)),
         Command::Verify(args) => Plan::Verify(Box::new(VerifyCommandPlan::from_args(&args)?)),
+        Command::Genesys { command } => {
+            Plan::Genesys(Box::new(GenesysPlan::from_command(command)?))
+        }
         Command::Serve(args) => Plan::Serve(Box::new(ServePlan::from_args(&args)?)),
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),

@@ -480,3 +480,79 @@ fn install_hook_and_rules_plans() {
     };
     assert_eq!(source, RuleSource::Files(vec![PathBuf::from("a.toml")]));
 }
+
+/// `genesys` commands check their flags before reading the environment; no message quotes a
+/// value (one pasted into the wrong flag may be a secret).
+#[test]
+fn genesys_flags_are_checked_without_quoting_values() {
+    let id = ["5c90a958", "7403", "4430", "ac66", "a78795e761d1"].join("-");
+    let pasted = ["Qx7mK2pLw9v", "Tn4rZs8yHb3", "cFd6gJk1ePa", "5uRq0iVo2"].concat() + "w";
+    let e = plan_of(&[
+        "genesys",
+        "rotate",
+        "--region",
+        "ie",
+        "--client-id",
+        &pasted,
+        "--secret-stdout",
+    ])
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("--client-id must be") && !e.contains(&pasted),
+        "{e}"
+    );
+    let e = plan_of(&["genesys", "rotate", "--region", "ie", "--client-id", &id])
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("say where the new secret goes") && e.contains("--to-command"),
+        "{e}"
+    );
+    let e = plan_of(&[
+        "genesys",
+        "decoy",
+        "rotate",
+        "--region",
+        "ie",
+        "--client-id",
+        &id,
+    ])
+    .err()
+    .unwrap();
+    assert!(!e.contains("--to-command"), "decoys take no hook: {e}");
+    let e = plan_of(&[
+        "genesys",
+        "rotate",
+        "--region",
+        "ie",
+        "--client-id",
+        &id,
+        "--secret-stdout",
+        "--secret-out",
+        "f",
+    ])
+    .err()
+    .unwrap();
+    assert!(e.contains("only one"), "{e}");
+    let e = plan_of(&["genesys", "audit", "--region", &pasted])
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("not a Genesys region") && !e.contains(&pasted),
+        "{e}"
+    );
+    let e = plan_of(&[
+        "genesys",
+        "decoy",
+        "create",
+        "--region",
+        "ie",
+        "--role-id",
+        "../x",
+        "--secret-stdout",
+    ])
+    .err()
+    .unwrap();
+    assert!(e.contains("--role-id"), "{e}");
+}

@@ -131,7 +131,7 @@ pub(super) fn options(v: &VerifyArgs, config: &Config) -> Result<VerifyOptions> 
 }
 
 /// The admin client from the environment only; both variables or neither.
-fn admin_from_env() -> Result<Option<AdminCredentials>> {
+pub(super) fn admin_from_env() -> Result<Option<AdminCredentials>> {
     let get = |k| {
         std::env::var(k)
             .ok()

@@ -217,7 +217,7 @@ impl GenesysVerifier {
     }
 
     /// A cached admin token for `domain`, fetched on first use.
-    fn admin_token(&mut self, domain: &'static str) -> StepResult<()> {
+    pub(super) fn admin_token(&mut self, domain: &'static str) -> StepResult<()> {
         if let Some(t) = self.admin_tokens.get(domain) {
             return t.as_ref().map(|_| ()).map_err(Clone::clone);
         }
@@ -283,7 +283,7 @@ impl GenesysVerifier {
 
     /// One admin API call with the region's admin token, audited.
     #[allow(clippy::too_many_arguments)]
-    fn admin_call(
+    pub(super) fn admin_call(
         &mut self,
         target: &Target,
         domain: &'static str,
@@ -359,8 +359,8 @@ impl GenesysVerifier {
     }
 }
 
-/// The admin client as an audit subject.
-fn admin_target(client_id: &str) -> Target {
+/// The admin client (or any client id the admin API is asked about) as an audit subject.
+pub(super) fn admin_target(client_id: &str) -> Target {
     Target {
         client_id: client_id.to_string(),
         secret: crate::verify::Secret::new(String::new()),

@@ -5,14 +5,21 @@
 //! - [`pairing`]: the client id near a secret, the region its context names, Basic decoding.
 //! - [`Settings`]: the `[genesys]` section of `.leakgate.toml` (decoy and protected client ids).
 //!
+//! - [`posture`], [`decoy`], [`rotate`]: `leakgate genesys audit | decoy | rotate` through the
+//!   admin API, on the same admin token, HTTP policy and audit log; [`handover`] delivers a new
+//!   secret exactly once.
 //! - [`GenesysVerifier`] (verifier [`VERIFIER`]): the token check, token info and cleanup
 //!   (`token`), containment through the admin API (`admin`) and its webhook notice (`notice`),
 //!   on the network core of [`crate::verify`].
 
 mod admin;
+pub mod decoy;
 pub mod facts;
+pub mod handover;
 pub(crate) mod notice;
 pub mod pairing;
+pub mod posture;
+pub mod rotate;
 mod token;
 mod verifier;
 
@@ -142,6 +149,9 @@ pub struct Settings {
     /// Client ids that are never revoked.
     #[serde(default)]
     pub protected_client_ids: Vec<String>,
+    /// `[genesys.policy]`: what `leakgate genesys audit` checks clients against.
+    #[serde(default)]
+    pub policy: posture::Policy,
 }
 
 impl Settings {
@@ -167,6 +177,6 @@ impl Settings {
                 ));
             }
         }
-        Ok(())
+        self.policy.validate()
     }
 }

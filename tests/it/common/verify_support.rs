@@ -21,6 +21,8 @@ pub struct Request {
     pub domain: String,
     /// The path after the host segment, e.g. `/oauth/token`.
     pub path: String,
+    /// The query string, without `?` (empty when none).
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub at: Instant,
@@ -67,6 +69,9 @@ pub struct Client {
     pub grant: String,
     /// Fields a real client carries that a careless PUT would wipe.
     pub role_divisions: Value,
+    /// More fields of the record (`accessTokenValiditySeconds`, `dateCreated`, ...), as the
+    /// admin API returns them.
+    pub fields: serde_json::Map<String, Value>,
 }
 
 /// The model: clients, live tokens, and everything sensitive ever handed out.
@@ -81,6 +86,14 @@ pub struct World {
     pub admins: Vec<String>,
     /// Calls seen so far, keyed `METHOD service path`, for scripting.
     pub counts: HashMap<String, usize>,
+    /// Roles by id, as `GET /api/v2/authorization/roles/{id}` returns them.
+    pub roles: HashMap<String, Value>,
+    /// Usage rows (`ApiUsageRow`) by client id; a client without rows has no use.
+    pub usage: HashMap<String, Vec<Value>>,
+    /// Clients per page of the listing (0: 25).
+    pub page_size: usize,
+    /// Bodies of the clients created through `POST /api/v2/oauth/clients`.
+    pub created: Vec<Value>,
     rng: Option<fastrand::Rng>,
 }
 
@@ -95,7 +108,24 @@ impl World {
             state: "active".to_string(),
             grant: "CLIENT-CREDENTIALS".to_string(),
             role_divisions: json!([{"roleId": "r1", "divisionId": "d1"}]),
+            fields: serde_json::Map::new(),
         });
+    }
+
+    /// Set more fields of a client's record (merged into what the admin API returns).
+    pub fn set_fields(&mut self, id: &str, fields: Value) {
+        let c = self.client_mut(id).expect("client");
+        if let Value::Object(m) = fields {
+            c.fields.extend(m);
+        }
+    }
+
+    /// A role with these permissions (`domain:entity:action`).
+    pub fn add_role(&mut self, id: &str, name: &str, permissions: &[&str]) {
+        self.roles.insert(
+            id.to_string(),
+            json!({"id": id, "name": name, "permissions": permissions}),
+        );
     }
 
     /// Add an admin client (allowed to call the admin API) in `domain`.
@@ -108,7 +138,7 @@ impl World {
         self.clients.iter().find(|c| c.id == id)
     }
 
-    fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
+    pub fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
         self.clients.iter_mut().find(|c| c.id == id)
     }
 
@@ -151,6 +181,17 @@ impl World {
                 _ => Response::json(401, json!({"message": "bad token"})),
             },
             (_, "api", p) if p.starts_with("/api/v2/oauth/clients/") => self.admin(r),
+            (_, "api", "/api/v2/oauth/clients") => self.clients_collection(r),
+            ("GET", "api", p) if p.starts_with("/api/v2/authorization/roles/") => {
+                if let Err(resp) = self.admin_caller(r) {
+                    return resp;
+                }
+                let id = p.trim_start_matches("/api/v2/authorization/roles/");
+                match self.roles.get(id) {
+                    Some(role) => Response::json(200, role.clone()),
+                    None => Response::json(404, json!({"message": "not found"})),
+                }
+            }
             _ => Response::json(404, json!({"message": "no such route"})),
         }
     }
@@ -192,12 +233,126 @@ impl World {
         )
     }
 
-    fn admin(&mut self, r: &Request) -> Response {
+    /// The admin client calling, or the refusal.
+    fn admin_caller(&self, r: &Request) -> Result<String, Response> {
         let Some((caller, _)) = self.token_owner(r) else {
-            return Response::json(401, json!({"message": "bad token"}));
+            return Err(Response::json(401, json!({"message": "bad token"})));
         };
         if !self.admins.contains(&caller) {
-            return Response::json(403, json!({"message": "missing permission"}));
+            return Err(Response::json(
+                403,
+                json!({"message": "missing permission"}),
+            ));
+        }
+        Ok(caller)
+    }
+
+    /// A client's record as the admin API returns it (the secret included, as Genesys does).
+    fn record(c: &Client) -> Value {
+        let mut v = json!({
+            "id": c.id, "name": c.name, "authorizedGrantType": c.grant,
+            "state": c.state, "secret": c.secret, "roleDivisions": c.role_divisions,
+        });
+        if let Value::Object(m) = &mut v {
+            m.extend(c.fields.clone());
+        }
+        v
+    }
+
+    /// `GET /api/v2/oauth/clients` (paged: `pageNumber`, `pageCount`, `total`, `nextUri`) and
+    /// `POST /api/v2/oauth/clients` (create).
+    fn clients_collection(&mut self, r: &Request) -> Response {
+        if let Err(resp) = self.admin_caller(r) {
+            return resp;
+        }
+        if r.method == "POST" {
+            let Ok(body) = serde_json::from_str::<Value>(&r.body) else {
+                return Response::json(400, json!({"message": "bad json"}));
+            };
+            let (Some(name), Some(grant)) =
+                (body["name"].as_str(), body["authorizedGrantType"].as_str())
+            else {
+                return Response::json(400, json!({"message": "name and grant required"}));
+            };
+            let (name, grant) = (name.to_string(), grant.to_string());
+            let id = self.uuid();
+            let secret = self.random(43);
+            self.sensitive.push(secret.clone());
+            let domain = r.domain.clone();
+            self.add_client(&id, &secret, &domain, &name);
+            let mut fields = body.clone();
+            for k in ["name", "authorizedGrantType", "state", "roleDivisions"] {
+                fields.as_object_mut().unwrap().remove(k);
+            }
+            let c = self.client_mut(&id).unwrap();
+            c.grant = grant;
+            c.role_divisions = body["roleDivisions"].clone();
+            if let Value::Object(m) = fields {
+                c.fields = m;
+            }
+            self.created.push(body);
+            let c = self.client(&id).cloned().unwrap();
+            return Response::json(200, Self::record(&c));
+        }
+        if r.method != "GET" {
+            return Response::json(405, json!({"message": "method"}));
+        }
+        let size = if self.page_size == 0 {
+            25
+        } else {
+            self.page_size
+        };
+        let page: usize = r
+            .query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("pageNumber="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let all: Vec<Value> = self
+            .clients
+            .iter()
+            .filter(|c| c.domain == r.domain)
+            .map(Self::record)
+            .collect();
+        let count = all.len().div_ceil(size).max(1);
+        let entities: Vec<Value> = all
+            .iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .cloned()
+            .collect();
+        let mut v = json!({
+            "entities": entities, "pageSize": size, "pageNumber": page,
+            "total": all.len(), "pageCount": count,
+        });
+        if page < count {
+            v["nextUri"] = json!(format!("/api/v2/oauth/clients?pageNumber={}", page + 1));
+        }
+        Response::json(200, v)
+    }
+
+    fn uuid(&mut self) -> String {
+        let h = self.random_hex(32);
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
+    }
+
+    fn random_hex(&mut self, n: usize) -> String {
+        let rng = self.rng.get_or_insert_with(fastrand::Rng::new);
+        (0..n)
+            .map(|_| b"0123456789abcdef"[rng.usize(..16)] as char)
+            .collect()
+    }
+
+    fn admin(&mut self, r: &Request) -> Response {
+        if let Err(resp) = self.admin_caller(r) {
+            return resp;
         }
         let rest = r.path.trim_start_matches("/api/v2/oauth/clients/");
         let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
@@ -207,14 +362,17 @@ impl World {
         if c.domain != r.domain {
             return Response::json(404, json!({"message": "not found"}));
         }
-        let record = |c: &Client| {
-            json!({
-                "id": c.id, "name": c.name, "authorizedGrantType": c.grant,
-                "state": c.state, "secret": c.secret, "roleDivisions": c.role_divisions,
-            })
-        };
+        let record = Self::record;
         match (r.method.as_str(), sub) {
             ("GET", "") => Response::json(200, record(&c)),
+            ("GET", "usage/summary") => Response::json(
+                200,
+                json!({"executionId": format!("exec-{id}"), "resultsUri": "x"}),
+            ),
+            ("GET", s) if s.starts_with("usage/query/results/") => {
+                let rows = self.usage.get(id).cloned().unwrap_or_default();
+                Response::json(200, json!({"results": rows, "queryStatus": "Complete"}))
+            }
             ("PUT", "") => {
                 let Ok(body) = serde_json::from_str::<Value>(&r.body) else {
                     return Response::json(400, json!({"message": "bad json"}));
@@ -329,9 +487,10 @@ fn answer(
     }
 }
 
-/// A request seen through the URL template: `/{service}.{domain}/path`.
+/// A request seen through the URL template: `/{service}.{domain}/path?query`.
 fn genesys_request(raw: RawRequest) -> Request {
-    let path = raw.target.split('?').next().unwrap_or("").to_string();
+    let (path, query) = raw.target.split_once('?').unwrap_or((&raw.target, ""));
+    let (path, query) = (path.to_string(), query.to_string());
     let rest = path.trim_start_matches('/');
     let (host, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let (service, domain) = match host.split_once('.') {
@@ -343,6 +502,7 @@ fn genesys_request(raw: RawRequest) -> Request {
         service,
         domain,
         path: format!("/{tail}"),
+        query,
         headers: raw.headers,
         body: raw.body,
         at: Instant::now(),
