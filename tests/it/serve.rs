@@ -112,6 +112,14 @@ impl Env {
             .collect()
     }
 
+    /// Admin `PUT`s of a client (disable): containments.
+    fn containments(&self) -> usize {
+        self.admin_calls()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count()
+    }
+
     fn notices(&self) -> Vec<GenesysRequest> {
         self.genesys
             .requests()
@@ -412,12 +420,7 @@ fn live_pair_is_disabled_resolved_as_revoked_notified_and_audited() {
         assert_eq!(w.client(&id).unwrap().state, "disabled");
         assert_eq!(w.live_tokens(&id), 0, "the check's token was deleted");
     }
-    let puts: Vec<_> = env
-        .admin_calls()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .collect();
-    assert_eq!(puts.len(), 1);
+    assert_eq!(env.containments(), 1);
     let notices = env.notices();
     assert_eq!(notices.len(), 1, "one notice");
     let text = &notices[0].body;
@@ -609,11 +612,7 @@ fn redeliveries_and_a_second_event_contain_once() {
     let late = svc.alert(&env, "reopened", 6);
     assert_eq!(late.0, 200);
     std::thread::sleep(Duration::from_millis(500));
-    let puts = env
-        .admin_calls()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .count();
+    let puts = env.containments();
     assert_eq!(puts, 1, "one containment");
     assert_eq!(env.notices().len(), 1);
     assert_eq!(env.genesys.world().client(&id).unwrap().state, "disabled");
@@ -648,11 +647,7 @@ fn kill_between_accept_and_containment_then_restart_contains_once() {
     wait_for(60, "the alert resolved after the restart", || {
         resolved(&env, 7) && finished(&env, 7)
     });
-    let puts = env
-        .admin_calls()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .count();
+    let puts = env.containments();
     assert_eq!(puts, 1, "containment once");
     assert_eq!(env.genesys.world().client(&id).unwrap().state, "disabled");
     assert!(
@@ -1021,11 +1016,7 @@ fn kill_after_containment_then_restart_resolves_without_checking_again() {
         before,
         "the recorded verdict is reused: no new token check"
     );
-    let puts = env
-        .admin_calls()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .count();
+    let puts = env.containments();
     assert_eq!(puts, 1, "containment once");
     let alert = env.github.alert(REPO, 14).unwrap();
     assert_eq!(alert.resolution.as_deref(), Some("revoked"));
