@@ -42,10 +42,12 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Extra rules, in the same format as the built-in ones.
     pub rules: Vec<Rule>,
+    /// `leakgate serve`'s policy (flags override it).
+    pub serve: ServeConfig,
 }
 
 /// The engine's own top-level keys.
-const ENGINE_KEYS: &[&str] = &["allow", "scan", "rules"];
+const ENGINE_KEYS: &[&str] = &["allow", "scan", "rules", "serve"];
 
 /// Every top-level key, for "expected one of" in messages.
 static ALL_KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
@@ -77,6 +79,7 @@ impl<'de> Deserialize<'de> for Config {
                         "allow" => config.allow = map.next_value()?,
                         "scan" => config.scan = map.next_value()?,
                         "rules" => config.rules = map.next_value()?,
+                        "serve" => config.serve = map.next_value()?,
                         other => match config.providers.read_section(other, &mut map) {
                             Some(r) => r?,
                             None => return Err(de::Error::unknown_field(other, &ALL_KEYS)),
@@ -115,6 +118,23 @@ pub struct ScanConfig {
     /// Findings listed for one file or blob at most (default 1,000); the rest are counted and
     /// named in a warning.
     pub max_findings_per_file: Option<usize>,
+}
+
+/// The `[serve]` section: what `leakgate serve` does with a live Genesys credential from a
+/// GitHub secret-scanning alert.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// `disable` (default), `rotate` or `delete`.
+    pub revoke_action: Option<crate::finding::RevokeAction>,
+    /// Record what would be done; contact nothing but the token endpoint.
+    pub dry_run: Option<bool>,
+    /// Check only: never contain, never resolve.
+    pub verify_only: Option<bool>,
+    /// Names of GitHub custom patterns (an alert's `secret_type`, or its display name) that
+    /// hold Genesys client secrets.
+    #[serde(default)]
+    pub custom_patterns: Vec<String>,
 }
 
 /// Why a file leakgate reads as input of its own (configuration, rules, baseline) was refused.
@@ -288,6 +308,23 @@ impl Config {
                     format!("must be 1 to {max_len} bytes long"),
                 ));
             }
+        }
+        if self.serve.custom_patterns.len() > MAX_LIST_ENTRIES {
+            return Err((
+                "serve.custom_patterns".into(),
+                format!("more than {MAX_LIST_ENTRIES} entries"),
+            ));
+        }
+        if let Some(i) = self
+            .serve
+            .custom_patterns
+            .iter()
+            .position(|v| v.trim().is_empty() || v.len() > MAX_ALLOW_ENTRY_BYTES)
+        {
+            return Err((
+                format!("serve.custom_patterns[{i}]"),
+                format!("must be 1 to {MAX_ALLOW_ENTRY_BYTES} bytes long"),
+            ));
         }
         self.providers.validate()?;
         crate::rules::check_user_rules(&self.rules)

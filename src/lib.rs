@@ -43,6 +43,7 @@ pub mod providers;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 pub mod verify;
 
 pub use config::Config;

@@ -7,6 +7,7 @@ mod git;
 pub mod global;
 pub mod messages;
 pub mod plan;
+mod serve;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -61,6 +62,7 @@ pub fn run(plan: Plan, global: &Global) -> Result<Outcome> {
         Plan::Rules(plan) => rules_command(plan, global),
         Plan::Verify(plan) => verify::command(*plan),
         Plan::Genesys(plan) => genesys::command(*plan),
+        Plan::Serve(plan) => serve::run(*plan),
         Plan::InstallHook(plan) => git::install_hook(&plan),
         Plan::Completions(shell) => {
             let mut out = stdout();

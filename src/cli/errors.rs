@@ -18,6 +18,7 @@ pub const DANGEROUS: &[&str] = &[
     "--no-redact",
     "--notify-webhook",
     "verify",
+    "serve",
 ];
 
 /// What `main` does with a clap error: the whole text for stderr (or stdout, for help and
@@ -55,23 +56,22 @@ pub fn render(err: &clap::Error, mut cmd: clap::Command, argv: &[OsString]) -> R
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    // A name from clap's context, shown only when leakgate defines it.
-    let ours = |kind: ContextKind| -> Option<String> {
+    // Names from clap's context, shown only when leakgate defines them (and, for a
+    // suggestion, only when they are not dangerous: each of several is checked on its own).
+    let names = |kind: ContextKind, safe: bool| -> Option<String> {
+        let shown = |s: &String| known.has(s) && !(safe && DANGEROUS.contains(&s.as_str()));
         match err.get(kind)? {
-            ContextValue::String(s) if known.has(s) => Some(s.clone()),
+            ContextValue::String(s) if shown(s) => Some(s.clone()),
             ContextValue::Strings(v) => {
-                let kept: Vec<&str> = v
-                    .iter()
-                    .filter(|s| known.has(s))
-                    .map(String::as_str)
-                    .collect();
+                let kept: Vec<&str> = v.iter().filter(|s| shown(s)).map(String::as_str).collect();
                 (!kept.is_empty()).then(|| kept.join(", "))
             }
             _ => None,
         }
     };
+    let ours = |kind: ContextKind| names(kind, false);
     // A suggestion, unless it is dangerous.
-    let suggest = |kind: ContextKind| ours(kind).filter(|s| !DANGEROUS.contains(&s.as_str()));
+    let suggest = |kind: ContextKind| names(kind, true);
     let arg = || ours(ContextKind::InvalidArg).unwrap_or_else(|| "an argument".into());
     // Where the offending argument is (1-based, after the program name), never what it is.
     let place = || {
@@ -212,8 +212,11 @@ mod tests {
         let mut all = Vec::new();
         names(&crate::cli::Cli::command(), &mut all);
         // Whatever verifies, revokes, contains, posts or shows secrets must be listed; the
-        // verify tuning flags and --dry-run do nothing on their own.
+        // verify tuning flags and --dry-run do nothing on their own; serve's --verify-only
+        // takes action away, --notify-format only shapes what --notify-webhook posts.
         let harmless = [
+            "--verify-only",
+            "--notify-format",
             "--verify-rate",
             "--verify-timeout",
             "--verify-attempts",

@@ -5,6 +5,7 @@ mod baseline;
 pub mod errors;
 mod genesys;
 mod git;
+mod serve;
 mod verify;
 
 pub use baseline::{BaselineArgs, BaselineCommand, ImportArgs};
@@ -12,6 +13,7 @@ pub use genesys::{
     AdminArgs, DecoyCommand, GenesysCommand, HandoverArgs, PostureFormat, SeverityArg,
 };
 pub use git::{GitArgs, InstallHookArgs};
+pub use serve::{LogFormatArg, NotifyFormatArg, ServeArgs};
 pub use verify::{RevokeActionArg, VerifyArgs, VerifyCommandArgs};
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -57,8 +59,9 @@ pub struct GlobalArgs {
 }
 
 /// The commands `leakgate man COMMAND` has a page for.
-const MAN_PAGES: [&str; 7] = [
+const MAN_PAGES: [&str; 8] = [
     "scan",
+    "serve",
     "baseline",
     "verify",
     "genesys",
@@ -106,6 +109,9 @@ pub enum Command {
         #[command(subcommand)]
         command: GenesysCommand,
     },
+    /// Run the GitHub secret-scanning response service: signed webhooks in, live Genesys
+    /// credentials contained, alerts resolved.
+    Serve(Box<ServeArgs>),
     /// Install a Git pre-commit hook that runs `leakgate scan --staged`.
     InstallHook(InstallHookArgs),
     /// List or check rules.

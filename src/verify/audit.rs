@@ -63,6 +63,11 @@ pub enum AuditAction {
     Handover,
     /// The token check of a new secret after a rotation.
     ConfirmSecret,
+    /// `leakgate serve`: the GitHub alert resolved as revoked.
+    AlertResolve,
+    /// `leakgate serve`: the note of a GitHub alert left open (GitHub takes comments only when
+    /// resolving).
+    AlertNote,
 }
 
 impl AuditAction {
@@ -86,6 +91,8 @@ impl AuditAction {
             AuditAction::CreateClient => "create_client",
             AuditAction::Handover => "handover",
             AuditAction::ConfirmSecret => "confirm_secret",
+            AuditAction::AlertResolve => "alert_resolve",
+            AuditAction::AlertNote => "alert_note",
         }
     }
 }
@@ -214,6 +221,8 @@ mod enum_tests {
             CreateClient,
             Handover,
             ConfirmSecret,
+            AlertResolve,
+            AlertNote,
         ] {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }

@@ -24,7 +24,13 @@ impl Notifier {
 
     /// Post one message; the error is a short reason.
     pub fn post(&self, text: &str) -> Result<(), String> {
-        let body = serde_json::json!({ "text": text }).to_string();
+        self.post_json(&serde_json::json!({ "text": text }))
+    }
+
+    /// Post one JSON body (a `{"text": ...}` with more fields, for generic receivers); the
+    /// error is a short reason.
+    pub fn post_json(&self, body: &serde_json::Value) -> Result<(), String> {
+        let body = body.to_string();
         let (agent, via) = self.agents.for_url(&self.url);
         let resp = agent
             .post(&self.url)

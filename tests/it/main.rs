@@ -23,6 +23,7 @@ mod precommit;
 mod readme;
 mod rules;
 mod scan_tree;
+mod serve;
 mod serve_docs;
 mod suite;
 mod trust_archive;

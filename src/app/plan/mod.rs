@@ -5,6 +5,7 @@
 mod genesys;
 mod import;
 mod scan;
+mod serve;
 #[cfg(test)]
 mod tests;
 mod trusted;
@@ -13,6 +14,7 @@ mod verify;
 pub use genesys::{AdminPlan, GenesysPlan};
 pub use import::ImportPlan;
 pub use scan::{BaselinePlan, ConfigSource, GitMode, Output, ScanPlan, Source};
+pub use serve::ServePlan;
 pub use verify::{SecretSource, VerifyCommandPlan, VerifyPlan, ADMIN_ID_ENV, ADMIN_SECRET_ENV};
 
 use crate::cli::{BaselineCommand, Cli, Command, ExportFormatArg, InstallHookArgs, RulesCommand};
@@ -34,6 +36,8 @@ pub enum Plan {
     Verify(Box<VerifyCommandPlan>),
     /// `leakgate genesys ...`.
     Genesys(Box<GenesysPlan>),
+    /// `leakgate serve`.
+    Serve(Box<ServePlan>),
     /// `leakgate install-hook`.
     InstallHook(InstallHookPlan),
     /// `leakgate rules ...`.
@@ -111,6 +115,7 @@ pub fn plan(cli: Cli) -> Result<Plan> {
         Command::Genesys { command } => {
             Plan::Genesys(Box::new(GenesysPlan::from_command(command)?))
         }
+        Command::Serve(args) => Plan::Serve(Box::new(ServePlan::from_args(&args)?)),
         Command::InstallHook(args) => Plan::InstallHook(install_hook(&args)),
         Command::Rules { command } => Plan::Rules(rules_plan(command)?),
         Command::Completions { shell } => Plan::Completions(shell),

@@ -16,7 +16,7 @@ mod admin;
 pub mod decoy;
 pub mod facts;
 pub mod handover;
-mod notice;
+pub(crate) mod notice;
 pub mod pairing;
 pub mod posture;
 pub mod rotate;
