@@ -2,7 +2,8 @@
 //! compared line by line with the findings recorded in `tests/data/golden/`. The corpus is built
 //! at test time, deterministically: every built-in rule's own examples (positive and negative,
 //! from `rules/`), seeded text dense with the rules' keywords, a history that adds, changes,
-//! deletes and branches, packed by `git gc` and then grown by loose commits, at fixed dates. A
+//! deletes, branches and moves files over a hundred commits (enough for the walk to be shared
+//! among threads), packed by `git gc` and then grown by loose commits, at fixed dates. A
 //! change to the matcher, the prefilter, the pack pass or attribution that alters what is found
 //! or where fails here. When a change is meant to alter findings (a new rule, a rule fixed),
 //! `LEAKGATE_BLESS=1 cargo test --test it golden` rewrites the record, and the diff shows in
@@ -111,6 +112,24 @@ fn corpus() -> Repo {
         &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
         tick(),
     );
+    // A long run of small commits (more than one thread's share of a walk): noise grows,
+    // examples move to new paths (the same blobs, first seen earlier), and deleted ones come
+    // back under other names.
+    let deleted = examples(1);
+    for i in 0..90usize {
+        let mut files = vec![(format!("src/step{}.rs", i % 7), noise(100 + i as u64, 20))];
+        if i % 10 == 3 {
+            let (path, text) = &moved[i % moved.len()];
+            let _ = std::fs::remove_file(repo.path().join(path));
+            files.push((format!("moved/{i}/{path}"), text.clone()));
+        }
+        if i % 15 == 7 {
+            let (path, text) = &deleted[i % deleted.len()];
+            files.push((format!("again/{i}/{path}"), text.clone()));
+        }
+        write(&repo, &files);
+        commit_at(&repo, &format!("step {i}"), tick());
+    }
     repo.git(&["gc", "-q", "--prune=now"]);
     // Loose objects after the pack: part 1 comes back, and noise grows.
     write(&repo, &examples(1));

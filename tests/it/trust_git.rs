@@ -555,6 +555,47 @@ fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
     }
 }
 
+/// A long history (its walk shared among threads) whose commits all hold one lost tree: the
+/// loss is one error, as one walk reports it, however many parts of the walk met it, and the
+/// scan is the same on one thread.
+#[test]
+fn a_lost_tree_in_a_long_history_is_one_error_on_any_number_of_threads() {
+    let dir = repo();
+    commit(
+        dir.path(),
+        &[("sub/lost.txt", "gone soon\n")],
+        "shared tree",
+    );
+    for i in 0..100 {
+        let file = format!("f{}.txt", i % 9);
+        commit(
+            dir.path(),
+            &[(&file, &format!("step {i}\n"))],
+            &format!("step {i}"),
+        );
+    }
+    commit(dir.path(), &[("keep.env", &env_file(12))], "secret");
+    let sub = rev(dir.path(), "HEAD:sub");
+    std::fs::remove_file(
+        dir.path()
+            .join(".git/objects")
+            .join(&sub[..2])
+            .join(&sub[2..]),
+    )
+    .unwrap();
+    let (code, doc) = scan_json(dir.path(), &["--history", "-j", "2"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(secrets(&doc).len(), 1);
+    let lost: Vec<String> = error_paths(&doc)
+        .into_iter()
+        .filter(|p| p.starts_with("sub"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{doc}");
+    let (_, one) = scan_json(dir.path(), &["--history", "-j", "1"]);
+    assert_eq!(one["errors"], doc["errors"]);
+    assert_eq!(one["findings"], doc["findings"]);
+}
+
 #[test]
 fn a_blob_first_seen_under_an_allowed_path_is_still_reported_where_it_is_not_allowed() {
     let dir = repo();

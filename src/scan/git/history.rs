@@ -54,11 +54,17 @@ pub fn scan_history(
         .map(|file| Cached::load(&repo, file, matcher, opts));
     // ... unless a cache knows most blobs already.
     let cold = cached.as_ref().is_none_or(|c| c.known.entries.is_empty());
-    let packs = (history.range.is_none() && cold).then(|| {
-        let sync = sync.clone();
-        std::thread::spawn(move || packs::Packs::open(&sync.to_thread_local()).build())
-    });
+    // (A thread that cannot be started leaves the building to the pass itself.)
+    let packs = (history.range.is_none() && cold)
+        .then(|| {
+            let sync = sync.clone();
+            std::thread::Builder::new()
+                .name("leakgate-packs".into())
+                .spawn(move || packs::Packs::open(&sync.to_thread_local()).build())
+        })
+        .and_then(Result::ok);
     let mut inv = Inventory::new(&repo, progress);
+    inv.sync = Some(&sync);
     let mut warnings = Vec::new();
     let shallow = repo.shallow_commits().ok().flatten();
     // The walk of the last full scan, when this one can go on from it.
@@ -81,6 +87,7 @@ pub fn scan_history(
                     } else {
                         // What the attempt recorded is thrown away with it.
                         inv = Inventory::new(&repo, progress);
+                        inv.sync = Some(&sync);
                         Some(ref_tips(&repo, &mut inv.tally)?)
                     }
                 }
@@ -494,9 +501,37 @@ fn topological(ids: &[ObjectId], parents: &[Vec<ObjectId>], times: &[i64]) -> Ve
     order
 }
 
+/// Walks of commits shorter than this stay on one thread.
+const PARALLEL_FROM: usize = 64;
+
+/// What the walk of one part of the commits recorded (see `add_commits_in_parts`).
+struct Part {
+    commits: Vec<Walked>,
+    blobs: HashMap<ObjectId, Provenance>,
+    paths: PathList,
+    seen_trees: HashSet<ObjectId>,
+    submodules: BTreeSet<Vec<u8>>,
+    tally: Tally,
+}
+
+impl From<Inventory<'_>> for Part {
+    fn from(inv: Inventory<'_>) -> Self {
+        Part {
+            commits: inv.commits,
+            blobs: inv.blobs,
+            paths: inv.paths.freeze(),
+            seen_trees: inv.seen_trees,
+            submodules: inv.submodules,
+            tally: inv.tally,
+        }
+    }
+}
+
 /// Every blob seen so far and where it was first seen; kept small (no contents).
 struct Inventory<'r> {
     repo: &'r gix::Repository,
+    /// The repository for other threads: set, a long walk of commits is shared among them.
+    sync: Option<&'r gix::ThreadSafeRepository>,
     progress: &'r Progress,
     blobs: HashMap<ObjectId, Provenance>,
     paths: Paths,
@@ -520,6 +555,7 @@ impl<'r> Inventory<'r> {
     fn new(repo: &'r gix::Repository, progress: &'r Progress) -> Self {
         Inventory {
             repo,
+            sync: None,
             progress,
             blobs: HashMap::default(),
             paths: Paths::default(),
@@ -542,9 +578,79 @@ impl<'r> Inventory<'r> {
         heads.extend(walked.iter().map(|c| c.0));
         heads.retain(|h| !parents.contains(h));
         self.heads = heads;
-        for (id, _, time) in walked {
-            self.newest = self.newest.max(time);
-            self.add_commit(id, false);
+        self.newest = walked.iter().map(|c| c.2).fold(self.newest, i64::max);
+        let ids: Vec<ObjectId> = walked.into_iter().map(|c| c.0).collect();
+        let threads = rayon::current_num_threads();
+        match self.sync {
+            Some(sync) if threads > 1 && ids.len() >= PARALLEL_FROM => {
+                self.add_commits_in_parts(sync, &ids, threads);
+            }
+            _ => {
+                for id in ids {
+                    self.add_commit(id, false);
+                }
+            }
+        }
+    }
+
+    /// [`add_commit`](Self::add_commit) for each of `ids`, in order, with the work shared by
+    /// `threads` threads: the commits are cut into consecutive parts, each part is walked on
+    /// its own (skipping only the subtrees seen in that part), and the parts are merged in
+    /// order, each blob keeping its first part's provenance. That is what one walk records: a
+    /// subtree a part walks again was seen in an earlier part, so every blob below it is
+    /// already there; and a blob first reached in a part is reached there by the same path,
+    /// since the part only walks more subtrees, and none of them holds it.
+    fn add_commits_in_parts(
+        &mut self,
+        sync: &gix::ThreadSafeRepository,
+        ids: &[ObjectId],
+        threads: usize,
+    ) {
+        use rayon::prelude::*;
+        // More parts than threads, so that an uneven part does not leave a thread idle.
+        let size = ids.len().div_ceil(threads * 4).max(1);
+        let progress = self.progress;
+        let parts: Vec<Part> = ids
+            .par_chunks(size)
+            .map(|chunk| {
+                let repo = sync.to_thread_local();
+                let mut part = Inventory::new(&repo, progress);
+                for &id in chunk {
+                    part.add_commit(id, false);
+                }
+                Part::from(part)
+            })
+            .collect();
+        // A tree that cannot be read is reported once, as one walk reports it, though several
+        // parts met it. Such a message names the tree (`tree <id> ...`, from the tree walker);
+        // every other error belongs to one commit, and so to one part.
+        let mut trees_reported: std::collections::HashSet<String> = self
+            .tally
+            .errors
+            .iter()
+            .filter(|e| e.message.starts_with("tree "))
+            .map(|e| e.message.clone())
+            .collect();
+        for part in parts {
+            let base = self.commits.len();
+            self.commits.extend(part.commits);
+            let mut blobs: Vec<(ObjectId, Provenance)> = part.blobs.into_iter().collect();
+            blobs.sort_unstable_by_key(|(id, p)| (p.commit.map(CommitIndex::get), p.path, *id));
+            for (id, p) in blobs {
+                let paths = &mut self.paths;
+                self.blobs.entry(id).or_insert_with(|| Provenance {
+                    commit: p.commit.map(|c| CommitIndex::new(base + c.get())),
+                    path: paths.intern(part.paths.bytes(p.path)),
+                    unreachable: p.unreachable,
+                });
+            }
+            self.seen_trees.extend(part.seen_trees);
+            self.submodules.extend(part.submodules);
+            for e in part.tally.errors {
+                if !e.message.starts_with("tree ") || trees_reported.insert(e.message.clone()) {
+                    self.tally.error(e.path, e.message);
+                }
+            }
         }
     }
 
