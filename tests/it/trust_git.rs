@@ -524,6 +524,12 @@ fn non_utf8_paths_and_authors_are_shown_exactly() {
     }
 }
 
+/// Delete the loose object `spec` names (`HEAD:sub`) from the repository at `dir`.
+fn lose_loose_object(dir: &Path, spec: &str) {
+    let id = rev(dir, spec);
+    std::fs::remove_file(dir.join(".git/objects").join(&id[..2]).join(&id[2..])).unwrap();
+}
+
 #[test]
 fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
     let dir = repo();
@@ -533,14 +539,7 @@ fn unreadable_trees_and_blobs_in_a_range_are_errors_not_silence() {
         "two files",
     );
     // Lose the tree of `sub`: the range reports it and still scans the rest.
-    let sub = rev(dir.path(), "HEAD:sub");
-    std::fs::remove_file(
-        dir.path()
-            .join(".git/objects")
-            .join(&sub[..2])
-            .join(&sub[2..]),
-    )
-    .unwrap();
+    lose_loose_object(dir.path(), "HEAD:sub");
     for extra in [
         &["--history"][..],
         &["--history", "--range", "HEAD~1..HEAD"][..],
@@ -575,14 +574,7 @@ fn a_lost_tree_in_a_long_history_is_one_error_on_any_number_of_threads() {
         );
     }
     commit(dir.path(), &[("keep.env", &env_file(12))], "secret");
-    let sub = rev(dir.path(), "HEAD:sub");
-    std::fs::remove_file(
-        dir.path()
-            .join(".git/objects")
-            .join(&sub[..2])
-            .join(&sub[2..]),
-    )
-    .unwrap();
+    lose_loose_object(dir.path(), "HEAD:sub");
     let (code, doc) = scan_json(dir.path(), &["--history", "-j", "2"]);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(secrets(&doc).len(), 1);
