@@ -101,45 +101,41 @@ impl Metrics {
     pub fn render(&self, queue_depth: Option<u64>) -> String {
         let mut s = String::new();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        s.push_str("# HELP leakgate_deliveries_total Webhook deliveries received, by outcome.\n# TYPE leakgate_deliveries_total counter\n");
-        for (o, n) in DeliveryOutcome::ALL.iter().zip(&self.deliveries) {
-            let _ = writeln!(
-                s,
-                "leakgate_deliveries_total{{outcome=\"{}\"}} {}",
-                o.as_str(),
-                get(n)
-            );
-        }
-        s.push_str("# HELP leakgate_verifications_total Credentials checked, by result.\n# TYPE leakgate_verifications_total counter\n");
-        for (v, n) in VERIFICATIONS.iter().zip(&self.verifications) {
-            let _ = writeln!(
-                s,
-                "leakgate_verifications_total{{status=\"{}\"}} {}",
-                status_name(v),
-                get(n)
-            );
-        }
-        s.push_str("# HELP leakgate_revocations_total Containment attempts, by result.\n# TYPE leakgate_revocations_total counter\n");
-        for (r, n) in REVOCATIONS.iter().zip(&self.revocations) {
-            let _ = writeln!(
-                s,
-                "leakgate_revocations_total{{status=\"{}\"}} {}",
-                status_name(r),
-                get(n)
-            );
-        }
+        let deliveries = DeliveryOutcome::ALL.iter().map(|o| o.as_str());
+        let verifications = VERIFICATIONS.iter().map(status_name);
+        let revocations = REVOCATIONS.iter().map(status_name);
+        counters(
+            &mut s,
+            "deliveries_total",
+            "Webhook deliveries received, by outcome.",
+            "outcome",
+            deliveries.zip(self.deliveries.iter().map(get)),
+        );
+        counters(
+            &mut s,
+            "verifications_total",
+            "Credentials checked, by result.",
+            "status",
+            verifications.zip(self.verifications.iter().map(get)),
+        );
+        counters(
+            &mut s,
+            "revocations_total",
+            "Containment attempts, by result.",
+            "status",
+            revocations.zip(self.revocations.iter().map(get)),
+        );
         s.push_str("# HELP leakgate_retries_total Alert processing attempts that were queued again.\n# TYPE leakgate_retries_total counter\n");
         let _ = writeln!(s, "leakgate_retries_total {}", get(&self.retries));
-        s.push_str("# HELP leakgate_alerts_finished_total Alerts finished, done or left for a person.\n# TYPE leakgate_alerts_finished_total counter\n");
-        let _ = writeln!(
-            s,
-            "leakgate_alerts_finished_total{{state=\"done\"}} {}",
-            get(&self.finished[0])
-        );
-        let _ = writeln!(
-            s,
-            "leakgate_alerts_finished_total{{state=\"needs_person\"}} {}",
-            get(&self.finished[1])
+        let finished = ["done", "needs_person"]
+            .into_iter()
+            .zip(self.finished.iter().map(get));
+        counters(
+            &mut s,
+            "alerts_finished_total",
+            "Alerts finished, done or left for a person.",
+            "state",
+            finished,
         );
         if let Some(d) = queue_depth {
             s.push_str("# HELP leakgate_queue_depth Alerts queued or being processed.\n# TYPE leakgate_queue_depth gauge\n");
@@ -161,6 +157,23 @@ impl Metrics {
         let _ = writeln!(s, "leakgate_alert_latency_seconds_sum {}", h.sum);
         let _ = writeln!(s, "leakgate_alert_latency_seconds_count {}", h.count);
         s
+    }
+}
+
+/// One counter family `leakgate_<name>` with its help line and one sample per label value.
+fn counters<V: std::fmt::Display>(
+    s: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl Iterator<Item = (V, u64)>,
+) {
+    let _ = writeln!(
+        s,
+        "# HELP leakgate_{name} {help}\n# TYPE leakgate_{name} counter"
+    );
+    for (value, n) in samples {
+        let _ = writeln!(s, "leakgate_{name}{{{label}=\"{value}\"}} {n}");
     }
 }
 
