@@ -15,7 +15,7 @@ const MAX_STRINGS: usize = 256;
 /// The most members a class may have to be expanded: `[_.-]` and `[a-f0-9]` are, `[^\n]` is not.
 const MAX_CLASS: usize = 64;
 /// Rules whose lead exceeds this are searched whole: each keyword hit would cost as many tries.
-pub(super) const MAX_LEAD: usize = 256;
+pub const MAX_LEAD: usize = 256;
 
 /// The rule's lead, when every match of `pattern` provably contains one of `keywords`
 /// (compared ASCII case-insensitively) ending at most that many bytes after the match starts,

@@ -13,6 +13,7 @@ pub(crate) mod window;
 pub use allow::LINE_MARKERS;
 pub use check::passes as check_passes;
 pub use filters::entropy;
+pub use lead::MAX_LEAD;
 
 use crate::config::Config;
 use crate::finding::{display_path, Finding, Fingerprint, Pair, RuleId};
@@ -95,6 +96,9 @@ struct CompiledRule {
     pattern: OnceLock<Pattern>,
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
+    /// Whether the rule has anchors (see [`Rule::anchors`]): then its keywords trigger it and
+    /// its anchors' hits, tagged [`ANCHOR`] in the prefilter, give its starts.
+    anchors: bool,
     not_after: filters::WordSet,
     /// The rule's provider when it has code of its own, with its index in the registry (its
     /// per-blob cache slot).
@@ -109,6 +113,10 @@ enum Search {
     /// starts in one.
     Starts(Vec<(usize, usize)>),
 }
+
+/// The tag on a rule's index in the prefilter's lists when the keyword is one of the rule's
+/// anchors: its hits give starts and trigger nothing.
+const ANCHOR: usize = 1 << (usize::BITS - 1);
 
 /// Start ranges past this many for one rule in one blob: the whole blob is searched instead,
 /// so a blob dense with keywords costs no more memory than it holds.
@@ -279,13 +287,15 @@ impl Matcher {
                 ));
                 continue;
             }
-            for k in &r.rule.keywords {
+            let own = r.rule.keywords.iter().map(|k| (k, i));
+            let anchors = r.rule.anchors.iter().map(|k| (k, i | ANCHOR));
+            for (k, tagged) in own.chain(anchors) {
                 let k = k.to_ascii_lowercase();
                 if let Some(&at) = keyword_at.get(&k) {
-                    keywords[at].1.push(i);
+                    keywords[at].1.push(tagged);
                 } else {
                     keyword_at.insert(k.clone(), keywords.len());
-                    keywords.push((k, vec![i]));
+                    keywords.push((k, vec![tagged]));
                 }
             }
         }
@@ -348,6 +358,15 @@ impl Matcher {
     /// The compiled rules, in order.
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// The rules with anchors (see [`Rule::anchors`]) that every match is not proved to hold
+    /// near its start: each is searched over whole blobs.
+    pub fn unproved_anchors(&self) -> impl Iterator<Item = &Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.anchors && r.pattern().lead.is_none())
+            .map(|r| &r.rule)
     }
 
     /// True when the configuration's path allowlist covers `path`.
@@ -474,60 +493,87 @@ impl Matcher {
     ///
     /// A rule with a lead `L` (every match holds a keyword ending at most `L` bytes after the
     /// match starts) gets, per keyword hit `[s, e)`, the starts `e - L ..= s`: every match
-    /// holds some hit, and so starts in that hit's range.
+    /// holds some hit, and so starts in that hit's range. A rule with anchors is triggered by
+    /// its keywords as any other, but its lead is proved of its anchors, which the prefilter
+    /// finds beside the keywords: their hits give its starts, and trigger nothing.
     fn triggered(&self, path: &str, data: &[u8]) -> Vec<(usize, Search)> {
-        // Per rule, its entry in `found` once triggered: most blobs trigger a few rules of
+        /// One rule's state in a blob.
+        struct Seen {
+            rule: usize,
+            /// A keyword of the rule occurred (for a rule without anchors, any hit).
+            triggered: bool,
+            search: Option<Search>,
+        }
+        impl Seen {
+            fn whole(&self) -> bool {
+                self.triggered && matches!(self.search, Some(Search::Whole))
+            }
+        }
+        // Per rule, its entry in `found` once seen: most blobs trigger a few rules of
         // hundreds, so the per-blob state is small.
         let mut slots = vec![u32::MAX; self.rules.len()];
-        let mut found: Vec<(usize, Option<Search>)> = Vec::new();
-        let mut entry = |r: usize, found: &mut Vec<(usize, Option<Search>)>| {
+        let mut found: Vec<Seen> = Vec::new();
+        fn entry(slots: &mut [u32], found: &mut Vec<Seen>, r: usize) -> usize {
             if slots[r] == u32::MAX {
                 slots[r] = found.len() as u32;
-                found.push((r, None));
+                found.push(Seen {
+                    rule: r,
+                    triggered: false,
+                    search: None,
+                });
             }
             slots[r] as usize
-        };
+        }
         let mut whole = 0;
+        // Anchor hits (rule, start, end), in order of end: most are of rules the blob does not
+        // trigger, so they are kept aside until it is known which are.
+        let mut anchor_hits: Vec<(usize, usize, usize)> = Vec::new();
         if self.prefiltered > 0 {
             self.prefilter.scan(data, |rules, start, end| {
-                for &r in rules {
-                    let k = entry(r, &mut found);
-                    let slot = &mut found[k].1;
-                    if matches!(slot, Some(Search::Whole)) {
+                for &tagged in rules {
+                    let (r, anchor) = (tagged & !ANCHOR, tagged & ANCHOR != 0);
+                    if anchor {
+                        anchor_hits.push((r, start, end));
                         continue;
                     }
-                    let range = self.rules[r]
-                        .pattern()
-                        .lead
-                        .filter(|_| self.use_leads)
-                        .map(|lead| (end.saturating_sub(lead), start));
-                    let next = match (slot.take(), range) {
-                        (None, Some(range)) => Search::Starts(vec![range]),
-                        (Some(Search::Starts(mut ranges)), Some((from, to))) => {
-                            match ranges.last().copied() {
-                                // Hits come in order of end, so ranges start in order.
-                                Some((lo, _)) if from < lo => Search::Whole,
-                                Some((lo, hi)) if from <= hi + 1 => {
-                                    let n = ranges.len();
-                                    ranges[n - 1] = (lo, hi.max(to));
-                                    Search::Starts(ranges)
-                                }
-                                _ if ranges.len() >= MAX_START_RANGES => Search::Whole,
-                                _ => {
-                                    ranges.push((from, to));
-                                    Search::Starts(ranges)
-                                }
-                            }
-                        }
-                        _ => Search::Whole,
-                    };
-                    if matches!(next, Search::Whole) {
+                    let k = entry(&mut slots, &mut found, r);
+                    let seen = &mut found[k];
+                    let was_whole = seen.whole();
+                    let cr = &self.rules[r];
+                    let lead = cr.pattern().lead.filter(|_| self.use_leads);
+                    seen.triggered = true;
+                    if !matches!(seen.search, Some(Search::Whole)) {
+                        seen.search = match lead {
+                            // A keyword of a rule with anchors gives no starts.
+                            Some(_) if cr.anchors => seen.search.take(),
+                            Some(lead) => Some(widen(
+                                seen.search.take(),
+                                Some((end.saturating_sub(lead), start)),
+                            )),
+                            None => Some(Search::Whole),
+                        };
+                    }
+                    if !was_whole && seen.whole() {
                         whole += 1;
                     }
-                    *slot = Some(next);
                 }
                 whole == self.prefiltered
             });
+        }
+        for (r, start, end) in anchor_hits {
+            let k = slots[r];
+            let Some(seen) = found.get_mut(k as usize).filter(|_| k != u32::MAX) else {
+                continue;
+            };
+            if let (Some(lead), false) = (
+                self.rules[r].pattern().lead.filter(|_| self.use_leads),
+                matches!(seen.search, Some(Search::Whole)),
+            ) {
+                seen.search = Some(widen(
+                    seen.search.take(),
+                    Some((end.saturating_sub(lead), start)),
+                ));
+            }
         }
         for (r, own) in &self.path_rules {
             if self.rules[*r]
@@ -544,21 +590,24 @@ impl Matcher {
                     hit
                 });
                 if hit {
-                    let k = entry(*r, &mut found);
-                    found[k].1 = Some(Search::Whole);
+                    let k = entry(&mut slots, &mut found, *r);
+                    found[k].triggered = true;
+                    found[k].search = Some(Search::Whole);
                 }
             }
         }
-        found.sort_unstable_by_key(|&(r, _)| r);
+        found.sort_unstable_by_key(|s| s.rule);
         found
             .into_iter()
-            .filter_map(|(r, s)| Some((r, s?)))
-            .filter(|&(r, _)| {
-                self.rules[r]
+            .filter(|s| s.triggered)
+            .filter(|s| {
+                self.rules[s.rule]
                     .paths
                     .as_ref()
                     .is_none_or(|g| g.is_match(path))
             })
+            // Triggered with no starts: a rule with anchors none of which occurred.
+            .map(|s| (s.rule, s.search.unwrap_or(Search::Starts(Vec::new()))))
             .collect()
     }
 
@@ -694,6 +743,29 @@ impl Matcher {
         }
         kept.sort_by_key(|c| (c.start, c.rule));
         kept
+    }
+}
+
+/// `search` with the start range `range` of one more keyword hit added (`None`: the rule
+/// has no lead, and the blob is searched whole). Hits come in order of end, so ranges start in
+/// order; adjacent ones merge, and past [`MAX_START_RANGES`] the blob is searched whole.
+fn widen(search: Option<Search>, range: Option<(usize, usize)>) -> Search {
+    match (search, range) {
+        (None, Some(range)) => Search::Starts(vec![range]),
+        (Some(Search::Starts(mut ranges)), Some((from, to))) => match ranges.last().copied() {
+            Some((lo, _)) if from < lo => Search::Whole,
+            Some((lo, hi)) if from <= hi + 1 => {
+                let n = ranges.len();
+                ranges[n - 1] = (lo, hi.max(to));
+                Search::Starts(ranges)
+            }
+            _ if ranges.len() >= MAX_START_RANGES => Search::Whole,
+            _ => {
+                ranges.push((from, to));
+                Search::Starts(ranges)
+            }
+        },
+        _ => Search::Whole,
     }
 }
 
@@ -850,8 +922,14 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
         .to_index(regex_automata::PatternID::ZERO, "secret")
         .ok_or_else(|| "regex has no named group `secret`".to_string())?;
     let for_caches = regex.clone();
+    // A rule's anchors, where it has them, are what its matches are proved to hold.
+    let near = if rule.anchors.is_empty() {
+        &rule.keywords
+    } else {
+        &rule.anchors
+    };
     Ok(Pattern {
-        lead: lead::lead(&rule.regex, unicode, &rule.keywords),
+        lead: lead::lead(&rule.regex, unicode, near),
         caches: CachePool::new(Box::new(move || for_caches.create_cache())),
         regex,
         secret_group,
@@ -882,11 +960,13 @@ fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, Matche
         )),
         None => None,
     };
+    let anchors = !rule.anchors.is_empty();
     let provider = provider_of(&rule).map_err(|m| bad(m.into()))?;
     let not_after = filters::WordSet::new(&rule.not_after);
     Ok(CompiledRule {
         provider,
         not_after,
+        anchors,
         rule,
         pattern,
         paths,

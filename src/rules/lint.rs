@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::finding::RuleId;
 use crate::ids::RULE_ID_SHAPE;
-use crate::matcher::{Matcher, MatcherError, MAX_CONTEXT_LINES};
+use crate::matcher::{Matcher, MatcherError, MAX_CONTEXT_LINES, MAX_LEAD};
 use std::collections::HashSet;
 
 /// The most rules a configuration may add. Each user rule's regex is compiled at start-up and
@@ -37,6 +37,7 @@ fn check_limits(rule: &Rule) -> Result<(), (String, String)> {
     };
     let mut words: Vec<(&str, &[String], usize)> = vec![
         ("keywords", &rule.keywords, min_keyword),
+        ("anchors", &rule.anchors, MIN_KEYWORD_BYTES),
         ("not_after", &rule.not_after, 1),
     ];
     if let Some(c) = &rule.context {
@@ -178,6 +179,12 @@ pub fn lint(rules: &[Rule]) -> Vec<LintError> {
                 continue;
             }
         };
+        if matcher.unproved_anchors().next().is_some() {
+            err(
+                name,
+                format!("anchors: not every match is proved to hold one within {MAX_LEAD} bytes of its start"),
+            );
+        }
         for (i, ex) in rule.examples.iter().enumerate() {
             let text = ex.text();
             let lower = text.to_ascii_lowercase();

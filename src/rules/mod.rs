@@ -46,6 +46,12 @@ pub struct Rule {
     /// regex runs. Empty only for rules restricted by `paths`.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Literals (matched case-insensitively) of which every match holds one near its start,
+    /// for a rule whose keywords may lie anywhere in the blob: in a blob the keywords let
+    /// through, the regex is tried only around their occurrences. The matcher proves from
+    /// the regex that every match holds one; the rule linter refuses anchors it cannot prove.
+    #[serde(default)]
+    pub anchors: Vec<String>,
     /// The pattern; its named group `secret` is the secret.
     pub regex: String,
     /// Minimum Shannon entropy (bits per byte) of the secret.
