@@ -96,9 +96,6 @@ struct CompiledRule {
     pattern: OnceLock<Pattern>,
     paths: Option<GlobSet>,
     context: Option<(AhoCorasick, usize)>,
-    /// Whether the rule has anchors (see [`Rule::anchors`]): then its keywords trigger it and
-    /// its anchors' hits, tagged [`ANCHOR`] in the prefilter, give its starts.
-    anchors: bool,
     not_after: filters::WordSet,
     /// The rule's provider when it has code of its own, with its index in the registry (its
     /// per-blob cache slot).
@@ -365,7 +362,7 @@ impl Matcher {
     pub fn unproved_anchors(&self) -> impl Iterator<Item = &Rule> {
         self.rules
             .iter()
-            .filter(|r| r.anchors && r.pattern().lead.is_none())
+            .filter(|r| !r.rule.anchors.is_empty() && r.pattern().lead.is_none())
             .map(|r| &r.rule)
     }
 
@@ -545,11 +542,10 @@ impl Matcher {
                     if !matches!(seen.search, Some(Search::Whole)) {
                         seen.search = match lead {
                             // A keyword of a rule with anchors gives no starts.
-                            Some(_) if cr.anchors => seen.search.take(),
-                            Some(lead) => Some(widen(
-                                seen.search.take(),
-                                Some((end.saturating_sub(lead), start)),
-                            )),
+                            Some(_) if !cr.rule.anchors.is_empty() => seen.search.take(),
+                            Some(lead) => {
+                                Some(widen(seen.search.take(), (end.saturating_sub(lead), start)))
+                            }
                             None => Some(Search::Whole),
                         };
                     }
@@ -561,18 +557,15 @@ impl Matcher {
             });
         }
         for (r, start, end) in anchor_hits {
-            let k = slots[r];
-            let Some(seen) = found.get_mut(k as usize).filter(|_| k != u32::MAX) else {
+            if slots[r] == u32::MAX {
                 continue;
-            };
+            }
+            let seen = &mut found[slots[r] as usize];
             if let (Some(lead), false) = (
                 self.rules[r].pattern().lead.filter(|_| self.use_leads),
                 matches!(seen.search, Some(Search::Whole)),
             ) {
-                seen.search = Some(widen(
-                    seen.search.take(),
-                    Some((end.saturating_sub(lead), start)),
-                ));
+                seen.search = Some(widen(seen.search.take(), (end.saturating_sub(lead), start)));
             }
         }
         for (r, own) in &self.path_rules {
@@ -746,27 +739,23 @@ impl Matcher {
     }
 }
 
-/// `search` with the start range `range` of one more keyword hit added (`None`: the rule
-/// has no lead, and the blob is searched whole). Hits come in order of end, so ranges start in
-/// order; adjacent ones merge, and past [`MAX_START_RANGES`] the blob is searched whole.
-fn widen(search: Option<Search>, range: Option<(usize, usize)>) -> Search {
-    match (search, range) {
-        (None, Some(range)) => Search::Starts(vec![range]),
-        (Some(Search::Starts(mut ranges)), Some((from, to))) => match ranges.last().copied() {
-            Some((lo, _)) if from < lo => Search::Whole,
-            Some((lo, hi)) if from <= hi + 1 => {
-                let n = ranges.len();
-                ranges[n - 1] = (lo, hi.max(to));
-                Search::Starts(ranges)
-            }
-            _ if ranges.len() >= MAX_START_RANGES => Search::Whole,
-            _ => {
-                ranges.push((from, to));
-                Search::Starts(ranges)
-            }
-        },
-        _ => Search::Whole,
+/// `search` with the start range `(from, to)` of one more keyword hit added. Hits come in
+/// order of end, so ranges start in order; adjacent ones merge, and past [`MAX_START_RANGES`]
+/// the blob is searched whole.
+fn widen(search: Option<Search>, (from, to): (usize, usize)) -> Search {
+    let mut ranges = match search {
+        None => return Search::Starts(vec![(from, to)]),
+        Some(Search::Whole) => return Search::Whole,
+        Some(Search::Starts(ranges)) => ranges,
+    };
+    let full = ranges.len() >= MAX_START_RANGES;
+    match ranges.last_mut() {
+        Some(&mut (lo, _)) if from < lo => return Search::Whole,
+        Some((_, hi)) if from <= *hi + 1 => *hi = (*hi).max(to),
+        _ if full => return Search::Whole,
+        _ => ranges.push((from, to)),
     }
+    Search::Starts(ranges)
 }
 
 /// Every match of the `secret` group. Each search resumes where the last secret ended, not
@@ -960,13 +949,11 @@ fn compile(rule: Rule, user_limit: Option<usize>) -> Result<CompiledRule, Matche
         )),
         None => None,
     };
-    let anchors = !rule.anchors.is_empty();
     let provider = provider_of(&rule).map_err(|m| bad(m.into()))?;
     let not_after = filters::WordSet::new(&rule.not_after);
     Ok(CompiledRule {
         provider,
         not_after,
-        anchors,
         rule,
         pattern,
         paths,
@@ -1078,6 +1065,50 @@ mod lead_tests {
                 Ok(())
             })?;
         }
+    }
+
+    /// A rule whose keyword lies far from its match: its anchor, near the match, gives the
+    /// only starts; the keyword alone still decides whether the rule runs.
+    #[test]
+    fn anchors_give_starts_far_from_the_keyword() {
+        let text = "[[rules]]\nid = \"acme\"\nname = \"ACME\"\nseverity = \"high\"\n\
+                    keywords = [\"acmevault\"]\nanchors = [\"tok-\"]\n\
+                    regex = '''\\btok-(?P<secret>[a-z0-9]{24})\\b'''\n";
+        let rules = crate::rules::parse("inline", text).unwrap();
+        let mut whole = Matcher::new(rules.clone(), &Config::default()).unwrap();
+        whole.use_leads = false;
+        let m = Matcher::new(rules, &Config::default()).unwrap();
+        assert!(m.rules[0].pattern().lead.is_some(), "the anchor is proved");
+        let value: String = (0..24)
+            .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + 3) % 36]))
+            .collect();
+        let far = format!(
+            "# acmevault\n{}\nkey = tok-{value}\n",
+            "x = 1\n".repeat(2000)
+        );
+        let at = far.find("tok-").unwrap();
+        let search = m.triggered("a.txt", far.as_bytes());
+        let [(0, Search::Starts(ranges))] = search.as_slice() else {
+            panic!("not searched by starts");
+        };
+        assert!(
+            ranges.iter().all(|&(lo, hi)| lo <= at && at <= hi),
+            "{ranges:?}"
+        );
+        for data in [far.clone(), far.replace("acmevault", "ACMEVAULT")] {
+            let found = outcome(&m, data.as_bytes());
+            assert_eq!(found.0.len(), 1, "{found:?}");
+            assert_eq!(found, outcome(&whole, data.as_bytes()));
+        }
+        // The anchor without a keyword triggers nothing; the keyword without an anchor
+        // triggers the rule with no starts.
+        let no_keyword = far.replace("acmevault", "vault");
+        assert!(m.triggered("a.txt", no_keyword.as_bytes()).is_empty());
+        let no_anchor = far.replace("tok-", "tak-");
+        assert!(matches!(
+            m.triggered("a.txt", no_anchor.as_bytes()).as_slice(),
+            [(0, Search::Starts(r))] if r.is_empty()
+        ));
     }
 
     #[test]

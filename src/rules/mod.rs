@@ -50,6 +50,7 @@ pub struct Rule {
     /// for a rule whose keywords may lie anywhere in the blob: in a blob the keywords let
     /// through, the regex is tried only around their occurrences. The matcher proves from
     /// the regex that every match holds one; the rule linter refuses anchors it cannot prove.
+    /// Unused for a rule restricted by `paths`, which is searched whole.
     #[serde(default)]
     pub anchors: Vec<String>,
     /// The pattern; its named group `secret` is the secret.

@@ -218,3 +218,29 @@ fn rules_check_lints_the_rules_of_a_configuration() {
         "{text}"
     );
 }
+
+/// Anchors the matcher cannot prove every match holds are refused: with them the rule would
+/// be tried only around literals its matches may lack. Proved anchors pass.
+#[test]
+fn lint_refuses_anchors_matches_may_lack() {
+    let rule = |anchors: &str| {
+        acme_rule("acme-token", false).replace(
+            "keywords = [\"acme_\"]",
+            &format!("keywords = [\"acme\"]\nanchors = [{anchors}]"),
+        )
+    };
+    let problems = |text: &str| -> Vec<String> {
+        let rules = leakgate::rules::parse("inline", text).unwrap();
+        leakgate::rules::lint(&rules)
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
+    };
+    let bad = problems(&rule("\"vault\""));
+    assert!(
+        bad.iter()
+            .any(|e| e.contains("acme-token: anchors: not every match is proved")),
+        "{bad:?}"
+    );
+    assert_eq!(problems(&rule("\"acme_\"")), Vec::<String>::new());
+}
