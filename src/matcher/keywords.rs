@@ -44,9 +44,11 @@ struct Dfa {
     classes: [u8; 256],
     stride: usize,
     table: Vec<u32>,
-    /// The first (premultiplied) id of a state with matches.
+    /// The first (premultiplied) id of a state with matches: a power of two, above every
+    /// state without.
     first_match: u32,
-    /// Per state (by id / stride), the keywords ending there, its own and via failure links.
+    /// Per state with matches (in id order), the keywords ending there, its own and via
+    /// failure links.
     outputs: Vec<Vec<u32>>,
     /// The longest keyword's length.
     max_len: usize,
@@ -126,91 +128,101 @@ impl Dfa {
         // Renumber: states with matches last (one comparison tells a match), the rest
         // shallowest first. A walk spends most steps in the few shallow states: numbered
         // together, their rows share cache lines and pages instead of being strewn over the
-        // table in the order keywords were added.
+        // table in the order keywords were added. The first state with matches starts at a
+        // power of two (the rows before it are padding no transition reaches, never touched),
+        // so four states' OR tells whether any of them has matches.
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&s| (!out[s].is_empty(), depth[s]));
+        let plain = order.iter().position(|&s| !out[s].is_empty()).unwrap_or(n);
+        let first_match = (plain * stride).next_power_of_two();
+        let id_of = |new: usize| {
+            if new < plain {
+                new * stride
+            } else {
+                first_match + (new - plain) * stride
+            }
+        };
         let mut id = vec![0u32; n];
         for (new, &old) in order.iter().enumerate() {
-            id[old] = u32::try_from(new * stride).ok()?;
+            id[old] = u32::try_from(id_of(new)).ok()?;
         }
-        let first = order.iter().position(|&s| !out[s].is_empty()).unwrap_or(n);
-        let mut table = vec![0u32; n * stride];
-        let mut outputs = vec![Vec::new(); n];
+        let mut table = vec![0u32; id_of(n)];
+        let mut outputs = Vec::with_capacity(n - plain);
         for (new, &old) in order.iter().enumerate() {
+            let row = id_of(new);
             for c in 0..stride {
-                table[new * stride + c] = id[goto[old * stride + c] as usize];
+                table[row + c] = id[goto[old * stride + c] as usize];
             }
-            outputs[new] = std::mem::take(&mut out[old]);
+            if new >= plain {
+                outputs.push(std::mem::take(&mut out[old]));
+            }
         }
         Some(Dfa {
             classes,
             stride,
             table,
-            first_match: u32::try_from(first * stride).ok()?,
+            first_match: u32::try_from(first_match).ok()?,
             outputs,
             max_len: keywords.iter().map(Vec::len).max().unwrap_or(1),
         })
+    }
+
+    /// The keywords ending in match state `s`.
+    fn outputs_of(&self, s: u32) -> &[u32] {
+        &self.outputs[(s - self.first_match) as usize / self.stride]
     }
 
     /// Call `hit` with each keyword and the end of its occurrence, in order of end; stop when
     /// it returns true.
     ///
     /// One DFA walk is a chain of dependent table lookups, bound by the latency of each load.
-    /// A blob of [`SPLIT_FROM`] bytes or more is cut into [`STREAMS`] stretches walked in
-    /// one loop, each by its own state, so the loads overlap. A stretch after the first starts
-    /// `max_len - 1` bytes early, so a keyword ending in it is seen whole; it reports only the
-    /// occurrences that end in it, so none is reported twice.
+    /// A blob of [`SPLIT_FROM`] bytes or more is cut into [`STREAMS`] stretches `l` bytes
+    /// apart, walked in one loop, each by its own state, so the loads overlap. Stretch `j`
+    /// walks from `j * l` and reports the occurrences ending in `(j * l + o, (j + 1) * l + o]`
+    /// (the first from 1, the last to the blob's end), `o` being the longest keyword's length
+    /// less one: each of those starts in the stretch, so it is seen whole, and none is
+    /// reported twice.
     fn scan(&self, data: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
-        if data.len() < SPLIT_FROM {
+        let overlap = self.max_len - 1;
+        if data.len() < SPLIT_FROM.max(STREAMS * 2 * overlap) {
             self.walk(data, 0, 0, &mut hit);
             return;
         }
-        let overlap = self.max_len - 1;
-        let chunk = data.len() / STREAMS;
-        // Stretch j reports ends in (bounds[j], bounds[j + 1]] and walks from its start.
-        let bounds: [usize; STREAMS + 1] =
-            std::array::from_fn(|j| if j == STREAMS { data.len() } else { j * chunk });
-        let starts: [usize; STREAMS] = std::array::from_fn(|j| bounds[j].saturating_sub(overlap));
+        let l = (data.len() - overlap) / STREAMS;
+        let walked = l + overlap;
         let mut found: [Vec<(u32, usize)>; STREAMS] = Default::default();
-        // Every stretch has at least `chunk` bytes: walk that many together, each state in
-        // a register of its own.
-        let stretch = |j: usize| &data[starts[j]..starts[j] + chunk];
+        let stretch = |j: usize| &data[j * l..j * l + walked];
+        let (d0, d1, d2, d3) = (stretch(0), stretch(1), stretch(2), stretch(3));
         let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
         let step =
             |s: u32, b: u8| self.table[s as usize + usize::from(self.classes[usize::from(b)])];
-        let quads = stretch(0)
-            .iter()
-            .zip(stretch(1))
-            .zip(stretch(2))
-            .zip(stretch(3));
-        for (i, (((&b0, &b1), &b2), &b3)) in quads.enumerate() {
-            s0 = step(s0, b0);
-            s1 = step(s1, b1);
-            s2 = step(s2, b2);
-            s3 = step(s3, b3);
-            if s0.max(s1).max(s2).max(s3) < self.first_match {
+        for i in 0..walked {
+            s0 = step(s0, d0[i]);
+            s1 = step(s1, d1[i]);
+            s2 = step(s2, d2[i]);
+            s3 = step(s3, d3[i]);
+            // `first_match` is a power of two above every state without matches.
+            if s0 | s1 | s2 | s3 < self.first_match {
                 continue;
             }
             for (j, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                 if s >= self.first_match {
-                    found[j].push((s, starts[j] + i + 1));
+                    found[j].push((s, j * l + i + 1));
                 }
             }
         }
-        let states = [s0, s1, s2, s3];
-        for j in 0..STREAMS {
-            let done = starts[j] + chunk;
-            let mut s = states[j];
-            for (at, &b) in data.iter().enumerate().take(bounds[j + 1]).skip(done) {
-                s = self.table[s as usize + usize::from(self.classes[usize::from(b)])];
-                if s >= self.first_match {
-                    found[j].push((s, at + 1));
-                }
+        // The last stretch runs on to the blob's end.
+        let mut s = s3;
+        for (at, &b) in data.iter().enumerate().skip(3 * l + walked) {
+            s = step(s, b);
+            if s >= self.first_match {
+                found[STREAMS - 1].push((s, at + 1));
             }
         }
         for (j, hits) in found.iter().enumerate() {
-            for &(s, end) in hits.iter().filter(|&&(_, end)| j == 0 || end > bounds[j]) {
-                for &k in &self.outputs[s as usize / self.stride] {
+            let after = if j == 0 { 0 } else { j * l + overlap };
+            for &(s, end) in hits.iter().filter(|&&(_, end)| end > after) {
+                for &k in self.outputs_of(s) {
                     if hit(k as usize, end) {
                         return;
                     }
@@ -230,7 +242,7 @@ impl Dfa {
         for (i, &b) in data.iter().enumerate() {
             s = self.table[s as usize + usize::from(self.classes[usize::from(b)])];
             if s >= self.first_match {
-                for &k in &self.outputs[s as usize / self.stride] {
+                for &k in self.outputs_of(s) {
                     if hit(k as usize, offset + i + 1) {
                         return;
                     }
