@@ -115,9 +115,20 @@ enum Search {
 /// anchors: its hits give starts and trigger nothing.
 const ANCHOR: usize = 1 << (usize::BITS - 1);
 
-/// Start ranges past this many for one rule in one blob: the whole blob is searched instead,
-/// so a blob dense with keywords costs no more memory than it holds.
+/// Start ranges one blob may hold over all its rules: this many, or one per
+/// [`BYTES_PER_START_RANGE`] of the blob when that is more. A rule whose next range would pass
+/// the budget is searched whole instead and gives its ranges back, so a blob dense with
+/// keywords costs memory in proportion to its size (a quarter of it at most), however many
+/// rules it triggers.
 const MAX_START_RANGES: usize = 4096;
+/// See [`MAX_START_RANGES`]: a range is 16 bytes.
+const BYTES_PER_START_RANGE: usize = 64;
+
+/// The start ranges a blob's rules hold, against their budget (see [`MAX_START_RANGES`]).
+struct RangeBudget {
+    held: usize,
+    cap: usize,
+}
 
 /// The allowlists from configuration.
 #[derive(Default)]
@@ -525,6 +536,10 @@ impl Matcher {
         // Anchor hits (rule, start, end), in order of end: most are of rules the blob does not
         // trigger, so they are kept aside until it is known which are.
         let mut anchor_hits: Vec<(usize, usize, usize)> = Vec::new();
+        let mut budget = RangeBudget {
+            held: 0,
+            cap: MAX_START_RANGES.max(data.len() / BYTES_PER_START_RANGE),
+        };
         if self.prefiltered > 0 {
             self.prefilter.scan(data, |rules, start, end| {
                 for &tagged in rules {
@@ -543,9 +558,11 @@ impl Matcher {
                         seen.search = match lead {
                             // A keyword of a rule with anchors gives no starts.
                             Some(_) if !cr.rule.anchors.is_empty() => seen.search.take(),
-                            Some(lead) => {
-                                Some(widen(seen.search.take(), (end.saturating_sub(lead), start)))
-                            }
+                            Some(lead) => Some(widen(
+                                seen.search.take(),
+                                (end.saturating_sub(lead), start),
+                                &mut budget,
+                            )),
                             None => Some(Search::Whole),
                         };
                     }
@@ -565,7 +582,11 @@ impl Matcher {
                 self.rules[r].pattern().lead.filter(|_| self.use_leads),
                 matches!(seen.search, Some(Search::Whole)),
             ) {
-                seen.search = Some(widen(seen.search.take(), (end.saturating_sub(lead), start)));
+                seen.search = Some(widen(
+                    seen.search.take(),
+                    (end.saturating_sub(lead), start),
+                    &mut budget,
+                ));
             }
         }
         for (r, own) in &self.path_rules {
@@ -740,22 +761,33 @@ impl Matcher {
 }
 
 /// `search` with the start range `(from, to)` of one more keyword hit added. Hits come in
-/// order of end, so ranges start in order; adjacent ones merge, and past [`MAX_START_RANGES`]
-/// the blob is searched whole.
-fn widen(search: Option<Search>, (from, to): (usize, usize)) -> Search {
+/// order of end, so ranges start in order; adjacent ones merge, and a range past the blob's
+/// `budget` has the rule searched whole.
+fn widen(search: Option<Search>, (from, to): (usize, usize), budget: &mut RangeBudget) -> Search {
     let mut ranges = match search {
-        None => return Search::Starts(vec![(from, to)]),
-        Some(Search::Whole) => return Search::Whole,
+        None if budget.held < budget.cap => {
+            budget.held += 1;
+            return Search::Starts(vec![(from, to)]);
+        }
+        None | Some(Search::Whole) => return Search::Whole,
         Some(Search::Starts(ranges)) => ranges,
     };
-    let full = ranges.len() >= MAX_START_RANGES;
+    let full = budget.held >= budget.cap;
     match ranges.last_mut() {
-        Some(&mut (lo, _)) if from < lo => return Search::Whole,
-        Some((_, hi)) if from <= *hi + 1 => *hi = (*hi).max(to),
-        _ if full => return Search::Whole,
-        _ => ranges.push((from, to)),
+        Some(&mut (lo, _)) if from < lo => {}
+        Some((_, hi)) if from <= *hi + 1 => {
+            *hi = (*hi).max(to);
+            return Search::Starts(ranges);
+        }
+        _ if !full => {
+            budget.held += 1;
+            ranges.push((from, to));
+            return Search::Starts(ranges);
+        }
+        _ => {}
     }
-    Search::Starts(ranges)
+    budget.held -= ranges.len();
+    Search::Whole
 }
 
 /// Every match of the `secret` group. Each search resumes where the last secret ended, not
@@ -1067,21 +1099,54 @@ mod lead_tests {
         }
     }
 
+    /// One rule, `tok-` and 24 letters or digits, with `words` (its keywords and anchors):
+    /// compiled with leads, and without (searched whole).
+    fn tok_rule(words: &str) -> (Matcher, Matcher) {
+        let text = format!(
+            "[[rules]]\nid = \"acme\"\nname = \"ACME\"\nseverity = \"high\"\n{words}\n\
+             regex = '''\\btok-(?P<secret>[a-z0-9]{{24}})\\b'''\n"
+        );
+        let rules = crate::rules::parse("inline", &text).unwrap();
+        let mut whole = Matcher::new(rules.clone(), &Config::default()).unwrap();
+        whole.use_leads = false;
+        (Matcher::new(rules, &Config::default()).unwrap(), whole)
+    }
+
+    /// A value for [`tok_rule`], built at run time.
+    fn tok_value() -> String {
+        (0..24)
+            .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + 3) % 36]))
+            .collect()
+    }
+
+    /// A blob with more keyword hits than [`MAX_START_RANGES`] keeps its ranges when it is
+    /// large enough to pay for them, and is searched whole when it is not; both find what a
+    /// whole search finds.
+    #[test]
+    fn start_ranges_are_budgeted_by_the_blob_size() {
+        let (m, whole) = tok_rule("keywords = [\"tok-\"]");
+        let hits = MAX_START_RANGES + 1000;
+        for (gap, ranged) in [(100, true), (20, false)] {
+            let filler = format!("tok-{}\n", "x".repeat(gap));
+            let data = format!("{}key = tok-{}\n", filler.repeat(hits), tok_value());
+            match m.triggered("a.txt", data.as_bytes()).as_slice() {
+                [(0, Search::Starts(r))] => assert!(ranged && r.len() > MAX_START_RANGES),
+                [(0, Search::Whole)] => assert!(!ranged, "searched whole"),
+                _ => panic!("not triggered"),
+            }
+            let found = outcome(&m, data.as_bytes());
+            assert_eq!(found.0.len(), 1, "{found:?}");
+            assert_eq!(found, outcome(&whole, data.as_bytes()));
+        }
+    }
+
     /// A rule whose keyword lies far from its match: its anchor, near the match, gives the
     /// only starts; the keyword alone still decides whether the rule runs.
     #[test]
     fn anchors_give_starts_far_from_the_keyword() {
-        let text = "[[rules]]\nid = \"acme\"\nname = \"ACME\"\nseverity = \"high\"\n\
-                    keywords = [\"acmevault\"]\nanchors = [\"tok-\"]\n\
-                    regex = '''\\btok-(?P<secret>[a-z0-9]{24})\\b'''\n";
-        let rules = crate::rules::parse("inline", text).unwrap();
-        let mut whole = Matcher::new(rules.clone(), &Config::default()).unwrap();
-        whole.use_leads = false;
-        let m = Matcher::new(rules, &Config::default()).unwrap();
+        let (m, whole) = tok_rule("keywords = [\"acmevault\"]\nanchors = [\"tok-\"]");
         assert!(m.rules[0].pattern().lead.is_some(), "the anchor is proved");
-        let value: String = (0..24)
-            .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + 3) % 36]))
-            .collect();
+        let value = tok_value();
         let far = format!(
             "# acmevault\n{}\nkey = tok-{value}\n",
             "x = 1\n".repeat(2000)
