@@ -505,3 +505,78 @@ fn packed_loose_and_half_packed_history_give_one_report() {
         );
     }
 }
+
+/// A history of `commits` commits built with `git fast-import` (the CLI would take minutes):
+/// commit `i` (from 1) sets `notes.txt` to its number and applies `change(i)`, a list of
+/// (path, contents; `None` deletes). Returns the commit ids, oldest first.
+fn fast_history(
+    dir: &Path,
+    commits: usize,
+    change: impl Fn(usize) -> Vec<(&'static str, Option<String>)>,
+) -> Vec<String> {
+    use std::io::Write;
+    let mut stream = String::new();
+    for i in 1..=commits {
+        let message = format!("commit {i}\n");
+        stream += &format!(
+            "commit refs/heads/main\nmark :{i}\ncommitter T <t@example.com> {} +0000\ndata {}\n{message}",
+            1_600_000_000 + i,
+            message.len()
+        );
+        if i > 1 {
+            stream += &format!("from :{}\n", i - 1);
+        }
+        let notes = format!("{i}\n");
+        stream += &format!("M 100644 inline notes.txt\ndata {}\n{notes}\n", notes.len());
+        for (path, contents) in change(i) {
+            match contents {
+                Some(c) => stream += &format!("M 100644 inline {path}\ndata {}\n{c}\n", c.len()),
+                None => stream += &format!("D {path}\n"),
+            }
+        }
+    }
+    let mut child = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run git fast-import");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    let ids = git(dir, &["rev-list", "--reverse", "main"]);
+    ids.lines().map(str::to_string).collect()
+}
+
+/// The commits and paths that carry a secret are counted over the whole history, however long:
+/// a secret whose life spans thousands of commits, renamed and copied late in it, is counted
+/// once per commit that holds it and under each path.
+#[test]
+fn carriers_are_counted_over_a_long_history() {
+    let dir = tempfile::tempdir().unwrap();
+    common::git_init(dir.path());
+    let secret = env_file(11);
+    let ids = fast_history(dir.path(), 5000, |i| match i {
+        1 => vec![("config.env", Some(secret.clone()))],
+        3000 => vec![("config.env", None), ("settings.env", Some(secret.clone()))],
+        4500 => vec![("copy.env", Some(secret.clone()))],
+        4900 => vec![("settings.env", None), ("copy.env", None)],
+        _ => Vec::new(),
+    });
+    assert_eq!(ids.len(), 5000);
+    let (code, doc) = history(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        secrets(&doc),
+        vec![("config.env".into(), ids[0].clone(), false)]
+    );
+    let f = &findings(&doc)[0];
+    // Commits 1 to 4899 hold it: 4898 besides the first, under two other paths.
+    assert_eq!(f["other_commits"], 4898, "{f}");
+    assert_eq!(f["other_paths"], 2, "{f}");
+    assert_eq!(doc["stats"]["commits"], 5000);
+}

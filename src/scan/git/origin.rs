@@ -171,6 +171,9 @@ const LISTED_PER_TREE: usize = 256;
 /// Distinct paths collected for one target across all commits; beyond this, paths are counted.
 const DISTINCT_PATHS: usize = 4096;
 
+/// Commits per part of the carrier count (see [`Carriers::count`]).
+const COUNT_PART: usize = 2048;
+
 /// For each target blob: how many commits hold it, the distinct paths it is held under (up to
 /// [`DISTINCT_PATHS`]), and the most paths any one commit holds it under.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -249,14 +252,39 @@ type Holdings = Rc<Vec<Held>>;
 struct Carriers(Vec<Carrier>);
 
 impl Carriers {
-    /// One more pass over the commits' trees, remembering per tree which targets it holds and
-    /// under how many paths, so that every tree is read once and paths are counted by
-    /// arithmetic rather than listed; the commits' root trees are those the walk read.
+    /// One more pass over the commits' trees, in parts of [`COUNT_PART`] consecutive commits
+    /// on every core, each part counted as one pass over it would and the parts joined in
+    /// order ([`Carrier::then`]). The part size is fixed, so the count does not depend on how
+    /// many threads there are.
     fn count(
         repo: &gix::Repository,
         commits: &[Walked],
         targets: &HashMap<ObjectId, usize>,
     ) -> Self {
+        use rayon::prelude::*;
+        let sync = repo.clone().into_sync();
+        let parts: Vec<Vec<Carrier>> = commits
+            .par_chunks(COUNT_PART)
+            .map(|part| Self::count_part(&sync.to_thread_local(), part, targets))
+            .collect();
+        let joined = parts.into_iter().reduce(|earlier, later| {
+            earlier
+                .into_iter()
+                .zip(later)
+                .map(|(e, l)| e.then(l))
+                .collect()
+        });
+        Carriers(joined.unwrap_or_else(|| vec![Carrier::default(); targets.len()]))
+    }
+
+    /// One part of [`count`](Self::count): per tree, which targets it holds and under how
+    /// many paths, so that every tree of the part is read once and paths are counted by
+    /// arithmetic rather than listed; the commits' root trees are those the walk read.
+    fn count_part(
+        repo: &gix::Repository,
+        commits: &[Walked],
+        targets: &HashMap<ObjectId, usize>,
+    ) -> Vec<Carrier> {
         let mut counter = Counter {
             repo,
             targets,
@@ -291,7 +319,7 @@ impl Carriers {
                 }
             }
         }
-        Carriers(out)
+        out
     }
 }
 
