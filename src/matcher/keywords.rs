@@ -167,6 +167,11 @@ impl Dfa {
         })
     }
 
+    /// The state after `s` reads `b`.
+    fn step(&self, s: u32, b: u8) -> u32 {
+        self.table[s as usize + usize::from(self.classes[usize::from(b)])]
+    }
+
     /// The keywords ending in match state `s`.
     fn outputs_of(&self, s: u32) -> &[u32] {
         &self.outputs[(s - self.first_match) as usize / self.stride]
@@ -185,7 +190,7 @@ impl Dfa {
     fn scan(&self, data: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
         let overlap = self.max_len - 1;
         if data.len() < SPLIT_FROM.max(STREAMS * 2 * overlap) {
-            self.walk(data, 0, 0, &mut hit);
+            self.walk(data, &mut hit);
             return;
         }
         let l = (data.len() - overlap) / STREAMS;
@@ -194,8 +199,7 @@ impl Dfa {
         let stretch = |j: usize| &data[j * l..j * l + walked];
         let (d0, d1, d2, d3) = (stretch(0), stretch(1), stretch(2), stretch(3));
         let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
-        let step =
-            |s: u32, b: u8| self.table[s as usize + usize::from(self.classes[usize::from(b)])];
+        let step = |s: u32, b: u8| self.step(s, b);
         for i in 0..walked {
             s0 = step(s0, d0[i]);
             s1 = step(s1, d1[i]);
@@ -213,7 +217,7 @@ impl Dfa {
         }
         // The last stretch runs on to the blob's end.
         let mut s = s3;
-        for (at, &b) in data.iter().enumerate().skip(3 * l + walked) {
+        for (at, &b) in data.iter().enumerate().skip((STREAMS - 1) * l + walked) {
             s = step(s, b);
             if s >= self.first_match {
                 found[STREAMS - 1].push((s, at + 1));
@@ -231,19 +235,14 @@ impl Dfa {
         }
     }
 
-    /// Walk `data` from state `s`, `data[0]` being byte `offset` of the blob.
-    fn walk(
-        &self,
-        data: &[u8],
-        mut s: u32,
-        offset: usize,
-        hit: &mut impl FnMut(usize, usize) -> bool,
-    ) {
+    /// Walk `data` in one stretch (a short blob).
+    fn walk(&self, data: &[u8], hit: &mut impl FnMut(usize, usize) -> bool) {
+        let mut s = 0;
         for (i, &b) in data.iter().enumerate() {
-            s = self.table[s as usize + usize::from(self.classes[usize::from(b)])];
+            s = self.step(s, b);
             if s >= self.first_match {
                 for &k in self.outputs_of(s) {
-                    if hit(k as usize, offset + i + 1) {
+                    if hit(k as usize, i + 1) {
                         return;
                     }
                 }

@@ -496,6 +496,12 @@ impl Matcher {
         }
     }
 
+    /// Rule `r`'s lead (how far past a match's start its keyword or anchor ends at most),
+    /// unless it has none or leads are off.
+    fn lead(&self, r: usize) -> Option<usize> {
+        self.rules[r].pattern().lead.filter(|_| self.use_leads)
+    }
+
     /// Rules whose keyword occurs in `data` (and whose paths match), in rule order, each with
     /// where its regex must run.
     ///
@@ -505,19 +511,18 @@ impl Matcher {
     /// its keywords as any other, but its lead is proved of its anchors, which the prefilter
     /// finds beside the keywords: their hits give its starts, and trigger nothing.
     fn triggered(&self, path: &str, data: &[u8]) -> Vec<(usize, Search)> {
-        /// One rule's state in a blob.
+        /// One triggered rule's state in a blob: where its regex must run (`None`: a rule with
+        /// anchors, none of which has occurred yet).
         struct Seen {
             rule: usize,
-            /// A keyword of the rule occurred (for a rule without anchors, any hit).
-            triggered: bool,
             search: Option<Search>,
         }
         impl Seen {
             fn whole(&self) -> bool {
-                self.triggered && matches!(self.search, Some(Search::Whole))
+                matches!(self.search, Some(Search::Whole))
             }
         }
-        // Per rule, its entry in `found` once seen: most blobs trigger a few rules of
+        // Per rule, its entry in `found` once triggered: most blobs trigger a few rules of
         // hundreds, so the per-blob state is small.
         let mut slots = vec![u32::MAX; self.rules.len()];
         let mut found: Vec<Seen> = Vec::new();
@@ -526,7 +531,6 @@ impl Matcher {
                 slots[r] = found.len() as u32;
                 found.push(Seen {
                     rule: r,
-                    triggered: false,
                     search: None,
                 });
             }
@@ -550,23 +554,20 @@ impl Matcher {
                     }
                     let k = entry(&mut slots, &mut found, r);
                     let seen = &mut found[k];
-                    let was_whole = seen.whole();
-                    let cr = &self.rules[r];
-                    let lead = cr.pattern().lead.filter(|_| self.use_leads);
-                    seen.triggered = true;
-                    if !matches!(seen.search, Some(Search::Whole)) {
-                        seen.search = match lead {
-                            // A keyword of a rule with anchors gives no starts.
-                            Some(_) if !cr.rule.anchors.is_empty() => seen.search.take(),
-                            Some(lead) => Some(widen(
-                                seen.search.take(),
-                                (end.saturating_sub(lead), start),
-                                &mut budget,
-                            )),
-                            None => Some(Search::Whole),
-                        };
+                    if seen.whole() {
+                        continue;
                     }
-                    if !was_whole && seen.whole() {
+                    seen.search = match self.lead(r) {
+                        // A keyword of a rule with anchors gives no starts.
+                        Some(_) if !self.rules[r].rule.anchors.is_empty() => seen.search.take(),
+                        Some(lead) => Some(widen(
+                            seen.search.take(),
+                            (end.saturating_sub(lead), start),
+                            &mut budget,
+                        )),
+                        None => Some(Search::Whole),
+                    };
+                    if seen.whole() {
                         whole += 1;
                     }
                 }
@@ -578,10 +579,7 @@ impl Matcher {
                 continue;
             }
             let seen = &mut found[slots[r] as usize];
-            if let (Some(lead), false) = (
-                self.rules[r].pattern().lead.filter(|_| self.use_leads),
-                matches!(seen.search, Some(Search::Whole)),
-            ) {
+            if let (Some(lead), false) = (self.lead(r), seen.whole()) {
                 seen.search = Some(widen(
                     seen.search.take(),
                     (end.saturating_sub(lead), start),
@@ -605,7 +603,6 @@ impl Matcher {
                 });
                 if hit {
                     let k = entry(&mut slots, &mut found, *r);
-                    found[k].triggered = true;
                     found[k].search = Some(Search::Whole);
                 }
             }
@@ -613,7 +610,6 @@ impl Matcher {
         found.sort_unstable_by_key(|s| s.rule);
         found
             .into_iter()
-            .filter(|s| s.triggered)
             .filter(|s| {
                 self.rules[s.rule]
                     .paths

@@ -126,9 +126,8 @@ pub fn is_binary(data: &[u8]) -> bool {
         return true;
     }
     let probe = &data[..data.len().min(PROBE)];
-    // Comparisons, not a table: the count compiles to vector compares, eight or more bytes
-    // per instruction, and the probe of every blob is read at memory speed.
-    // A byte-wide count per stretch of 255 bytes cannot overflow and keeps 32 lanes a vector.
+    // Comparisons, not a table, counted a byte wide per 255 bytes (no overflow): the count
+    // compiles to vector compares, and the probe of every blob is read at memory speed.
     let control: usize = probe
         .chunks(255)
         .map(|c| usize::from(c.iter().map(|&b| u8::from(is_control(b))).sum::<u8>()))
