@@ -3,6 +3,7 @@
 //! that separate secrets from look-alikes, then the allowlists.
 
 mod allow;
+mod boundary;
 mod check;
 pub(crate) mod filters;
 mod keywords;
@@ -71,6 +72,34 @@ struct Pattern {
     caches: CachePool,
     secret_group: usize,
     lead: Option<usize>,
+    /// For whole-blob searches: the regex without its leading boundary, when it has one;
+    /// compiled on the first such search (most rules only ever run at a keyword's starts).
+    split: OnceLock<Option<SplitPattern>>,
+    /// The pattern's text, whether `regex` was compiled from it byte-wise (the split needs
+    /// that), and its size limit.
+    source: Box<str>,
+    bytewise: bool,
+    limit: usize,
+}
+
+impl Pattern {
+    fn split(&self) -> Option<&SplitPattern> {
+        self.split
+            .get_or_init(|| {
+                self.bytewise
+                    .then(|| split_pattern(&self.source, self.limit))
+                    .flatten()
+            })
+            .as_ref()
+    }
+}
+
+/// A regex whose leading boundary is checked in code (see [`boundary`]).
+struct SplitPattern {
+    boundary: boundary::Split,
+    regex: meta::Regex,
+    caches: CachePool,
+    secret_group: usize,
 }
 
 /// A pool of one regex's search caches.
@@ -798,6 +827,51 @@ fn secret_spans<'a>(
     p: &'a Pattern,
     data: &'a [u8],
     starts: Option<&'a [(usize, usize)]>,
+) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+    match starts {
+        None => match p.split() {
+            Some(split) => Box::new(split_spans(split, data)),
+            None => Box::new(pattern_spans(p, data, None)),
+        },
+        Some(_) => Box::new(pattern_spans(p, data, starts)),
+    }
+}
+
+/// [`secret_spans`] of a whole blob by the regex without its leading boundary: the rest's
+/// matches from left to right, each kept when the boundary holds before it.
+fn split_spans<'a>(
+    p: &'a SplitPattern,
+    data: &'a [u8],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let mut at = 0;
+    let mut caps = p.regex.create_captures();
+    let mut cache = p.caches.get();
+    std::iter::from_fn(move || {
+        while at <= data.len() {
+            let input = Input::new(data).range(at..);
+            p.regex.search_captures_with(&mut cache, &input, &mut caps);
+            let whole = caps.get_match()?;
+            if !p.boundary.holds(data, at, whole.start()) {
+                at = whole.start() + 1;
+                continue;
+            }
+            match caps.get_group(p.secret_group) {
+                Some(g) => {
+                    at = g.end.max(at + 1);
+                    return Some((g.start, g.end));
+                }
+                None => at = whole.end().max(at + 1),
+            }
+        }
+        None
+    })
+}
+
+/// [`secret_spans`] by the rule's own regex.
+fn pattern_spans<'a>(
+    p: &'a Pattern,
+    data: &'a [u8],
+    starts: Option<&'a [(usize, usize)]>,
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut at = 0;
     let mut caps = p.regex.create_captures();
@@ -889,14 +963,7 @@ fn user_regex(pattern: &str, limit: usize) -> Result<(meta::Regex, bool), String
 /// Unicode (`\p{L}`) is compiled with it; the flag says which mode was used.
 fn build_regex(pattern: &str, limit: usize) -> Result<(meta::Regex, bool), String> {
     let build = |unicode: bool| {
-        meta::Builder::new()
-            .configure(
-                meta::Config::new()
-                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(limit))
-                    .hybrid_cache_capacity(limit),
-            )
+        meta_builder(limit)
             .syntax(
                 regex_automata::util::syntax::Config::new()
                     .unicode(unicode)
@@ -907,6 +974,35 @@ fn build_regex(pattern: &str, limit: usize) -> Result<(meta::Regex, bool), Strin
             .map_err(|e| describe_regex_error(pattern, &e))
     };
     build(false).or_else(|_| build(true))
+}
+
+/// The regex builder every rule pattern is compiled with, `limit` bounding its size.
+fn meta_builder(limit: usize) -> meta::Builder {
+    let mut b = meta::Builder::new();
+    b.configure(
+        meta::Config::new()
+            .match_kind(regex_automata::MatchKind::LeftmostFirst)
+            .utf8_empty(false)
+            .nfa_size_limit(Some(limit))
+            .hybrid_cache_capacity(limit),
+    );
+    b
+}
+
+/// A pattern compiled byte-wise with its leading boundary split off, when it has one.
+fn split_pattern(pattern: &str, limit: usize) -> Option<SplitPattern> {
+    let boundary = boundary::Split::of(pattern)?;
+    let regex = meta_builder(limit).build_from_hir(&boundary.rest).ok()?;
+    let secret_group = regex
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "secret")?;
+    let for_caches = regex.clone();
+    Some(SplitPattern {
+        boundary,
+        caches: CachePool::new(Box::new(move || for_caches.create_cache())),
+        regex,
+        secret_group,
+    })
 }
 
 /// What is wrong with a pattern, without its text (the regex crates' messages quote it).
@@ -930,9 +1026,10 @@ fn describe_regex_error(pattern: &str, e: &meta::BuildError) -> String {
 
 /// Compile a rule's pattern: with `user_limit`, as a user's regex; else as a built-in one.
 fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, String> {
+    let limit = user_limit.unwrap_or(BUILTIN_REGEX_SIZE_LIMIT);
     let (regex, unicode) = match user_limit {
         Some(limit) => user_regex(&rule.regex, limit)?,
-        None => build_regex(&rule.regex, BUILTIN_REGEX_SIZE_LIMIT)?,
+        None => build_regex(&rule.regex, limit)?,
     };
     let secret_group = regex
         .group_info()
@@ -950,6 +1047,10 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
         caches: CachePool::new(Box::new(move || for_caches.create_cache())),
         regex,
         secret_group,
+        split: OnceLock::new(),
+        source: rule.regex.as_str().into(),
+        bytewise: !unicode,
+        limit,
     })
 }
 
@@ -1090,6 +1191,84 @@ mod lead_tests {
             }
             BOTH.with(|(leads, whole)| {
                 prop_assert_eq!(outcome(leads, &data), outcome(whole, &data));
+                Ok(())
+            })?;
+        }
+    }
+
+    /// After a match, the next one's boundary may not lie in bytes the search has passed:
+    /// `!` ends the first secret, so it cannot also be the boundary before the second, as it
+    /// cannot for the rule's own regex.
+    #[test]
+    fn a_split_boundary_does_not_reach_back_into_a_match() {
+        let text = r#"
+[[rules]]
+id = "adjacent"
+name = "adjacent"
+severity = "high"
+keywords = ["tok"]
+regex = '(?:^|[^a-z])(?P<secret>tok[a-z]{3}!)'
+examples = ["x"]
+negative_examples = ["x"]
+"#;
+        let rule = &crate::rules::parse("inline", text).unwrap()[0];
+        let p = compile_pattern(rule, None).unwrap();
+        assert!(p.split().is_some());
+        for data in [
+            &b"tokabc!tokdef! tokghi!"[..],
+            b"xtokabc! tokabc!",
+            b"-tokabc!",
+        ] {
+            let split: Vec<_> = secret_spans(&p, data, None).collect();
+            let own: Vec<_> = pattern_spans(&p, data, None).collect();
+            assert_eq!(split, own);
+            assert!(!split.is_empty());
+        }
+        assert_eq!(
+            secret_spans(&p, b"tokabc!tokdef! tokghi!", None).collect::<Vec<_>>(),
+            vec![(0, 7), (15, 22)]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A whole-blob search with the leading boundary split off finds exactly the spans the
+        /// rule's own regex finds, for every built-in rule that splits: on blobs made of the
+        /// rules' examples, cut and joined with bytes a boundary may or may not accept.
+        #[test]
+        fn split_boundaries_find_what_the_whole_regex_finds(
+            picks in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u16>(), any::<u16>()), 1..16),
+            noise in proptest::collection::vec(proptest::sample::select(b" \n\r\t=:'\"_-./aZ09#D@".to_vec()), 0..32),
+        ) {
+            thread_local! {
+                static SPLIT: Vec<Pattern> = crate::rules::builtin()
+                    .iter()
+                    .map(|r| compile_pattern(r, None).unwrap())
+                    .filter(|p| p.split().is_some())
+                    .collect();
+            }
+            let texts: Vec<String> = crate::rules::builtin()
+                .iter()
+                .flat_map(|r| r.examples.iter().chain(&r.negative_examples).map(|e| e.text().to_string()))
+                .collect();
+            let mut data = Vec::new();
+            for (which, a, b) in &picks {
+                let t = texts[which.index(texts.len())].as_bytes();
+                let (a, b) = (usize::from(*a) % (t.len() + 1), usize::from(*b) % (t.len() + 1));
+                data.extend_from_slice(&t[a.min(b)..]);
+                let n = noise.len();
+                if n > 0 {
+                    data.extend_from_slice(&noise[b % n..]);
+                }
+            }
+            SPLIT.with(|patterns| {
+                prop_assert!(patterns.len() > 150, "{} rules split", patterns.len());
+                for p in patterns {
+                    let split: Vec<_> = secret_spans(p, &data, None).collect();
+                    let own: Vec<_> = pattern_spans(p, &data, None).collect();
+                    prop_assert_eq!(split, own);
+                }
                 Ok(())
             })?;
         }
