@@ -850,21 +850,32 @@ fn split_spans<'a>(
         while at <= data.len() {
             let input = Input::new(data).range(at..);
             p.regex.search_captures_with(&mut cache, &input, &mut caps);
-            let whole = caps.get_match()?;
-            if !p.boundary.holds(data, at, whole.start()) {
-                at = whole.start() + 1;
+            let start = caps.get_match()?.start();
+            if !p.boundary.holds(data, at, start) {
+                at = start + 1;
                 continue;
             }
-            match caps.get_group(p.secret_group) {
-                Some(g) => {
-                    at = g.end.max(at + 1);
-                    return Some((g.start, g.end));
-                }
-                None => at = whole.end().max(at + 1),
+            if let Some(span) = secret_past(&caps, p.secret_group, &mut at) {
+                return Some(span);
             }
         }
         None
     })
+}
+
+/// The secret's span of the match in `caps`, found searching from `*at`, or `None` when the
+/// group took no part; `*at` moves on past the secret (or the match) either way.
+fn secret_past(
+    caps: &regex_automata::util::captures::Captures,
+    group: usize,
+    at: &mut usize,
+) -> Option<(usize, usize)> {
+    let past = match caps.get_group(group) {
+        Some(g) => g.end,
+        None => caps.get_match().map_or(0, |m| m.end()),
+    };
+    *at = past.max(*at + 1);
+    caps.get_group(group).map(|g| (g.start, g.end))
 }
 
 /// [`secret_spans`] by the rule's own regex.
@@ -908,13 +919,9 @@ fn pattern_spans<'a>(
                 }
             };
             p.regex.search_captures_with(&mut cache, &input, &mut caps);
-            let whole = caps.get_match()?;
-            match caps.get_group(p.secret_group) {
-                Some(g) => {
-                    at = g.end.max(at + 1);
-                    return Some((g.start, g.end));
-                }
-                None => at = whole.end().max(at + 1),
+            caps.get_match()?;
+            if let Some(span) = secret_past(&caps, p.secret_group, &mut at) {
+                return Some(span);
             }
         }
         None
