@@ -75,10 +75,9 @@ struct Pattern {
     /// For whole-blob searches: the regex without its leading boundary, when it has one;
     /// compiled on the first such search (most rules only ever run at a keyword's starts).
     split: OnceLock<Option<SplitPattern>>,
-    /// The pattern's text, whether `regex` was compiled from it byte-wise (the split needs
-    /// that), and its size limit.
-    source: Box<str>,
-    bytewise: bool,
+    /// The pattern's text, to split, when `regex` was compiled from it byte-wise (as the
+    /// split is); and the size limit both are compiled under.
+    to_split: Option<Box<str>>,
     limit: usize,
 }
 
@@ -86,9 +85,9 @@ impl Pattern {
     fn split(&self) -> Option<&SplitPattern> {
         self.split
             .get_or_init(|| {
-                self.bytewise
-                    .then(|| split_pattern(&self.source, self.limit))
-                    .flatten()
+                self.to_split
+                    .as_deref()
+                    .and_then(|source| split_pattern(source, self.limit))
             })
             .as_ref()
     }
@@ -870,12 +869,10 @@ fn secret_past(
     group: usize,
     at: &mut usize,
 ) -> Option<(usize, usize)> {
-    let past = match caps.get_group(group) {
-        Some(g) => g.end,
-        None => caps.get_match().map_or(0, |m| m.end()),
-    };
+    let secret = caps.get_group(group);
+    let past = secret.map_or_else(|| caps.get_match().map_or(0, |m| m.end()), |g| g.end);
     *at = past.max(*at + 1);
-    caps.get_group(group).map(|g| (g.start, g.end))
+    secret.map(|g| (g.start, g.end))
 }
 
 /// [`secret_spans`] by the rule's own regex.
@@ -1055,8 +1052,7 @@ fn compile_pattern(rule: &Rule, user_limit: Option<usize>) -> Result<Pattern, St
         regex,
         secret_group,
         split: OnceLock::new(),
-        source: rule.regex.as_str().into(),
-        bytewise: !unicode,
+        to_split: (!unicode).then(|| rule.regex.as_str().into()),
         limit,
     })
 }
