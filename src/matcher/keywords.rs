@@ -32,6 +32,73 @@ pub(super) struct KeywordIndex {
     lens: Vec<usize>,
 }
 
+/// Where the keywords occur in one blob: each occurrence's keyword and end, in the order a
+/// scan reports them (by end; at one end, longest first). Kept for a blob that other blobs
+/// are delta'd from, so that each of those is searched only where it differs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeywordHits(Vec<(u32, u32)>);
+
+impl KeywordHits {
+    /// How many occurrences.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when no keyword occurs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Call `hit` with each occurrence as [`KeywordIndex::scan`] would.
+    pub fn replay(&self, mut hit: impl FnMut(usize, usize) -> bool) {
+        for &(k, end) in &self.0 {
+            if hit(k as usize, end as usize) {
+                return;
+            }
+        }
+    }
+}
+
+/// `len` bytes at `to` in a blob that are its delta base's bytes at `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    /// Where the bytes are in the blob.
+    pub to: usize,
+    /// Where they are in the base.
+    pub from: usize,
+    /// How many.
+    pub len: usize,
+}
+
+/// The most occurrences kept for a blob of `len` bytes: past this a blob dense with keywords
+/// keeps none (its deltas are searched whole), so what is held stays below half the blob.
+fn max_kept(len: usize) -> usize {
+    1024 + len / 16
+}
+
+/// Records the occurrences a scan reports, up to a bound.
+pub(super) struct Recorder {
+    hits: Vec<(u32, u32)>,
+    max: usize,
+}
+
+impl Recorder {
+    /// Record one occurrence (dropping all once past the bound).
+    pub fn push(&mut self, k: usize, end: usize) {
+        if self.hits.len() < self.max {
+            self.hits.push((k as u32, end as u32));
+        } else {
+            self.max = 0;
+            self.hits = Vec::new();
+        }
+    }
+
+    /// What was recorded, unless it passed the bound.
+    pub fn finish(self) -> Option<KeywordHits> {
+        (self.max > 0).then_some(KeywordHits(self.hits))
+    }
+}
+
 enum Automaton {
     Dfa(Box<Dfa>),
     Nfa(AhoCorasick),
@@ -284,22 +351,122 @@ impl KeywordIndex {
         })
     }
 
-    /// Call `hit` with the rules, start and end of every keyword occurrence in `data`, in order
-    /// of end (a rule may come more than once); stop early when `hit` returns true.
-    pub fn scan(&self, data: &[u8], mut hit: impl FnMut(&[usize], usize, usize) -> bool) {
+    /// Call `hit` with every keyword occurrence in `data` (its keyword and end, in order of
+    /// end; at one end, longest first); stop early when `hit` returns true.
+    pub fn scan(&self, data: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
         match &self.search {
             None => {}
-            Some(Automaton::Dfa(dfa)) => {
-                dfa.scan(data, |k, end| hit(&self.rules[k], end - self.lens[k], end));
-            }
+            Some(Automaton::Dfa(dfa)) => dfa.scan(data, hit),
             Some(Automaton::Nfa(nfa)) => {
                 for m in nfa.find_overlapping_iter(data) {
-                    if hit(&self.rules[m.pattern().as_usize()], m.start(), m.end()) {
+                    if hit(m.pattern().as_usize(), m.end()) {
                         return;
                     }
                 }
             }
         }
+    }
+
+    /// The rules keyword `k` triggers.
+    pub fn rules_of(&self, k: usize) -> &[usize] {
+        &self.rules[k]
+    }
+
+    /// Where an occurrence of keyword `k` ending at `end` starts.
+    pub fn start_of(&self, k: usize, end: usize) -> usize {
+        end - self.lens[k]
+    }
+
+    /// A recorder of the occurrences in a blob of `len` bytes, for [`KeywordIndex::derive`],
+    /// or `None` when this index cannot derive (no DFA, or a blob too long).
+    pub fn recorder(&self, len: usize) -> Option<Recorder> {
+        let fits = u32::try_from(len).is_ok();
+        (fits && matches!(self.search, Some(Automaton::Dfa(_)))).then(|| Recorder {
+            hits: Vec::new(),
+            max: max_kept(len),
+        })
+    }
+
+    /// The occurrences in `data` (in scan order) from those of its delta base, `base`, and
+    /// the stretches `copied` from it (in order of `to`, not overlapping): an occurrence
+    /// inside one copied stretch is the base's, moved; every other one touches bytes the
+    /// delta inserted or spans where two stretches meet, and is found by walking `data` only
+    /// there. `None` when this index cannot derive, the copies do not fit `data`, or the
+    /// walks would cover most of `data` (searching it whole is then no slower).
+    pub fn derive(
+        &self,
+        data: &[u8],
+        base: &KeywordHits,
+        copied: &[Copied],
+    ) -> Option<KeywordHits> {
+        let Some(Automaton::Dfa(dfa)) = &self.search else {
+            return None;
+        };
+        u32::try_from(data.len()).ok()?;
+        let overlap = dfa.max_len - 1;
+        let mut walks: Vec<(usize, usize)> = Vec::new();
+        let mut mark = |from: usize, to: usize| {
+            let (from, to) = (from.saturating_sub(overlap), (to + overlap).min(data.len()));
+            match walks.last_mut() {
+                Some(last) if last.1 >= from => last.1 = last.1.max(to),
+                _ => walks.push((from, to)),
+            }
+        };
+        let mut at = 0;
+        for c in copied {
+            let end = c.to.checked_add(c.len)?;
+            if c.to < at || end > data.len() {
+                return None;
+            }
+            // Inserted bytes before this stretch, or where it meets the one before.
+            if c.to > at || at > 0 {
+                mark(at, c.to);
+            }
+            at = end;
+        }
+        if at < data.len() {
+            mark(at, data.len());
+        }
+        let walked: usize = walks.iter().map(|(a, b)| b - a).sum();
+        if walked > data.len() / 2 {
+            return None;
+        }
+        let inside = |start: usize, end: usize| {
+            let i = copied.partition_point(|c| c.to + c.len <= start);
+            copied
+                .get(i)
+                .is_some_and(|c| c.to <= start && end <= c.to + c.len)
+        };
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        for c in copied {
+            let first = base.0.partition_point(|&(_, end)| (end as usize) <= c.from);
+            for &(k, end) in &base.0[first..] {
+                let end = end as usize;
+                if end > c.from + c.len {
+                    break;
+                }
+                if end - self.lens[k as usize] >= c.from {
+                    hits.push((k, (end - c.from + c.to) as u32));
+                }
+            }
+            if hits.len() > max_kept(data.len()) {
+                return None;
+            }
+        }
+        for &(from, to) in &walks {
+            dfa.walk(&data[from..to], &mut |k, end| {
+                let end = from + end;
+                if !inside(end - self.lens[k], end) {
+                    hits.push((k as u32, end as u32));
+                }
+                false
+            });
+        }
+        if hits.len() > max_kept(data.len()) {
+            return None;
+        }
+        hits.sort_unstable_by_key(|&(k, end)| (end, std::cmp::Reverse(self.lens[k as usize]), k));
+        Some(KeywordHits(hits))
     }
 
     /// True when the automaton is a DFA (one lookup per byte).
@@ -323,6 +490,11 @@ mod tests {
             .collect()
     }
 
+    /// Every occurrence as the rules, start and end, as the matcher sees them.
+    fn each(idx: &KeywordIndex, data: &[u8], mut f: impl FnMut(&[usize], usize, usize) -> bool) {
+        idx.scan(data, |k, end| f(idx.rules_of(k), idx.start_of(k, end), end));
+    }
+
     /// An index where keyword `i` triggers rule `i`.
     fn index(keywords: &[&str]) -> KeywordIndex {
         KeywordIndex::new(
@@ -338,7 +510,7 @@ mod tests {
     fn found(keywords: &[&str], data: &[u8]) -> Vec<usize> {
         let idx = index(keywords);
         let mut seen = vec![false; keywords.len()];
-        idx.scan(data, |rs, _, _| {
+        each(&idx, data, |rs, _, _| {
             rs.iter().for_each(|&r| seen[r] = true);
             false
         });
@@ -384,12 +556,80 @@ mod tests {
     fn occurrences(keywords: &[&str], data: &[u8]) -> Vec<(usize, usize, usize)> {
         let idx = index(keywords);
         let mut got = Vec::new();
-        idx.scan(data, |rs, start, end| {
+        each(&idx, data, |rs, start, end| {
             got.push((rs[0], start, end));
             false
         });
         got.sort_unstable();
         got
+    }
+
+    /// A blob made of stretches of its base and inserted bytes: the occurrences derived from
+    /// the base's are exactly a whole search's, in the same order, whatever the stretches
+    /// (overlapping, repeated, touching, at the edges, long enough to be walked in stretches);
+    /// most blobs that are mostly their base's are derived.
+    #[test]
+    fn derived_occurrences_are_a_whole_searchs() {
+        let kws = [
+            "ab",
+            "abcab",
+            "bca",
+            "ca",
+            "aab",
+            "c_",
+            "_a",
+            "abc_abc_abc",
+            "token",
+            "ke",
+        ];
+        let idx = index(&kws);
+        let mut rng = fastrand::Rng::with_seed(23);
+        let text = |n: usize, rng: &mut fastrand::Rng| -> Vec<u8> {
+            (0..n)
+                .map(|_| b"abcAB_C tokenKE"[rng.usize(..15)])
+                .collect()
+        };
+        let whole = |data: &[u8]| {
+            let mut rec = idx.recorder(data.len()).unwrap();
+            idx.scan(data, |k, end| {
+                rec.push(k, end);
+                false
+            });
+            rec.finish().unwrap()
+        };
+        let (mut derived, mut mostly_copied) = (0, 0);
+        for _ in 0..3000 {
+            let base = text(rng.usize(1..4000), &mut rng);
+            let base_hits = whole(&base);
+            let mut data = Vec::new();
+            let mut copied: Vec<Copied> = Vec::new();
+            for _ in 0..rng.usize(0..30) {
+                if rng.u8(..4) > 0 {
+                    let from = rng.usize(..base.len());
+                    let len = rng.usize(1..=600).min(base.len() - from);
+                    copied.push(Copied {
+                        to: data.len(),
+                        from,
+                        len,
+                    });
+                    data.extend_from_slice(&base[from..from + len]);
+                } else {
+                    data.extend(text(rng.usize(0..40), &mut rng));
+                }
+            }
+            let copies: usize = copied.iter().map(|c| c.len).sum();
+            if copies > data.len() * 9 / 10 && data.len() > 100 * copied.len() {
+                mostly_copied += 1;
+            }
+            if let Some(got) = idx.derive(&data, &base_hits, &copied) {
+                derived += 1;
+                assert_eq!(got, whole(&data), "{copied:?}");
+            }
+        }
+        assert!(
+            derived >= mostly_copied && mostly_copied > 500,
+            "{derived} {mostly_copied}"
+        );
     }
 
     #[test]
@@ -422,7 +662,7 @@ mod tests {
             }
             let lower = data.to_ascii_lowercase();
             let mut got = Vec::new();
-            idx.scan(&data, |rs, start, end| {
+            each(&idx, &data, |rs, start, end| {
                 got.push((rs[0], start, end));
                 false
             });
@@ -435,7 +675,7 @@ mod tests {
             got.sort_unstable();
             assert_eq!(got, naive, "len {len}");
             let mut first = None;
-            idx.scan(&data, |_, _, end| {
+            each(&idx, &data, |_, _, end| {
                 first = Some(end);
                 true
             });
@@ -507,6 +747,7 @@ mod tests {
                 prop_assert!(got.contains(&last));
             }
         }
+
     }
 }
 
@@ -542,8 +783,8 @@ mod builtin {
             "x {} y",
             format!("keyword-number-01234-of-many-{}", 1234 * 7919 % 6007).to_uppercase()
         );
-        idx.scan(text.as_bytes(), |r, _, _| {
-            seen.extend_from_slice(r);
+        idx.scan(text.as_bytes(), |k, _| {
+            seen.extend_from_slice(idx.rules_of(k));
             false
         });
         assert_eq!(seen, vec![1234]);

@@ -14,6 +14,7 @@ pub(crate) mod window;
 pub use allow::LINE_MARKERS;
 pub use check::passes as check_passes;
 pub use filters::entropy;
+pub use keywords::{Copied, KeywordHits};
 pub use lead::MAX_LEAD;
 
 use crate::config::Config;
@@ -426,7 +427,27 @@ impl Matcher {
     /// allowed and what was over the cap. Every per-match step is bounded or a lookup in an
     /// index built once per blob, so time is linear in the blob however many matches it holds.
     pub fn scan_blob(&self, path: &str, data: &[u8]) -> BlobScan {
-        let triggered = self.triggered(path, data);
+        self.scan_blob_from(path, data, None, false).0
+    }
+
+    /// [`Matcher::scan_blob`] for a blob delta'd from a base whose keyword occurrences
+    /// are known (`prior`: them, and the stretches copied from the base): the keywords are
+    /// searched only where the blob differs from its base, and the findings are the same as a
+    /// whole search's. With `keep`, also the blob's own occurrences, for its deltas (`None`
+    /// when too many to keep, or this matcher cannot derive them).
+    pub fn scan_blob_from(
+        &self,
+        path: &str,
+        data: &[u8],
+        prior: Option<(&KeywordHits, &[Copied])>,
+        keep: bool,
+    ) -> (BlobScan, Option<KeywordHits>) {
+        let (triggered, kept) = self.triggered(path, data, prior, keep);
+        (self.confirm(path, data, triggered), kept)
+    }
+
+    /// Run the triggered rules' regexes where they must run, and check what they match.
+    fn confirm(&self, path: &str, data: &[u8], triggered: Vec<(usize, Search)>) -> BlobScan {
         if triggered.is_empty() {
             return BlobScan::default();
         }
@@ -538,7 +559,16 @@ impl Matcher {
     /// holds some hit, and so starts in that hit's range. A rule with anchors is triggered by
     /// its keywords as any other, but its lead is proved of its anchors, which the prefilter
     /// finds beside the keywords: their hits give its starts, and trigger nothing.
-    fn triggered(&self, path: &str, data: &[u8]) -> Vec<(usize, Search)> {
+    ///
+    /// The keywords' occurrences come from `prior` when they can be derived from it, else from
+    /// a search of `data`; with `keep` they are also returned, when they can be kept.
+    fn triggered(
+        &self,
+        path: &str,
+        data: &[u8],
+        prior: Option<(&KeywordHits, &[Copied])>,
+        keep: bool,
+    ) -> (Vec<(usize, Search)>, Option<KeywordHits>) {
         /// One triggered rule's state in a blob: where its regex must run (`None`: a rule with
         /// anchors, none of which has occurred yet).
         struct Seen {
@@ -572,9 +602,11 @@ impl Matcher {
             held: 0,
             cap: MAX_START_RANGES.max(data.len() / BYTES_PER_START_RANGE),
         };
+        let mut kept = None;
         if self.prefiltered > 0 {
-            self.prefilter.scan(data, |rules, start, end| {
-                for &tagged in rules {
+            let mut on_hit = |k: usize, end: usize| {
+                let start = self.prefilter.start_of(k, end);
+                for &tagged in self.prefilter.rules_of(k) {
                     let (r, anchor) = (tagged & !ANCHOR, tagged & ANCHOR != 0);
                     if anchor {
                         anchor_hits.push((r, start, end));
@@ -600,7 +632,27 @@ impl Matcher {
                     }
                 }
                 whole == self.prefiltered
-            });
+            };
+            let derived =
+                prior.and_then(|(base, copied)| self.prefilter.derive(data, base, copied));
+            let recorder = keep.then(|| self.prefilter.recorder(data.len())).flatten();
+            match (derived, recorder) {
+                (Some(hits), _) => {
+                    hits.replay(&mut on_hit);
+                    kept = keep.then_some(hits);
+                }
+                (None, Some(mut recorder)) => {
+                    // Stopped early, the occurrences are not all recorded: none are kept.
+                    let mut stopped = false;
+                    self.prefilter.scan(data, |k, end| {
+                        recorder.push(k, end);
+                        stopped = on_hit(k, end);
+                        stopped
+                    });
+                    kept = recorder.finish().filter(|_| !stopped);
+                }
+                (None, None) => self.prefilter.scan(data, on_hit),
+            }
         }
         for (r, start, end) in anchor_hits {
             if slots[r] == u32::MAX {
@@ -623,7 +675,7 @@ impl Matcher {
             {
                 let hit = own.as_ref().is_none_or(|k| {
                     let mut hit = false;
-                    k.scan(data, |_, _, _| {
+                    k.scan(data, |_, _| {
                         hit = true;
                         true
                     });
@@ -636,7 +688,7 @@ impl Matcher {
             }
         }
         found.sort_unstable_by_key(|s| s.rule);
-        found
+        let triggered = found
             .into_iter()
             .filter(|s| {
                 self.rules[s.rule]
@@ -646,7 +698,8 @@ impl Matcher {
             })
             // Triggered with no starts: a rule with anchors none of which occurred.
             .map(|s| (s.rule, s.search.unwrap_or(Search::Starts(Vec::new()))))
-            .collect()
+            .collect();
+        (triggered, kept)
     }
 
     /// Run a raw match through its rule's checks: decoding, known values, placeholders and
@@ -1307,7 +1360,11 @@ negative_examples = ["x"]
         for (gap, ranged) in [(100, true), (20, false)] {
             let filler = format!("tok-{}\n", "x".repeat(gap));
             let data = format!("{}key = tok-{}\n", filler.repeat(hits), tok_value());
-            match m.triggered("a.txt", data.as_bytes()).as_slice() {
+            match m
+                .triggered("a.txt", data.as_bytes(), None, false)
+                .0
+                .as_slice()
+            {
                 [(0, Search::Starts(r))] => assert!(ranged && r.len() > MAX_START_RANGES),
                 [(0, Search::Whole)] => assert!(!ranged, "searched whole"),
                 _ => panic!("not triggered"),
@@ -1330,7 +1387,7 @@ negative_examples = ["x"]
             "x = 1\n".repeat(2000)
         );
         let at = far.find("tok-").unwrap();
-        let search = m.triggered("a.txt", far.as_bytes());
+        let search = m.triggered("a.txt", far.as_bytes(), None, false).0;
         let [(0, Search::Starts(ranges))] = search.as_slice() else {
             panic!("not searched by starts");
         };
@@ -1346,10 +1403,13 @@ negative_examples = ["x"]
         // The anchor without a keyword triggers nothing; the keyword without an anchor
         // triggers the rule with no starts.
         let no_keyword = far.replace("acmevault", "vault");
-        assert!(m.triggered("a.txt", no_keyword.as_bytes()).is_empty());
+        assert!(m
+            .triggered("a.txt", no_keyword.as_bytes(), None, false)
+            .0
+            .is_empty());
         let no_anchor = far.replace("tok-", "tak-");
         assert!(matches!(
-            m.triggered("a.txt", no_anchor.as_bytes()).as_slice(),
+            m.triggered("a.txt", no_anchor.as_bytes(), None, false).0.as_slice(),
             [(0, Search::Starts(r))] if r.is_empty()
         ));
     }

@@ -7,8 +7,9 @@ pub mod fs;
 pub mod git;
 
 use crate::finding::{Finding, InputError, ScanKind, ScanReport, Stats};
-use crate::matcher::Matcher;
+use crate::matcher::{Copied, KeywordHits, Matcher};
 use decode::Encoding;
+use std::borrow::Cow;
 
 /// Default size cap for one file or blob: 50 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 50 * 1024 * 1024;
@@ -79,17 +80,39 @@ impl Tally {
 
     /// Scan `data` known as `path`, counting it and what was skipped or allowed.
     pub fn scan_blob(&mut self, matcher: &Matcher, path: &str, data: &[u8]) {
+        self.scan_blob_from(matcher, path, data, None, false);
+    }
+
+    /// [`Tally::scan_blob`] for a blob of a delta chain: `prior` and `keep` as for
+    /// [`Matcher::scan_blob_from`], used when the blob is text scanned as it is (not an
+    /// archive, not decoded from UTF-16). Returns the blob's keyword occurrences when kept.
+    pub fn scan_blob_from(
+        &mut self,
+        matcher: &Matcher,
+        path: &str,
+        data: &[u8],
+        prior: Option<(&KeywordHits, &[Copied])>,
+        keep: bool,
+    ) -> Option<KeywordHits> {
         // Hook: an archive is expanded here, its members coming back through this function.
         if archive::expand(self, matcher, path, data) {
-            return;
+            return None;
         }
+        let mut kept = None;
         match classify(data) {
             Err(Skip::Binary) => self.stats.skipped_binary += 1,
             Err(Skip::LfsPointer) => self.stats.skipped_lfs_pointers += 1,
             Ok(encoding) => {
                 self.stats.files += 1;
                 self.stats.bytes += data.len() as u64;
-                let scanned = matcher.scan_blob(path, &encoding.decode(data));
+                let scanned = match encoding.decode(data) {
+                    Cow::Borrowed(data) => {
+                        let (scanned, hits) = matcher.scan_blob_from(path, data, prior, keep);
+                        kept = hits;
+                        scanned
+                    }
+                    Cow::Owned(decoded) => matcher.scan_blob(path, &decoded),
+                };
                 self.stats.allowed += scanned.allowed;
                 if scanned.over_cap > 0 {
                     self.stats.findings_over_cap += scanned.over_cap;
@@ -102,6 +125,7 @@ impl Tally {
                 self.findings.extend(scanned.findings);
             }
         }
+        kept
     }
 
     /// Record an input that could not be read.

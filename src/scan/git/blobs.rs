@@ -4,7 +4,7 @@
 
 use super::tree::PathList;
 use super::{packs, Progress};
-use crate::matcher::Matcher;
+use crate::matcher::{Copied, KeywordHits, Matcher};
 use crate::scan::{ScanOptions, Tally};
 use gix::hash::ObjectId;
 use gix::objs::{Find, Kind};
@@ -206,7 +206,9 @@ impl<'a> Reader<'a> {
             }
             match repo.objects.try_find(id, buf) {
                 Ok(Some(data)) if data.kind == Kind::Blob => {
-                    self.scan_content(&path, data.data, tally)
+                    self.scan_content(data.data, tally, |tally| {
+                        tally.scan_blob(self.matcher, &path, data.data);
+                    })
                 }
                 Ok(Some(data)) => {
                     tally.error(path, format!("{id} is a {}, expected a blob", data.kind));
@@ -224,12 +226,25 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Scan job `i`'s blob, already read; returns the bytes scanned.
-    pub fn scan_read(&self, i: usize, data: &[u8], out: &mut Scanned) -> u64 {
-        self.record(i, out, |tally| {
+    /// Scan job `i`'s blob, already read, with what its delta base's scan left (`prior`, as
+    /// for [`Tally::scan_blob_from`]); returns the bytes scanned and, with `keep`, the blob's
+    /// keyword occurrences when they could be kept.
+    pub fn scan_read(
+        &self,
+        i: usize,
+        data: &[u8],
+        prior: Option<(&KeywordHits, &[Copied])>,
+        keep: bool,
+        out: &mut Scanned,
+    ) -> (u64, Option<KeywordHits>) {
+        let mut kept = None;
+        let bytes = self.record(i, out, |tally| {
             let path = self.path_to_scan(i, tally)?;
-            self.scan_content(&path, data, tally)
-        })
+            self.scan_content(data, tally, |tally| {
+                kept = tally.scan_blob_from(self.matcher, &path, data, prior, keep);
+            })
+        });
+        (bytes, kept)
     }
 
     /// Run `scan` (which returns the bytes scanned, if it scanned) for job `i` into `out`:
@@ -262,13 +277,18 @@ impl<'a> Reader<'a> {
         Some(path)
     }
 
-    /// Scan a blob's content under `path`, unless it is too large; returns the bytes scanned.
-    fn scan_content(&self, path: &str, data: &[u8], tally: &mut Tally) -> Option<u64> {
+    /// Scan a blob's content (with `scan`), unless it is too large; returns the bytes scanned.
+    fn scan_content(
+        &self,
+        data: &[u8],
+        tally: &mut Tally,
+        scan: impl FnOnce(&mut Tally),
+    ) -> Option<u64> {
         if data.len() as u64 > self.opts.max_file_size {
             tally.stats.skipped_too_large += 1;
             return None;
         }
-        tally.scan_blob(self.matcher, path, data);
+        scan(tally);
         Some(data.len() as u64)
     }
 }

@@ -1,7 +1,10 @@
 //! A whole-history scan reads its blobs pack by pack, the way `git index-pack` resolves a pack:
-//! each pack's delta tree is walked from its bases, so every object is inflated exactly once
-//! and every delta is applied to a base already in memory, on every core. Looking blobs up one
-//! by one instead re-inflates delta chains whenever a base has left the cache.
+//! each pack's delta trees are walked from their bases, so every object is inflated exactly
+//! once and every delta is applied to a base already in memory, on every core. Looking blobs up
+//! one by one instead re-inflates delta chains whenever a base has left the cache. Applying a
+//! delta tells which stretches of the blob are its base's: the keywords of a blob are searched
+//! only where it differs from its base, the rest of its occurrences being its base's, moved
+//! (most blobs of a history are a few changed lines of another).
 //!
 //! The pass is only a faster way to read: every blob it does not deliver (loose objects, packs
 //! behind a multi-pack index or an alternate, a pack it cannot open or gives up on) is read by
@@ -9,24 +12,25 @@
 
 use super::blobs::{Reader, Scanned};
 use super::Progress;
+use crate::matcher::{Copied, KeywordHits};
 use gix::hash::ObjectId;
 use gix::hashtable::HashMap;
 use gix::objs::Kind;
 use gix::odb::pack;
 use gix::odb::store::structure::Record;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// What the pass may hold in memory.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
-    /// The largest object the pass decodes; a pack holding a larger one is left, from that
-    /// object on, to the per-object reader (which skips a blob by its header, without
-    /// inflating it).
+    /// The largest object (or delta) the pass decodes; a larger one is left, with its deltas,
+    /// to the per-object reader (which skips a blob by its header, without inflating it).
     max_object: u64,
-    /// The bytes of delta bases one worker may hold along its path through a delta tree (a
-    /// crafted pack can make every level of a deep chain large); past this the pass gives up
-    /// on the pack.
+    /// The bytes of delta bases the pass may hold at once for their deltas, across threads (a
+    /// crafted pack can make many large bases wait); the deltas of a base past this are left
+    /// to the per-object reader.
     max_held: u64,
 }
 
@@ -46,9 +50,6 @@ impl Limits {
     }
 }
 
-/// Rounds of telling deltas' kinds from their bases'.
-const MAX_ROUNDS: usize = 16;
-
 /// Use the pass when the jobs are at least this share (1/N) of the packed objects: a range
 /// scan of a few commits reads its few blobs faster one by one.
 const MIN_SHARE: usize = 8;
@@ -60,14 +61,10 @@ pub(super) struct Passed {
     pub rest: Vec<usize>,
 }
 
-/// A delta tree of one pack's blob chains, each node the index entry of its object.
-type DeltaTree = pack::cache::delta::Tree<pack::index::Entry>;
-
-/// The repository's own pack files, and once [built](Packs::build) the delta tree of each
-/// one's blob chains: the part of the pass that does not depend on which blobs are wanted, so
+/// The repository's own pack files, and once [built](Packs::build) each one's [`Chains`]: the part of the pass that does not depend on which blobs are wanted, so
 /// a full history scan builds it while it walks the commits.
 pub(super) struct Packs {
-    packs: Vec<(pack::Bundle, Option<DeltaTree>)>,
+    packs: Vec<(pack::Bundle, Option<Chains>)>,
     built: bool,
 }
 
@@ -93,12 +90,11 @@ impl Packs {
         }
     }
 
-    /// Build each pack's delta tree of blob chains (this reads every entry's header). A pack
-    /// whose tree cannot be built is left to the per-object reader.
+    /// Build each pack's [`Chains`] (this reads every entry's header).
     pub fn build(mut self) -> Packs {
         if !self.built {
-            for (bundle, tree) in &mut self.packs {
-                *tree = delta_tree(bundle);
+            for (bundle, chains) in &mut self.packs {
+                *chains = Some(Chains::of(bundle));
             }
             self.built = true;
         }
@@ -114,22 +110,82 @@ impl Packs {
     }
 }
 
-/// The delta tree of `bundle`'s blob chains, or `None` when it cannot be built.
-fn delta_tree(bundle: &pack::Bundle) -> Option<DeltaTree> {
-    let mut entries: Vec<pack::index::Entry> = bundle.index.iter().collect();
-    entries.sort_by_key(|e| e.pack_offset);
-    let entries = blob_chains(bundle, entries);
-    let index = &bundle.index;
-    pack::cache::delta::Tree::from_offsets_in_pack(
-        bundle.pack.path(),
-        entries.into_iter(),
-        &|e| e.pack_offset,
-        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
-        &mut gix::progress::Discard,
-        &AtomicBool::new(false),
-        index.object_hash(),
-    )
-    .ok()
+/// One pack's blobs as delta trees: the entries (in pack order), each one's deltas, and the
+/// blobs stored whole that the trees grow from. An entry is in a tree only if its chain of
+/// bases ends at a blob in the pack, so commits, trees and their deltas are never read, and
+/// a crafted chain of bases that loops or leaves the pack is never entered.
+pub(super) struct Chains {
+    entries: Vec<pack::index::Entry>,
+    /// Entry `i`'s deltas are `deltas[first[i]..first[i + 1]]`.
+    first: Vec<u32>,
+    deltas: Vec<u32>,
+    roots: Vec<u32>,
+}
+
+impl Chains {
+    /// Read every entry's header of `bundle`; an entry whose header does not parse, or whose
+    /// base is not in the pack, is left out with its deltas.
+    fn of(bundle: &pack::Bundle) -> Chains {
+        use pack::data::entry::Header;
+        let mut entries: Vec<pack::index::Entry> = bundle.index.iter().collect();
+        entries.sort_by_key(|e| e.pack_offset);
+        let at = |offset: u64| {
+            entries
+                .binary_search_by_key(&offset, |e| e.pack_offset)
+                .ok()
+                .and_then(|i| u32::try_from(i).ok())
+        };
+        let mut base: Vec<Option<u32>> = vec![None; entries.len()];
+        let mut roots = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let Ok(entry) = bundle.pack.entry(e.pack_offset) else {
+                continue;
+            };
+            match entry.header {
+                Header::OfsDelta { base_distance } => {
+                    base[i] = Header::verified_base_pack_offset(e.pack_offset, base_distance)
+                        .and_then(at);
+                }
+                Header::RefDelta { base_id } => {
+                    base[i] = bundle
+                        .index
+                        .lookup(base_id)
+                        .and_then(|j| at(bundle.index.pack_offset_at_index(j)));
+                }
+                header if header.as_kind() == Some(Kind::Blob) => {
+                    roots.extend(u32::try_from(i).ok());
+                }
+                _ => {}
+            }
+        }
+        let mut first = vec![0u32; entries.len() + 1];
+        for b in base.iter().flatten() {
+            first[*b as usize + 1] += 1;
+        }
+        for i in 0..entries.len() {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first.clone();
+        let mut deltas = vec![0u32; first[entries.len()] as usize];
+        for (i, b) in base.iter().enumerate() {
+            if let Some(b) = *b {
+                deltas[fill[b as usize] as usize] = i as u32;
+                fill[b as usize] += 1;
+            }
+        }
+        Chains {
+            entries,
+            first,
+            deltas,
+            roots,
+        }
+    }
+
+    /// The entries delta'd from entry `i`.
+    fn deltas_of(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.deltas[self.first[i] as usize..self.first[i + 1] as usize]
+    }
 }
 
 /// Scan the jobs' blobs that the repository's pack files hold, each once; `packs` when the
@@ -142,7 +198,10 @@ pub(super) fn scan(
 ) -> Passed {
     let jobs = reader.jobs;
     let claimed: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
-    let sink = Mutex::new(Vec::new());
+    let threads = rayon::current_num_threads().max(1);
+    let outs: Vec<Mutex<Scanned>> = (0..threads)
+        .map(|_| Mutex::new(Scanned::new(reader.opts)))
+        .collect();
     let packs = packs.unwrap_or_else(|| Packs::open(repo));
     if !jobs.is_empty() && jobs.len().saturating_mul(MIN_SHARE) >= packs.objects() {
         let index: HashMap<ObjectId, u32> = jobs
@@ -150,23 +209,32 @@ pub(super) fn scan(
             .enumerate()
             .map(|(i, j)| (j.id, u32::try_from(i).expect("fewer than 4 billion blobs")))
             .collect();
-        let shared = Shared {
-            limits: Limits::current(),
-            index: &index,
-            claimed: &claimed,
-            reader,
-            progress,
-            sink: &sink,
-        };
-        for (bundle, tree) in packs.build().packs {
-            if let Some(tree) = tree {
-                shared.traverse(&bundle, tree);
+        let held = AtomicU64::new(0);
+        for (bundle, chains) in packs.build().packs {
+            if let Some(chains) = chains {
+                let pass = Pass {
+                    limits: Limits::current(),
+                    index: &index,
+                    claimed: &claimed,
+                    reader,
+                    progress,
+                    outs: &outs,
+                    held: &held,
+                    pack: &bundle.pack,
+                    chains: &chains,
+                };
+                rayon::scope(|s| {
+                    for &root in &chains.roots {
+                        let pass = &pass;
+                        s.spawn(move |s| pass.walk(s, root, None));
+                    }
+                });
             }
         }
     }
     let mut scanned = Scanned::new(reader.opts);
-    for part in sink.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        scanned.append(part);
+    for part in outs {
+        scanned.append(part.into_inner().unwrap_or_else(PoisonError::into_inner));
     }
     let rest = claimed
         .iter()
@@ -177,9 +245,8 @@ pub(super) fn scan(
     Passed { scanned, rest }
 }
 
-/// What every worker of the pass shares.
-#[derive(Clone, Copy)]
-struct Shared<'a> {
+/// The walk of one pack's delta trees, on every core.
+struct Pass<'a> {
     limits: Limits,
     /// Each job's index, by blob id.
     index: &'a HashMap<ObjectId, u32>,
@@ -187,166 +254,212 @@ struct Shared<'a> {
     claimed: &'a [AtomicBool],
     reader: &'a Reader<'a>,
     progress: &'a Progress,
-    /// Each worker's results, handed over when it is done.
-    sink: &'a Mutex<Vec<Scanned>>,
+    /// Each thread's results.
+    outs: &'a [Mutex<Scanned>],
+    /// The bytes of the objects held for their deltas, across threads.
+    held: &'a AtomicU64,
+    pack: &'a pack::data::File,
+    chains: &'a Chains,
 }
 
-impl Shared<'_> {
-    /// Walk one pack's delta tree, scanning the jobs' blobs as they are resolved. Any failure
-    /// (an object too large, a base outside the pack, too much held) ends the walk of this
-    /// pack; what it did not deliver is left to the per-object reader.
-    fn traverse(&self, bundle: &pack::Bundle, tree: DeltaTree) {
-        let hash = bundle.index.object_hash();
-        let stop = AtomicBool::new(false);
-        let mut worker = Worker::new(*self);
-        let give_up = &stop;
-        let _ = tree.traverse(
-            |range, data: &pack::data::File| data.entry_slice(range),
-            &bundle.pack,
-            bundle.pack.pack_end() as u64,
-            move |entry: &mut pack::index::Entry,
-                  _,
-                  ctx: pack::cache::delta::traverse::Context<'_>| {
-                worker.visit(entry, &ctx, give_up);
-                Ok(())
-            },
-            pack::cache::delta::traverse::Options {
-                object_progress: Box::new(gix::progress::Discard),
-                size_progress: &mut gix::progress::Discard,
-                thread_limit: Some(rayon::current_num_threads()),
-                should_interrupt: &stop,
-                object_hash: hash,
-                alloc_limit_bytes: usize::try_from(self.limits.max_object).ok(),
-            },
-        );
+/// An object held for its deltas: its bytes, and its keyword occurrences when kept.
+struct Held<'a> {
+    data: Vec<u8>,
+    hits: Option<KeywordHits>,
+    counted: &'a AtomicU64,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.counted.fetch_sub(self.data.len() as u64, Relaxed);
     }
 }
 
-/// The entries (sorted by offset) that are blobs, so that commits and trees (read already by
-/// the walk) are not inflated again. A delta's kind is its base's; git deltas an object only
-/// against one of its kind, so every base of a blob is kept. An entry whose kind cannot be
-/// told (a header that does not parse, a base outside the pack) is kept with its chain, and
-/// the walk of the delta tree then fails or not as it would have.
-fn blob_chains(bundle: &pack::Bundle, entries: Vec<pack::index::Entry>) -> Vec<pack::index::Entry> {
-    use pack::data::entry::Header;
-    let offsets: Vec<u64> = entries.iter().map(|e| e.pack_offset).collect();
-    let at = |offset: u64| offsets.binary_search(&offset).ok();
-    let mut kinds: Vec<Option<Kind>> = vec![None; entries.len()];
-    let mut bases: Vec<Option<usize>> = vec![None; entries.len()];
-    for (i, &offset) in offsets.iter().enumerate() {
-        let Ok(entry) = bundle.pack.entry(offset) else {
-            continue;
-        };
-        match entry.header {
-            Header::OfsDelta { base_distance } => {
-                bases[i] = Header::verified_base_pack_offset(offset, base_distance).and_then(at);
+thread_local! {
+    /// Each thread's inflater and delta buffer.
+    static SCRATCH: RefCell<(gix::zlib::Inflate, Vec<u8>)> = RefCell::new(Default::default());
+}
+
+impl<'a> Pass<'a> {
+    /// Resolve entry `node` (from `base`, its base, when it is a delta), scan it, and walk its
+    /// deltas: those with deltas of their own each as a task of `scope`, but the last, which
+    /// this walk goes on with (so a long chain takes no stack and no task per link), and the
+    /// others here. An entry that cannot be resolved (too large, corrupt) is left with its
+    /// deltas to the per-object reader; so are the deltas of an entry when holding it would
+    /// pass what the pass may hold.
+    fn walk<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        mut node: u32,
+        mut base: Option<Arc<Held<'a>>>,
+    ) {
+        loop {
+            let deltas = self.chains.deltas_of(node);
+            let Some((data, hits)) = self.resolve(node, base.as_deref(), !deltas.is_empty()) else {
+                return;
+            };
+            drop(base.take());
+            if deltas.is_empty() {
+                return;
             }
-            Header::RefDelta { base_id } => {
-                bases[i] = bundle
-                    .index
-                    .lookup(base_id)
-                    .and_then(|j| at(bundle.index.pack_offset_at_index(j)));
+            let size = data.len() as u64;
+            if self.held.fetch_add(size, Relaxed) + size > self.limits.max_held {
+                self.held.fetch_sub(size, Relaxed);
+                return;
             }
-            header => kinds[i] = header.as_kind(),
-        }
-    }
-    // Bases usually come first; a reference to a later base takes another round (a bounded
-    // number: what is still untold after them is kept).
-    for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
-        for i in 0..kinds.len() {
-            if kinds[i].is_none() {
-                if let Some(kind) = bases[i].and_then(|j| kinds[j]) {
-                    kinds[i] = Some(kind);
-                    changed = true;
+            let held = Arc::new(Held {
+                data,
+                hits,
+                counted: self.held,
+            });
+            let mut next = None;
+            for &d in deltas {
+                if self.chains.deltas_of(d).is_empty() {
+                    self.resolve(d, Some(&held), false);
+                } else if let Some(later) = next.replace(d) {
+                    let held = Arc::clone(&held);
+                    scope.spawn(move |s| self.walk(s, later, Some(held)));
                 }
             }
-        }
-        if !changed {
-            break;
-        }
-    }
-    // The delta tree's reader starts at the first entry whatever it is given: keep it.
-    entries
-        .into_iter()
-        .zip(kinds)
-        .enumerate()
-        .filter(|(i, (_, kind))| *i == 0 || kind.is_none_or(|k| k == Kind::Blob))
-        .map(|(_, (e, _))| e)
-        .collect()
-}
-
-/// One worker of the pass: its results, and the sizes of the objects along its current path
-/// through the delta tree (by level), which bound what it holds in memory.
-struct Worker<'a> {
-    shared: Shared<'a>,
-    out: Scanned,
-    held: Vec<u64>,
-}
-
-impl<'a> Worker<'a> {
-    fn new(shared: Shared<'a>) -> Self {
-        Worker {
-            out: Scanned::new(shared.reader.opts),
-            shared,
-            held: Vec::new(),
+            match next {
+                Some(d) => (node, base) = (d, Some(held)),
+                None => return,
+            }
         }
     }
 
-    /// One resolved object: scan it if it is a job's blob not yet delivered.
-    fn visit(
-        &mut self,
-        entry: &pack::index::Entry,
-        ctx: &pack::cache::delta::traverse::Context<'_>,
-        stop: &AtomicBool,
-    ) {
-        let level = usize::from(ctx.level);
-        self.held.truncate(level);
-        self.held.push(ctx.decompressed.len() as u64);
-        if self.held.iter().sum::<u64>() > self.shared.limits.max_held {
-            stop.store(true, Relaxed);
-            return;
+    /// Entry `node`'s object (applying its delta to `base`'s when it has one), scanned when
+    /// it is a job's blob not yet delivered; with its keyword occurrences when `keep` and
+    /// they could be kept. `None` when it cannot be resolved.
+    fn resolve(
+        &self,
+        node: u32,
+        base: Option<&Held<'_>>,
+        keep: bool,
+    ) -> Option<(Vec<u8>, Option<KeywordHits>)> {
+        let e = &self.chains.entries[node as usize];
+        let entry = self.pack.entry(e.pack_offset).ok()?;
+        let max = self.limits.max_object;
+        if entry.decompressed_size > max {
+            return None;
         }
-        if ctx.entry.header.as_kind() != Some(Kind::Blob) {
-            return;
+        let (data, copied) = SCRATCH.with_borrow_mut(|(inflate, delta)| {
+            let size = usize::try_from(entry.decompressed_size).ok()?;
+            match base {
+                None => {
+                    let mut data = vec![0; size];
+                    self.pack
+                        .decompress_entry(&entry, inflate, &mut data)
+                        .ok()?;
+                    Some((data, Vec::new()))
+                }
+                Some(base) => {
+                    delta.clear();
+                    delta.resize(size, 0);
+                    self.pack.decompress_entry(&entry, inflate, delta).ok()?;
+                    apply_delta(&base.data, delta, max)
+                }
+            }
+        })?;
+        let mut hits = None;
+        if let Some(&i) = self.index.get(&e.oid) {
+            let i = i as usize;
+            if !self.claimed[i].swap(true, Relaxed) {
+                let prior = base
+                    .and_then(|b| b.hits.as_ref())
+                    .map(|h| (h, copied.as_slice()));
+                let slot = rayon::current_thread_index().unwrap_or(0) % self.outs.len();
+                let mut out = self.outs[slot]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let (bytes, kept) = self.reader.scan_read(i, &data, prior, keep, &mut out);
+                drop(out);
+                hits = kept;
+                let p = self.progress;
+                p.blobs_done.fetch_add(1, Relaxed);
+                p.blobs_from_packs.fetch_add(1, Relaxed);
+                p.bytes_done.fetch_add(bytes, Relaxed);
+            }
         }
-        let s = &self.shared;
-        let Some(&i) = s.index.get(&entry.oid) else {
-            return;
-        };
-        let i = i as usize;
-        if s.claimed[i].swap(true, Relaxed) {
-            return;
-        }
-        let bytes = s.reader.scan_read(i, ctx.decompressed, &mut self.out);
-        s.progress.blobs_done.fetch_add(1, Relaxed);
-        s.progress.blobs_from_packs.fetch_add(1, Relaxed);
-        s.progress.bytes_done.fetch_add(bytes, Relaxed);
-    }
-}
-
-impl Clone for Worker<'_> {
-    /// A new worker starts empty: results are handed over, never copied.
-    fn clone(&self) -> Self {
-        Worker::new(self.shared)
+        Some((data, hits))
     }
 }
 
-impl Drop for Worker<'_> {
-    /// Hand the results over.
-    fn drop(&mut self) {
-        let out = std::mem::replace(&mut self.out, Scanned::new(self.shared.reader.opts));
-        self.shared
-            .sink
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(out);
+/// Apply a Git delta to `base`: the object, and the stretches of it copied from `base` (in
+/// order, stretches that continue each other in both joined). `None` when the delta is
+/// malformed, does not fit `base`, or makes an object larger than `max`.
+fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Option<(Vec<u8>, Vec<Copied>)> {
+    fn varint(d: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *d.get(*at)?;
+            *at += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
     }
+    let mut at = 0;
+    if varint(delta, &mut at)? != base.len() as u64 {
+        return None;
+    }
+    let size = varint(delta, &mut at)?;
+    if size > max {
+        return None;
+    }
+    let size = usize::try_from(size).ok()?;
+    let mut out = Vec::with_capacity(size);
+    let mut copied: Vec<Copied> = Vec::new();
+    while let Some(&op) = delta.get(at) {
+        at += 1;
+        if op & 0x80 != 0 {
+            let mut arg = |bits: u8, count: usize| -> Option<usize> {
+                let mut v = 0usize;
+                for i in 0..count {
+                    if bits & (1 << i) != 0 {
+                        v |= usize::from(*delta.get(at)?) << (8 * i);
+                        at += 1;
+                    }
+                }
+                Some(v)
+            };
+            let from = arg(op, 4)?;
+            let len = match arg(op >> 4, 3)? {
+                0 => 0x10000,
+                n => n,
+            };
+            let bytes = base.get(from..from.checked_add(len)?)?;
+            if out.len() + len > size {
+                return None;
+            }
+            match copied.last_mut() {
+                Some(c) if c.to + c.len == out.len() && c.from + c.len == from => c.len += len,
+                _ => copied.push(Copied {
+                    to: out.len(),
+                    from,
+                    len,
+                }),
+            }
+            out.extend_from_slice(bytes);
+        } else if op != 0 {
+            let bytes = delta.get(at..at + usize::from(op))?;
+            if out.len() + bytes.len() > size {
+                return None;
+            }
+            out.extend_from_slice(bytes);
+            at += bytes.len();
+        } else {
+            return None;
+        }
+    }
+    (out.len() == size).then_some((out, copied))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Limits;
+    use super::{apply_delta, Copied, Limits};
     use crate::scan::git::{scan_history, HistoryOptions, Progress};
     use crate::scan::ScanOptions;
     use crate::{rules, Config, Matcher};
@@ -447,6 +560,98 @@ mod tests {
             LIMITS.set(None);
             assert!(from_packs < 40, "{limits:?}: the pass gave up");
             assert_eq!(format!("{report:?}"), format!("{whole:?}"), "{limits:?}");
+        }
+    }
+
+    /// A password-shaped value, generated.
+    fn password(rng: &mut fastrand::Rng) -> String {
+        (0..28).map(|_| rng.alphanumeric()).collect()
+    }
+
+    /// A file edited in its middle and grown at its end over many commits, with a password
+    /// added early (so the deltas of the chain copy it) and one in a later commit's edit (so
+    /// a delta inserts it): a scan whose blobs come from the pass, keywords derived from their
+    /// bases, reports what one reading every blob whole reports.
+    #[test]
+    fn derived_keywords_find_what_whole_blobs_give() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut lines: Vec<String> = (0..200)
+            .map(|i| format!("setting_{i} = value {i} of the ordinary kind\n"))
+            .collect();
+        for i in 0..30 {
+            lines[100] = format!("revision = {i}\n");
+            if i == 3 {
+                lines.insert(50, format!("password = \"{}\"\n", password(&mut rng)));
+            }
+            if i == 20 {
+                lines[150] = format!("db_password = \"{}\"\n", password(&mut rng));
+            }
+            lines.push(format!("line {i}: some ordinary configuration text\n"));
+            std::fs::write(dir.path().join("app.conf"), lines.concat()).unwrap();
+            git(dir.path(), &["add", "-A"]);
+            git(dir.path(), &["commit", "-q", "-m", &format!("step {i}")]);
+        }
+        git(dir.path(), &["gc", "-q", "--aggressive", "--prune=now"]);
+        let (derived, from_packs) = scan(dir.path());
+        assert_eq!((derived.stats.files, from_packs), (30, 30));
+        LIMITS.set(Some(Limits {
+            max_object: 0,
+            ..Limits::DEFAULT
+        }));
+        let (whole, from_packs) = scan(dir.path());
+        LIMITS.set(None);
+        assert_eq!(from_packs, 0);
+        assert!(whole.findings.len() >= 27, "{}", whole.findings.len());
+        assert_eq!(format!("{derived:?}"), format!("{whole:?}"));
+    }
+
+    /// A delta's copies and inserts make the object and say which stretches are the base's;
+    /// a delta that does not fit its base or its own header is refused.
+    #[test]
+    fn deltas_apply_and_tell_what_they_copied() {
+        let base = b"0123456789abcdefghij";
+        // Base size 20, result size 13: copy 5 at 2, insert "XYZ", copy 3 at 10, copy 2 at 0.
+        let delta = [
+            20, 13, 0x91, 2, 5, b'\x03', b'X', b'Y', b'Z', 0x91, 10, 3, 0x90, 2,
+        ];
+        let (out, copied) = apply_delta(base, &delta, 100).unwrap();
+        assert_eq!(out, b"23456XYZabc01");
+        let at = |to, from, len| Copied { to, from, len };
+        assert_eq!(copied, [at(0, 2, 5), at(8, 10, 3), at(11, 0, 2)]);
+        // Copy 5 at 2, then 3 at 7: one stretch.
+        let joined = [20, 8, 0x91, 2, 5, 0x91, 7, 3];
+        let (out, copied) = apply_delta(base, &joined, 100).unwrap();
+        assert_eq!(
+            (out.as_slice(), copied),
+            (&b"23456789"[..], vec![at(0, 2, 8)])
+        );
+        for bad in [
+            &[21, 13][..],              // another base size
+            &[20, 3, 0x91, 18, 5],      // a copy past the base
+            &[20, 4, 0x03, b'a', b'b'], // an insert past the delta
+            &[20, 2, 0x00],             // the reserved opcode
+            &[20, 9, 0x91, 2, 5],       // short of its size
+            &[20, 2, 0x91, 2, 5],       // past its size
+            &[20, 200, 1],              // larger than allowed
+        ] {
+            assert_eq!(apply_delta(base, bad, 100), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Random deltas never panic, and what they make is as long as they say.
+        #[test]
+        fn random_deltas_never_panic(
+            base in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            delta in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            if let Some((out, copied)) = apply_delta(&base, &delta, 1 << 20) {
+                for c in copied {
+                    proptest::prop_assert_eq!(&out[c.to..c.to + c.len], &base[c.from..c.from + c.len]);
+                }
+            }
         }
     }
 }
