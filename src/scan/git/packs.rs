@@ -282,9 +282,9 @@ thread_local! {
 
 impl<'a> Pass<'a> {
     /// Resolve entry `node` (from `base`, its base, when it is a delta), scan it, and walk its
-    /// deltas: those with deltas of their own each as a task of `scope`, but the last, which
-    /// this walk goes on with (so a long chain takes no stack and no task per link), and the
-    /// others here. An entry that cannot be resolved (too large, corrupt) is left with its
+    /// deltas: those without deltas of their own here, the others each as a task of `scope`
+    /// but the last, which this walk goes on with (so a long chain takes no stack and no task
+    /// per link). An entry that cannot be resolved (too large, corrupt) is left with its
     /// deltas to the per-object reader; so are the deltas of an entry when holding it would
     /// pass what the pass may hold.
     fn walk<'s>(
