@@ -563,6 +563,38 @@ mod tests {
         }
     }
 
+    /// A pack damaged at random (bytes overwritten in its last third, where `git gc` puts
+    /// most blobs) never crashes the scan, and leaves nothing unread in silence: a scan that
+    /// reads fewer blobs than the whole pack holds reports errors.
+    #[test]
+    fn a_damaged_pack_gives_errors_not_silence() {
+        let dir = packed_repo(12);
+        let pack = std::fs::read_dir(dir.path().join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "pack"))
+            .unwrap();
+        let whole = std::fs::read(&pack).unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut damaged_runs = 0;
+        for _ in 0..40 {
+            let mut bytes = whole.clone();
+            // The trailing 20 bytes are the checksum, which nothing reads.
+            let from = bytes.len() * 2 / 3;
+            for _ in 0..rng.usize(1..8) {
+                let at = rng.usize(from..bytes.len() - 20);
+                bytes[at] = rng.u8(..);
+            }
+            std::fs::write(&pack, &bytes).unwrap();
+            let (report, _) = scan(dir.path());
+            let s = &report.stats;
+            assert!(s.files + s.skipped_binary == 24 || s.errors > 0, "{s:?}");
+            damaged_runs += usize::from(s.errors > 0);
+        }
+        std::fs::write(&pack, &whole).unwrap();
+        assert!(damaged_runs > 10, "{damaged_runs} runs saw damage");
+    }
+
     /// A password-shaped value, generated.
     fn password(rng: &mut fastrand::Rng) -> String {
         (0..28).map(|_| rng.alphanumeric()).collect()
