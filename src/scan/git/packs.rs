@@ -386,8 +386,10 @@ impl<'a> Pass<'a> {
 }
 
 /// Apply a Git delta to `base`: the object, and the stretches of it copied from `base` (in
-/// order, stretches that continue each other in both joined). `None` when the delta is
-/// malformed, does not fit `base`, or makes an object larger than `max`.
+/// order, stretches that continue each other in both joined; none when there are more than
+/// one per 64 bytes, too many to search only around, so a crafted delta of tiny copies holds
+/// no list larger than its object). `None` when the delta is malformed, does not fit `base`,
+/// or makes an object larger than `max`.
 fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Option<(Vec<u8>, Vec<Copied>)> {
     fn varint(d: &[u8], at: &mut usize) -> Option<u64> {
         let mut value = 0u64;
@@ -412,6 +414,8 @@ fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Option<(Vec<u8>, Vec<Copi
     let size = usize::try_from(size).ok()?;
     let mut out = Vec::with_capacity(size);
     let mut copied: Vec<Copied> = Vec::new();
+    let most = size / 64 + 64;
+    let mut too_many = false;
     while let Some(&op) = delta.get(at) {
         at += 1;
         if op & 0x80 != 0 {
@@ -434,8 +438,14 @@ fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Option<(Vec<u8>, Vec<Copi
             if out.len() + len > size {
                 return None;
             }
+            let listed = copied.len();
             match copied.last_mut() {
                 Some(c) if c.to + c.len == out.len() && c.from + c.len == from => c.len += len,
+                _ if too_many => {}
+                _ if listed == most => {
+                    too_many = true;
+                    copied = Vec::new();
+                }
                 _ => copied.push(Copied {
                     to: out.len(),
                     from,
@@ -659,6 +669,13 @@ mod tests {
             (out.as_slice(), copied),
             (&b"23456789"[..], vec![at(0, 2, 8)])
         );
+        // A delta of many tiny copies makes its object but lists none of them.
+        // Base size 20, result size 20,000 (a varint), then 20,000 copies of the byte at 3.
+        let mut tiny = vec![20, 0xa0, 0x9c, 0x01];
+        tiny.extend(std::iter::repeat_n([0x91, 3, 1], 20_000).flatten());
+        let (out, copied) = apply_delta(base, &tiny, 1 << 20).unwrap();
+        assert_eq!((out.len(), copied.len()), (20_000, 0));
+        assert!(out.iter().all(|&b| b == b'3'));
         for bad in [
             &[21, 13][..],              // another base size
             &[20, 3, 0x91, 18, 5],      // a copy past the base
