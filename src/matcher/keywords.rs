@@ -39,16 +39,6 @@ pub(super) struct KeywordIndex {
 pub struct KeywordHits(Vec<(u32, u32)>);
 
 impl KeywordHits {
-    /// How many occurrences.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no keyword occurs.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Call `hit` with each occurrence as [`KeywordIndex::scan`] would.
     pub fn replay(&self, mut hit: impl FnMut(usize, usize) -> bool) {
         for &(k, end) in &self.0 {

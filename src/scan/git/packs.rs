@@ -61,11 +61,11 @@ pub(super) struct Passed {
     pub rest: Vec<usize>,
 }
 
-/// The repository's own pack files, and once [built](Packs::build) each one's [`Chains`]: the part of the pass that does not depend on which blobs are wanted, so
-/// a full history scan builds it while it walks the commits.
+/// The repository's own pack files, and once [built](Packs::build) each one's [`Chains`]:
+/// the part of the pass that does not depend on which blobs are wanted, so a full history
+/// scan builds it while it walks the commits.
 pub(super) struct Packs {
     packs: Vec<(pack::Bundle, Option<Chains>)>,
-    built: bool,
 }
 
 impl Packs {
@@ -84,19 +84,13 @@ impl Packs {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        Packs {
-            packs,
-            built: false,
-        }
+        Packs { packs }
     }
 
     /// Build each pack's [`Chains`] (this reads every entry's header).
     pub fn build(mut self) -> Packs {
-        if !self.built {
-            for (bundle, chains) in &mut self.packs {
-                *chains = Some(Chains::of(bundle));
-            }
-            self.built = true;
+        for (bundle, chains) in &mut self.packs {
+            chains.get_or_insert_with(|| Chains::of(bundle));
         }
         self
     }
